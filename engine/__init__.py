@@ -1,0 +1,1 @@
+"""gradebench's engine: everything that is not the terminal UI (never imports textual)."""

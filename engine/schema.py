@@ -1,0 +1,184 @@
+"""The database schema, as numbered migrations applied on every open.
+
+Migrations are append-only: never edit one that has shipped, add the next number.
+``sqlite-utils`` records applied ones in ``_sqlite_migrations``; ``PRAGMA user_version``
+mirrors the count so ``sqlite3 grades.db 'PRAGMA user_version'`` tells where a file stands.
+
+Conventions: ids are ULID text (time-ordered), times are ISO-8601 UTC text, JSON
+columns hold lists/objects as text. Grades and votes are append-only events; the
+current grade is the latest event per (generation, reviewer) that no later event
+replaces.
+"""
+
+from __future__ import annotations
+
+from sqlite_utils import Database
+from sqlite_utils.migrations import Migrations
+
+migrations = Migrations("gradebench")
+
+
+@migrations(name="m001_initial")
+def m001_initial(db: Database) -> None:
+    db.executescript(
+        """
+        CREATE TABLE problems (
+            id TEXT PRIMARY KEY,            -- 'lowcost60/easy-count-vowels', 'HumanEval/0'
+            suite TEXT NOT NULL,
+            title TEXT NOT NULL,
+            difficulty TEXT NOT NULL,       -- easy | medium | hard | unrated
+            entry_point TEXT NOT NULL,
+            statement TEXT NOT NULL,
+            tags TEXT NOT NULL DEFAULT '[]', -- JSON list
+            content_sha256 TEXT NOT NULL,   -- hash of statement + reference + tests
+            updated_at TEXT NOT NULL
+        );
+        CREATE INDEX problems_suite ON problems(suite, difficulty);
+
+        -- Expected outputs computed once from the reference solution (EvalPlus style).
+        CREATE TABLE expected_outputs (
+            problem_id TEXT NOT NULL,
+            content_sha256 TEXT NOT NULL,   -- problems.content_sha256 they were computed for
+            outputs TEXT NOT NULL,          -- JSON: encoded outputs, one per test
+            reference_seconds TEXT NOT NULL,-- JSON: the reference's time per test
+            created_at TEXT NOT NULL,
+            PRIMARY KEY (problem_id, content_sha256)
+        );
+
+        CREATE TABLE models (
+            sha256 TEXT PRIMARY KEY,        -- of the GGUF file
+            name TEXT NOT NULL,
+            path TEXT NOT NULL,
+            size_bytes INTEGER NOT NULL,
+            chat_template TEXT NOT NULL DEFAULT '{}', -- JSON: system_prompt, prompt_template
+            first_seen_at TEXT NOT NULL
+        );
+
+        -- A contender = model + prompt style + sampling settings. The id is a hash of
+        -- all of it, so changing any setting makes a new contender.
+        CREATE TABLE contenders (
+            id TEXT PRIMARY KEY,
+            name TEXT NOT NULL,
+            model_sha256 TEXT NOT NULL REFERENCES models(sha256),
+            prompt_style TEXT NOT NULL,     -- plain | cot | user-defined
+            prompt_template TEXT NOT NULL,
+            params TEXT NOT NULL,           -- JSON: temperature, top_p, top_k, max_tokens, repeat_penalty...
+            created_at TEXT NOT NULL
+        );
+        CREATE INDEX contenders_name ON contenders(name);
+
+        -- One invocation: a headless `generate` batch or a TUI grading session.
+        CREATE TABLE runs (
+            id TEXT PRIMARY KEY,
+            kind TEXT NOT NULL,             -- generate | grade | evaluate
+            suite TEXT,
+            reviewer TEXT,
+            settings TEXT NOT NULL DEFAULT '{}', -- JSON
+            host TEXT NOT NULL DEFAULT '{}',     -- JSON: cpu count, python, gpt4all version
+            started_at TEXT NOT NULL,
+            finished_at TEXT
+        );
+
+        CREATE TABLE generations (
+            id TEXT PRIMARY KEY,
+            run_id TEXT REFERENCES runs(id),
+            problem_id TEXT NOT NULL REFERENCES problems(id),
+            contender_id TEXT NOT NULL REFERENCES contenders(id),
+            sample_index INTEGER NOT NULL DEFAULT 0,
+            prompt_text TEXT NOT NULL,      -- exactly what was sent
+            raw_answer TEXT NOT NULL DEFAULT '',
+            extracted_code TEXT,            -- NULL until extracted; '' when no code
+            extract_method TEXT,            -- fenced | entry-block | unfenced | none ...
+            status TEXT NOT NULL,           -- streaming | done | max_tokens | cancelled | error
+            error TEXT,
+            tokens INTEGER NOT NULL DEFAULT 0,
+            threads INTEGER,
+            ttft_seconds REAL,
+            total_seconds REAL,
+            tokens_per_second REAL,
+            started_at TEXT NOT NULL,
+            finished_at TEXT,
+            superseded_at TEXT              -- set when the reviewer regenerates it
+        );
+        CREATE INDEX generations_problem ON generations(problem_id, contender_id);
+        CREATE UNIQUE INDEX generations_current
+            ON generations(problem_id, contender_id, sample_index)
+            WHERE superseded_at IS NULL;
+
+        CREATE TABLE executions (
+            id TEXT PRIMARY KEY,
+            generation_id TEXT REFERENCES generations(id),
+            problem_id TEXT NOT NULL,
+            verdict TEXT NOT NULL,          -- pass | fail | error | timeout | memory | syntax | no_code
+            passed INTEGER NOT NULL,
+            total INTEGER NOT NULL,
+            base_verdict TEXT,              -- HumanEval+: verdict on base inputs only
+            base_passed INTEGER,
+            base_total INTEGER,
+            first_failure TEXT,             -- JSON: test index, input, expected, actual, message
+            stdout TEXT NOT NULL DEFAULT '',
+            stderr TEXT NOT NULL DEFAULT '',
+            seconds REAL NOT NULL,
+            suggested_score REAL,           -- from the verdict: 1 pass, partial share, 0
+            sandbox TEXT NOT NULL DEFAULT '{}', -- JSON: limits and isolation in force
+            created_at TEXT NOT NULL
+        );
+        CREATE INDEX executions_generation ON executions(generation_id);
+
+        -- Append-only: an edit is a new event naming the one it replaces.
+        CREATE TABLE grade_events (
+            id TEXT PRIMARY KEY,
+            generation_id TEXT NOT NULL REFERENCES generations(id),
+            reviewer TEXT NOT NULL,
+            created_at TEXT NOT NULL,
+            score REAL NOT NULL,            -- default rubric: 0 | 0.5 | 1
+            format_ok INTEGER,              -- 1 followed the requested format, 0 not, NULL unset
+            rubric TEXT NOT NULL DEFAULT '{}', -- JSON: any further rubric fields
+            note TEXT NOT NULL DEFAULT '',
+            suggested_score REAL,           -- what the tests suggested at the time
+            replaces_id TEXT REFERENCES grade_events(id),
+            blind INTEGER NOT NULL DEFAULT 0,
+            run_id TEXT REFERENCES runs(id)
+        );
+        CREATE INDEX grade_events_generation ON grade_events(generation_id, reviewer, created_at);
+        CREATE INDEX grade_events_reviewer ON grade_events(reviewer, created_at);
+
+        -- Side-by-side preference between two answers to one problem (append-only).
+        CREATE TABLE votes (
+            id TEXT PRIMARY KEY,
+            problem_id TEXT NOT NULL REFERENCES problems(id),
+            reviewer TEXT NOT NULL,
+            created_at TEXT NOT NULL,
+            generation_a TEXT NOT NULL REFERENCES generations(id),  -- left pane
+            generation_b TEXT NOT NULL REFERENCES generations(id),  -- right pane
+            outcome TEXT NOT NULL,          -- a | b | tie | both_bad
+            replaces_id TEXT REFERENCES votes(id),
+            blind INTEGER NOT NULL DEFAULT 0,
+            run_id TEXT REFERENCES runs(id)
+        );
+        CREATE INDEX votes_problem ON votes(problem_id, reviewer, created_at);
+
+        -- How a problem was shown to a reviewer: pane order (shuffled in blind mode).
+        CREATE TABLE presentations (
+            id TEXT PRIMARY KEY,
+            problem_id TEXT NOT NULL REFERENCES problems(id),
+            reviewer TEXT NOT NULL,
+            blind INTEGER NOT NULL,
+            contender_order TEXT NOT NULL,  -- JSON list of contender ids, left to right
+            created_at TEXT NOT NULL,
+            revealed_at TEXT,
+            run_id TEXT REFERENCES runs(id)
+        );
+        CREATE INDEX presentations_problem ON presentations(problem_id, reviewer);
+
+        -- Small remembered settings: last reviewer name, last position per reviewer...
+        CREATE TABLE settings (
+            key TEXT PRIMARY KEY,
+            value TEXT NOT NULL             -- JSON
+        );
+        """
+    )
+    db["grade_events"].enable_fts(["note"], create_triggers=True)
+
+
+SCHEMA_VERSION = len(migrations._migrations)

@@ -1,0 +1,49 @@
+"""Shared fixtures: an isolated database, config dir and data dir for every test."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parent.parent
+TEST_DATA = Path(__file__).resolve().parent / "data"
+SHARED_HUMANEVALPLUS = (
+    REPO.parent / "shared" / "data" / "humanevalplus" / "HumanEvalPlus-v0.1.10.jsonl.gz"
+)
+
+
+@pytest.fixture(autouse=True)
+def isolated_environment(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """No test reads the developer's config or writes ./grades.db."""
+    monkeypatch.setenv("GRADEBENCH_CONFIG_DIR", str(tmp_path / "config"))
+    monkeypatch.delenv("GRADEBENCH_CONFIG", raising=False)
+    monkeypatch.setenv("GRADEBENCH_DB", str(tmp_path / "grades.db"))
+
+
+@pytest.fixture
+def db_path(tmp_path: Path) -> Path:
+    return tmp_path / "grades.db"
+
+
+@pytest.fixture
+def db(db_path: Path):
+    from engine.store import open_db
+
+    database = open_db(db_path)
+    yield database
+    database.conn.close()
+
+
+@pytest.fixture
+def demo_suite_dir() -> Path:
+    return TEST_DATA / "problems" / "demo"
+
+
+@pytest.fixture
+def humanevalplus_path() -> Path:
+    if not SHARED_HUMANEVALPLUS.exists():
+        pytest.fail(
+            f"HumanEval+ data missing: {SHARED_HUMANEVALPLUS} (../shared must be beside the checkout)"
+        )
+    return SHARED_HUMANEVALPLUS

@@ -1,0 +1,1 @@
+"""gradebench's user interfaces: the Textual app and the command line."""

@@ -1,0 +1,104 @@
+"""The ``gradebench`` command: global options, subcommand dispatch, one-line errors.
+
+``gradebench`` with no subcommand starts the grading app. Each subcommand lives in
+``tui/commands/<name>.py``. A ``UserError`` anywhere becomes one line on stderr
+and a non-zero exit; Ctrl-C exits 130 without a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from engine.config import Config, load_config, resolve_db_path
+from engine.errors import UserError
+
+if TYPE_CHECKING:
+    from sqlite_utils import Database
+
+COMMAND_MODULES = ("problems",)
+
+
+@dataclass
+class Context:
+    """What every subcommand gets: parsed args, the config, and paths resolved from both."""
+
+    args: argparse.Namespace
+    config: Config
+
+    @property
+    def db_path(self) -> Path:
+        return resolve_db_path(self.args.db, self.config)
+
+    def open_db(self) -> Database:
+        from engine.store import open_db
+
+        return open_db(self.db_path)
+
+    @property
+    def humanevalplus_path(self) -> Path | None:
+        if getattr(self.args, "data", None):
+            return Path(self.args.data).expanduser()
+        return self.config.path_setting("humanevalplus")
+
+    def load_suite(self, name: str):  # -> SuiteLoad
+        from engine.suites import load_suite
+
+        return load_suite(
+            name,
+            humanevalplus_path=self.humanevalplus_path,
+            extra_roots=self.config.problem_roots(),
+        )
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> None:  # one line, exit 2, like every other error
+        where = self.prog.removeprefix("gradebench").strip()
+        raise UserError(f"{where}: {message}" if where else message)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(
+        prog="gradebench",
+        description="Grade LLM-written Python code by hand, after the machine has run the tests.",
+    )
+    parser.add_argument(
+        "--db", metavar="PATH", help="database file (default: ./grades.db, $GRADEBENCH_DB)"
+    )
+    parser.add_argument("--config", metavar="PATH", help="config file (default: ./gradebench.toml)")
+    parser.add_argument("--data", metavar="PATH", help="HumanEval+ data file for suite humaneval+")
+    parser.set_defaults(handler=None)
+    subparsers = parser.add_subparsers(title="commands", metavar="COMMAND", parser_class=_Parser)
+    for name in COMMAND_MODULES:
+        importlib.import_module(f"tui.commands.{name}").register(subparsers)
+    return parser
+
+
+def run(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    context = Context(args=args, config=load_config(args.config))
+    if args.handler is None:
+        from tui.commands.app import start_app
+
+        return start_app(context)
+    return int(args.handler(context) or 0)
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    try:
+        code = run(argv)
+    except UserError as exc:
+        print(f"gradebench: {exc}", file=sys.stderr)
+        code = exc.exit_code
+    except KeyboardInterrupt:
+        print("gradebench: interrupted", file=sys.stderr)
+        code = 130
+    except BrokenPipeError:
+        code = 0
+    sys.exit(code)
