@@ -1,0 +1,101 @@
+"""Suite ``humaneval+``: HumanEval+ (EvalPlus's data, e.g. ``HumanEvalPlus-v0.1.10.jsonl.gz``) from a local file.
+
+Every row gives a task's prompt, canonical solution, ``base_input`` (HumanEval's
+own test inputs) and ``plus_input`` (EvalPlus's extra ones) and an ``atol``. The
+expected outputs are the canonical solution's, computed by the evaluator and
+compared in the parent by EvalPlus 0.3.1's rule (``engine.compare``):
+``compare = "evalplus"`` with the row's ``atol``, and for HumanEval/32
+(``find_zero``) ``compare = "poly_root"``: any ``x`` with ``|poly(x)| <= atol``.
+
+Ids: the rows' ``task_id`` is ``HumanEval/N`` as in HumanEval; the problem id here is
+``HumanEval+/N`` so that a database holding both suites keeps their problems,
+expected outputs and generations apart. ``extra["task_id"]`` keeps the original
+id, which is what samples files name.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from engine.errors import UserError
+from engine.problems import Problem, ProblemError, SuiteLoad, TestCase
+from engine.suites.humaneval import read_jsonl_gz, signature_of
+
+SUITE = "humaneval+"
+POLY_ROOT_ENTRY_POINTS = ("find_zero",)
+REQUIRED_FIELDS = (
+    "task_id",
+    "prompt",
+    "canonical_solution",
+    "entry_point",
+    "base_input",
+    "plus_input",
+)
+
+
+def problem_id(task_id: str) -> str:
+    """``HumanEval/7`` -> ``HumanEval+/7``."""
+    prefix, _, number = task_id.rpartition("/")
+    return f"{prefix}+/{number}" if prefix else f"{task_id}+"
+
+
+def _inputs(row: dict[str, Any], key: str) -> list[tuple[Any, ...]]:
+    value = row[key]
+    if not isinstance(value, list) or not all(isinstance(args, list) for args in value):
+        raise ValueError(f"{key} must be a list of argument lists")
+    return [tuple(args) for args in value]
+
+
+def problem_from_row(row: dict[str, Any], source: str) -> Problem:
+    missing = [key for key in REQUIRED_FIELDS if key not in row]
+    if missing:
+        raise KeyError(missing[0])
+    task_id = row["task_id"]
+    prompt = row["prompt"]
+    entry_point = row["entry_point"]
+    atol = float(row.get("atol") or 0.0)
+    compare = "poly_root" if entry_point in POLY_ROOT_ENTRY_POINTS else "evalplus"
+    base = [TestCase(args=args, plus=False) for args in _inputs(row, "base_input")]
+    plus = [TestCase(args=args, plus=True) for args in _inputs(row, "plus_input")]
+    number = task_id.rpartition("/")[2]
+    return Problem(
+        id=problem_id(task_id),
+        suite=SUITE,
+        title=f"{entry_point} (HumanEval+ {number})",
+        difficulty="unrated",
+        statement=prompt,
+        entry_point=entry_point,
+        signature=signature_of(prompt, entry_point),
+        reference=prompt + row["canonical_solution"],
+        tests=(*base, *plus),
+        tags=("humaneval+",),
+        compare=compare,
+        atol=atol,
+        code_prompt=prompt,
+        source=source,
+        extra={"task_id": task_id},
+    )
+
+
+def load_humanevalplus(path: Path) -> SuiteLoad:
+    """Load the file; ``UserError`` naming it when it is missing, not gzip JSONL, or empty."""
+    path = Path(path)
+    if not path.exists():
+        raise UserError(f"{path}: HumanEval+ data file not found")
+    rows = read_jsonl_gz(path)
+    if not rows:
+        raise UserError(f"{path}: HumanEval+ data file holds no tasks")
+    problems: list[Problem] = []
+    errors: list[ProblemError] = []
+    for number, row in enumerate(rows, start=1):
+        where = f"{path}: line {number} ({row.get('task_id', '?')})"
+        try:
+            problems.append(problem_from_row(row, str(path)))
+        except KeyError as exc:
+            errors.append(ProblemError(where, str(exc.args[0]), "missing"))
+        except (ValueError, TypeError) as exc:
+            errors.append(ProblemError(where, "", str(exc)))
+    if not problems:
+        raise UserError(f"{path}: no valid HumanEval+ task ({errors[0]})")
+    return SuiteLoad(name=SUITE, problems=tuple(problems), errors=tuple(errors))
