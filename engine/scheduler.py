@@ -1,0 +1,168 @@
+"""The thread budget: how many ggml threads each concurrently generating model gets.
+
+ggml worker threads spin while they wait, so two models that each ask for every
+core starve each other (measured on 2 cores: ~90 tok/s alone, ~5 tok/s for two
+models at 2 threads each, ~110 tok/s for two models at 1 thread each). The budget
+makes that impossible by construction:
+
+- ``ThreadBudget(total)`` holds ``total`` threads (default: the physical cores, capped
+  by ``[generation] max_threads``).
+- Each generation ``acquire()``s a ``ThreadLease`` and ``release()``s it when done.
+  The active leases share the total: ``share(total, n)`` gives each ``total // n``
+  and spreads the remainder, so the allotments always sum to ``<= total``. When more
+  generations want to run than there are threads, ``acquire`` waits.
+- Allotments change when a lease comes or goes (re-balance). A running generation
+  reads ``lease.sync()`` between tokens and applies a changed number with
+  ``set_thread_count``; ``sync`` also records what the model now uses.
+- A new lease is only handed out once the threads it was promised are really free:
+  ``acquire`` waits until the threads *in use* by the others (as last reported by
+  their ``sync``) plus its own allotment fit in the total, and a growing lease only
+  grows into threads nobody uses. So even while a running model is shrinking from 2
+  threads to 1, the sum of threads in use never exceeds the budget.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from dataclasses import dataclass, field
+
+
+def physical_cores() -> int:
+    """Physical cores (hyper-threads do not help ggml), falling back to the CPU count."""
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8") as handle:
+            text = handle.read()
+        cores: set[tuple[str, str]] = set()
+        physical = core = ""
+        for line in text.splitlines():
+            key, _, value = line.partition(":")
+            key, value = key.strip(), value.strip()
+            if key == "physical id":
+                physical = value
+            elif key == "core id":
+                core = value
+            elif not key and physical and core:
+                cores.add((physical, core))
+                physical = core = ""
+        if physical and core:
+            cores.add((physical, core))
+        if cores:
+            usable = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else None
+            return max(1, min(len(cores), usable or len(cores)))
+    except OSError:
+        pass
+    return max(1, os.cpu_count() or 1)
+
+
+def share(total: int, count: int) -> list[int]:
+    """Split ``total`` threads among ``count`` generations: each >= 1, sum <= total.
+
+    ``count`` must be between 1 and ``total``; the first ones get the remainder.
+    """
+    if count < 1 or count > total:
+        raise ValueError(f"cannot share {total} threads among {count}")
+    base, extra = divmod(total, count)
+    return [base + (1 if i < extra else 0) for i in range(count)]
+
+
+@dataclass(eq=False)
+class ThreadLease:
+    """One generation's claim on the budget. Read ``sync()`` between tokens."""
+
+    budget: ThreadBudget
+    allotted: int = 0
+    in_use: int = 0
+    released: bool = False
+    label: str = ""
+
+    def sync(self) -> int:
+        """The threads this generation should use now; records that it uses them."""
+        return self.budget._sync(self)
+
+    def release(self) -> None:
+        self.budget.release(self)
+
+    def __enter__(self) -> ThreadLease:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.release()
+
+
+@dataclass(eq=False)
+class ThreadBudget:
+    """Hands out threads to concurrent generations; see the module docstring."""
+
+    total: int
+    _leases: list[ThreadLease] = field(default_factory=list)
+    _lock: threading.Condition = field(default_factory=threading.Condition)
+
+    def __post_init__(self) -> None:
+        if self.total < 1:
+            raise ValueError("a thread budget needs at least 1 thread")
+
+    @classmethod
+    def for_machine(cls, cap: int | None = None) -> ThreadBudget:
+        cores = physical_cores()
+        return cls(min(cores, cap) if cap else cores)
+
+    def _rebalance(self) -> None:
+        if self._leases:
+            for lease, threads in zip(
+                self._leases, share(self.total, len(self._leases)), strict=True
+            ):
+                lease.allotted = threads
+        self._lock.notify_all()
+
+    def acquire(self, label: str = "", timeout: float | None = None) -> ThreadLease:
+        """Join the budget; waits while every thread is taken or still spinning elsewhere."""
+        lease = ThreadLease(budget=self, label=label)
+        with self._lock:
+            ok = self._lock.wait_for(lambda: len(self._leases) < self.total, timeout)
+            if not ok:
+                raise TimeoutError("no thread free in the budget")
+            self._leases.append(lease)
+            self._rebalance()
+
+            def fits() -> bool:
+                others = sum(x.in_use for x in self._leases if x is not lease)
+                return others + lease.allotted <= self.total
+
+            if not self._lock.wait_for(fits, timeout):
+                self._leases.remove(lease)
+                self._rebalance()
+                raise TimeoutError("threads of other generations did not free in time")
+            lease.in_use = lease.allotted
+            return lease
+
+    def _sync(self, lease: ThreadLease) -> int:
+        with self._lock:
+            if lease.released:
+                return lease.in_use
+            target = lease.allotted
+            if target > lease.in_use:  # grow only into threads nobody is spinning on
+                others = sum(x.in_use for x in self._leases if x is not lease)
+                target = max(lease.in_use, min(target, self.total - others))
+            if target != lease.in_use:
+                lease.in_use = target
+                self._lock.notify_all()
+            return lease.in_use
+
+    def release(self, lease: ThreadLease) -> None:
+        with self._lock:
+            if lease.released:
+                return
+            lease.released = True
+            lease.in_use = 0
+            self._leases.remove(lease)
+            self._rebalance()
+
+    def snapshot(self) -> list[tuple[str, int, int]]:
+        """(label, allotted, in_use) of the active leases, for display and tests."""
+        with self._lock:
+            return [(x.label, x.allotted, x.in_use) for x in self._leases]
+
+    def in_use(self) -> int:
+        with self._lock:
+            return sum(x.in_use for x in self._leases)
