@@ -82,12 +82,20 @@ def _is_number(value: Any) -> bool:
     return isinstance(value, bool | int | float | complex)
 
 
+def _is_infinite(value: Any) -> bool:
+    if isinstance(value, complex):
+        return math.isinf(value.real) or math.isinf(value.imag)
+    return isinstance(value, float) and math.isinf(value)
+
+
 def _allclose(actual: Any, expected: Any, atol: float) -> bool:
     """numpy.allclose(actual, expected, rtol=1e-7, atol) on nested lists of numbers."""
     if _is_number(actual) and _is_number(expected):
         try:
             if actual == expected:  # equal infinities
                 return True
+            if _is_infinite(actual) or _is_infinite(expected):
+                return False
             difference = abs(actual - expected)
             bound = atol + EVALPLUS_RTOL * abs(expected)
         except (OverflowError, TypeError):

