@@ -72,6 +72,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--config", metavar="PATH", help="config file (default: ./gradebench.toml)")
     parser.add_argument("--data", metavar="PATH", help="HumanEval+ data file for suite humaneval+")
+    importlib.import_module("tui.commands.app").add_app_arguments(parser)
     parser.set_defaults(handler=None)
     subparsers = parser.add_subparsers(title="commands", metavar="COMMAND", parser_class=_Parser)
     for name in COMMAND_MODULES:

@@ -2,18 +2,57 @@
 
 from __future__ import annotations
 
+import argparse
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from tui.cli import Context
 
 
-def start_app(context: Context) -> int:
-    """Until the grading screen lands: list the suites that load, then exit."""
-    from engine.suites import available_suites
+def add_app_arguments(parser: argparse.ArgumentParser) -> None:
+    """Top-level options that preset the session-start screen."""
+    parser.add_argument("--suite", help="problem suite to grade (default: lowcost60)")
+    parser.add_argument(
+        "--contenders",
+        metavar="NAMES",
+        help="comma-separated contenders, 2 to 4 (default: smollm2-plain,smollm2-cot)",
+    )
+    parser.add_argument("--reviewer", help="your name (default: the last one used)")
+    parser.add_argument("--blind", action="store_true", help="hide contender names, shuffle panes")
+    parser.add_argument(
+        "--problems",
+        default="all",
+        choices=("all", "ungraded", "failing", "easy", "medium", "hard"),
+        help="which problems to go through (default: all)",
+    )
+    parser.add_argument(
+        "--start",
+        action="store_true",
+        help="skip the session-start screen when a reviewer is known",
+    )
 
-    db = context.open_db()
-    print(f"database: {context.db_path} ({len(db.table_names())} tables)")
-    for name in available_suites(context.config.problem_roots()):
-        print(f"suite: {name}")
-    return 0
+
+def start_app(context: Context) -> int:
+    """Run the grading app on the real gpt4all backend."""
+    from engine.errors import UserError
+    from tui.app import GradebenchApp
+
+    args = context.args
+    contenders = None
+    if getattr(args, "contenders", None):
+        contenders = [c.strip() for c in args.contenders.split(",") if c.strip()]
+        if not 2 <= len(contenders) <= 4:
+            raise UserError("--contenders: give 2 to 4 names separated by commas")
+    context.open_db().conn.close()  # a bad --db fails here, as one line
+    app = GradebenchApp(
+        db_path=context.db_path,
+        config=context.config,
+        suite=getattr(args, "suite", None),
+        contenders=contenders,
+        reviewer=getattr(args, "reviewer", None),
+        blind=bool(getattr(args, "blind", False)),
+        which=getattr(args, "problems", "all") or "all",
+        ask=not getattr(args, "start", False),
+    )
+    app.run()
+    return int(app.return_code or 0)

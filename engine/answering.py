@@ -1,0 +1,323 @@
+"""One contender's answer to one problem, as the grading screen needs it.
+
+The screen asks three things per pane: is there a stored answer (then it is shown
+at once, never regenerated), generate one (streaming tokens to a callback, stoppable
+through an event), and run its tests. This module owns those three steps on top of
+the generation backend, the prompt builder, the code extractor and the evaluator;
+it holds no UI and is safe to call from a worker thread (each thread opens its own
+database connection).
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from sqlite_utils import Database
+
+from engine.problems import Problem
+
+FINISHED_STATUSES = ("done", "max_tokens")
+
+TokenSink = Callable[[str, int, float], None]
+"""Called with (new text, tokens so far, seconds since the first token)."""
+
+
+@dataclass(frozen=True)
+class Answer:
+    """A generation row as shown in a pane."""
+
+    generation_id: str
+    problem_id: str
+    contender_id: str
+    raw_answer: str
+    code: str | None
+    extract_method: str | None
+    status: str
+    tokens: int
+    tokens_per_second: float | None
+    total_seconds: float | None
+    error: str | None = None
+    followed_format: bool | None = None
+
+
+@dataclass(frozen=True)
+class TestResult:
+    """An execution row as shown in a pane."""
+
+    __test__ = False
+
+    verdict: str
+    passed: int
+    total: int
+    first_failure: dict[str, Any] | None
+    stdout: str
+    stderr: str
+    seconds: float
+    suggested_score: float | None
+
+
+def _answer_from_row(row: dict[str, Any]) -> Answer:
+    return Answer(
+        generation_id=row["id"],
+        problem_id=row["problem_id"],
+        contender_id=row["contender_id"],
+        raw_answer=row["raw_answer"] or "",
+        code=row["extracted_code"],
+        extract_method=row["extract_method"],
+        status=row["status"],
+        tokens=row["tokens"] or 0,
+        tokens_per_second=row["tokens_per_second"],
+        total_seconds=row["total_seconds"],
+        error=row["error"],
+    )
+
+
+def _one(db: Database, sql: str, params: list[Any]) -> dict[str, Any] | None:
+    cursor = db.execute(sql, params)
+    row = cursor.fetchone()
+    if row is None:
+        return None
+    return dict(zip([d[0] for d in cursor.description], row, strict=True))
+
+
+def stored_answer(db: Database, problem_id: str, contender_id: str) -> Answer | None:
+    """The current finished answer of this contender to this problem, if any."""
+    row = _one(
+        db,
+        "SELECT * FROM generations WHERE problem_id = ? AND contender_id = ? "
+        "AND superseded_at IS NULL AND sample_index = 0 AND status IN ('done', 'max_tokens') "
+        "ORDER BY started_at DESC LIMIT 1",
+        [problem_id, contender_id],
+    )
+    return _answer_from_row(row) if row else None
+
+
+def stored_result(db: Database, generation_id: str) -> TestResult | None:
+    """The latest test run of this answer, if any."""
+    row = _one(
+        db,
+        "SELECT * FROM executions WHERE generation_id = ? ORDER BY created_at DESC, rowid DESC "
+        "LIMIT 1",
+        [generation_id],
+    )
+    if row is None:
+        return None
+    return TestResult(
+        verdict=row["verdict"],
+        passed=row["passed"],
+        total=row["total"],
+        first_failure=json.loads(row["first_failure"]) if row["first_failure"] else None,
+        stdout=row["stdout"],
+        stderr=row["stderr"],
+        seconds=row["seconds"],
+        suggested_score=row["suggested_score"],
+    )
+
+
+def result_from_execution(execution: Any) -> TestResult:
+    first = execution.first_failure
+    if first is not None and not isinstance(first, dict):
+        first = {k: getattr(first, k) for k in ("test", "input", "expected", "actual", "message")}
+    return TestResult(
+        verdict=execution.verdict,
+        passed=execution.passed,
+        total=execution.total,
+        first_failure=first,
+        stdout=execution.stdout,
+        stderr=execution.stderr,
+        seconds=execution.seconds,
+        suggested_score=execution.suggested_score,
+    )
+
+
+class _ThreadDatabases:
+    """One sqlite connection per thread, opened on first use."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._local = threading.local()
+
+    def get(self) -> Database:
+        db = getattr(self._local, "db", None)
+        if db is None:
+            from engine.store import open_db
+
+            db = open_db(self.path)
+            self._local.db = db
+        return db
+
+
+@dataclass(frozen=True)
+class Seat:
+    """A contender taking part in a grading session: its stored id and how to run it."""
+
+    contender_id: str
+    name: str
+    contender: Any  # engine.models.Contender
+    prompt_template_text: str
+
+
+def ensure_problem_row(db: Database, problem: Problem) -> None:
+    """Generations reference ``problems(id)``: make sure the problem has its row."""
+    from engine.store import sha256_text, to_json, utc_now
+
+    digest = sha256_text(problem.statement, problem.reference, repr(problem.tests))
+    with db.conn:
+        db.conn.execute(
+            "INSERT OR IGNORE INTO problems (id, suite, title, difficulty, entry_point, statement, "
+            "tags, content_sha256, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (
+                problem.id,
+                problem.suite,
+                problem.title,
+                problem.difficulty,
+                problem.entry_point,
+                problem.statement,
+                to_json(list(problem.tags)),
+                digest,
+                utc_now(),
+            ),
+        )
+
+
+class AnswerPipeline:
+    """Generate, record, extract and evaluate answers for the grading screen.
+
+    ``backend`` follows ``engine.generate.Backend``. Methods may be called from any
+    thread; each thread uses its own connection to ``db_path``.
+    """
+
+    def __init__(
+        self,
+        db_path: Path,
+        backend: Any,
+        *,
+        prompt_templates: Any = None,
+        run_id: str | None = None,
+    ) -> None:
+        from engine.prompts import PromptTemplates
+
+        self.db_path = Path(db_path)
+        self.backend = backend
+        self.prompt_templates = prompt_templates or PromptTemplates()
+        self.run_id = run_id
+        self._dbs = _ThreadDatabases(self.db_path)
+
+    @property
+    def db(self) -> Database:
+        return self._dbs.get()
+
+    def user_message(self, problem: Problem, seat: Seat) -> str:
+        from engine.prompts import build_prompt
+
+        return build_prompt(problem, seat.contender.prompt_style, self.prompt_templates)
+
+    def stored(self, problem: Problem, seat: Seat) -> tuple[Answer | None, TestResult | None]:
+        answer = stored_answer(self.db, problem.id, seat.contender_id)
+        if answer is None:
+            return None, None
+        return answer, stored_result(self.db, answer.generation_id)
+
+    def supersede(self, problem: Problem, seat: Seat) -> None:
+        """Retire the current answer (the reviewer asked for a new one)."""
+        from engine.store import utc_now
+
+        with self.db.conn:
+            self.db.conn.execute(
+                "UPDATE generations SET superseded_at = ? WHERE problem_id = ? AND contender_id = ? "
+                "AND sample_index = 0 AND superseded_at IS NULL",
+                (utc_now(), problem.id, seat.contender_id),
+            )
+
+    def generate(
+        self,
+        problem: Problem,
+        seat: Seat,
+        on_text: Callable[[str], None],
+        cancel: threading.Event,
+    ) -> Answer:
+        """Stream a new answer (recorded as it starts and when it ends), then extract its code."""
+        from engine.extract import extract_for_problem
+        from engine.generate import GenerationRequest
+        from engine.store import new_id, utc_now
+
+        db = self.db
+        ensure_problem_row(db, problem)
+        self.supersede(problem, seat)
+        message = self.user_message(problem, seat)
+        request = GenerationRequest.for_contender(seat.contender, message)
+        generation_id = new_id()
+        with db.conn:
+            db.conn.execute(
+                "INSERT INTO generations (id, run_id, problem_id, contender_id, sample_index, "
+                "prompt_text, status, started_at) VALUES (?, ?, ?, ?, 0, ?, 'streaming', ?)",
+                (
+                    generation_id,
+                    self.run_id,
+                    problem.id,
+                    seat.contender_id,
+                    request.prompt_text,
+                    utc_now(),
+                ),
+            )
+        result = self.backend.generate(request, on_text, cancel)
+        code: str | None = None
+        method: str | None = None
+        followed: bool | None = None
+        if result.stop_reason in FINISHED_STATUSES:
+            extraction = extract_for_problem(result.text, problem)
+            code = extraction.code or ""
+            method = extraction.method
+            followed = extraction.followed_format
+        with db.conn:
+            db.conn.execute(
+                "UPDATE generations SET raw_answer = ?, extracted_code = ?, extract_method = ?, "
+                "status = ?, error = ?, tokens = ?, threads = ?, ttft_seconds = ?, "
+                "total_seconds = ?, tokens_per_second = ?, finished_at = ?, "
+                "superseded_at = CASE WHEN ? THEN ? ELSE superseded_at END WHERE id = ?",
+                (
+                    result.text,
+                    code,
+                    method,
+                    result.stop_reason,
+                    result.error,
+                    result.tokens,
+                    result.threads,
+                    result.ttft_seconds,
+                    result.total_seconds,
+                    result.tokens_per_second,
+                    utc_now(),
+                    # a cancelled or failed answer is not kept as the current one
+                    result.stop_reason not in FINISHED_STATUSES,
+                    utc_now(),
+                    generation_id,
+                ),
+            )
+        return Answer(
+            generation_id=generation_id,
+            problem_id=problem.id,
+            contender_id=seat.contender_id,
+            raw_answer=result.text,
+            code=code,
+            extract_method=method,
+            status=result.stop_reason,
+            tokens=result.tokens,
+            tokens_per_second=result.tokens_per_second,
+            total_seconds=result.total_seconds,
+            error=result.error,
+            followed_format=followed,
+        )
+
+    def evaluate(self, problem: Problem, answer: Answer) -> TestResult:
+        """Run the answer's code against the problem's tests; the execution is stored."""
+        from engine.evaluate import Evaluator, save_execution
+
+        db = self.db
+        execution = Evaluator(db).evaluate(problem, answer.code or "")
+        save_execution(db, execution, problem_id=problem.id, generation_id=answer.generation_id)
+        return result_from_execution(execution)

@@ -1,0 +1,274 @@
+"""The gradebench Textual app: session start, then the grading screen.
+
+Everything the app needs is injected through the constructor (database path,
+config, backend, suite, contenders), so tests drive the real app with a scripted
+backend and a demo suite. The product passes the gpt4all backend.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import random
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, ClassVar
+
+from textual.app import App, SystemCommand
+from textual.binding import Binding
+from textual.screen import Screen
+
+from engine import grading
+from engine.answering import AnswerPipeline, Seat
+from engine.config import Config
+from engine.errors import UserError
+from engine.problems import Problem
+from engine.store import open_db
+
+DEFAULT_CONTENDERS = ("smollm2-plain", "smollm2-cot")
+PROBLEM_CHOICES = ("all", "ungraded", "failing", "easy", "medium", "hard")
+
+
+@dataclass
+class SessionRequest:
+    """What the session-start screen (or the command line) asks for."""
+
+    suite: str
+    contenders: list[str]
+    reviewer: str
+    blind: bool = False
+    which: str = "all"
+
+
+@dataclass
+class Session:
+    """A grading session as the screen runs it."""
+
+    suite: str
+    problems: list[Problem]
+    seats: list[Seat]
+    reviewer: str
+    blind: bool
+    which: str
+    run_id: str
+    rubric: grading.Rubric = field(default_factory=grading.Rubric)
+
+
+class GradebenchApp(App):
+    CSS_PATH = "app.tcss"
+    TITLE = "gradebench"
+    HORIZONTAL_BREAKPOINTS: ClassVar[list[tuple[int, str]]] = [(0, "-narrow"), (100, "-wide")]
+    BINDINGS: ClassVar[list[Binding]] = [
+        Binding("q", "quit", "Quit"),
+        Binding("L", "leaderboard", "Leaderboard", key_display="L"),
+    ]
+
+    def __init__(
+        self,
+        *,
+        db_path: str | Path,
+        config: Config | None = None,
+        backend: Any = None,
+        suite: str | None = None,
+        contenders: Iterable[Any] | None = None,
+        reviewer: str | None = None,
+        blind: bool = False,
+        which: str = "all",
+        ask: bool = True,
+        suite_loader: Any = None,
+        stable_display: bool = False,
+        seed: int | None = None,
+    ) -> None:
+        super().__init__()
+        self.db_path = Path(db_path)
+        self.config = config or Config()
+        self.db = open_db(self.db_path)
+        self.rubric = grading.rubric_from_config(self.config)
+        self.backend = backend
+        self.stable_display = stable_display
+        self.rng = random.Random(seed) if seed is not None else random.SystemRandom()
+        self.suite_loader = suite_loader
+        contender_list = list(contenders) if contenders is not None else list(DEFAULT_CONTENDERS)
+        self.contender_choices = contender_list
+        self.request = SessionRequest(
+            suite=suite or "lowcost60",
+            contenders=[c if isinstance(c, str) else c.name for c in contender_list][:4],
+            reviewer=reviewer or grading.last_reviewer(self.db) or "",
+            blind=blind,
+            which=which,
+        )
+        self.ask = ask or not self.request.reviewer
+        self.session: Session | None = None
+        self.pipeline: AnswerPipeline | None = None
+        from engine.prompts import load_prompt_templates
+
+        self.templates = load_prompt_templates(self.config)
+
+    # --- starting a session ---
+
+    def on_mount(self) -> None:
+        if self.ask:
+            from tui.screens.session import SessionScreen
+
+            self.push_screen(SessionScreen(self.request))
+        else:
+            self.start_session(self.request)
+
+    def load_problems(self, suite: str) -> list[Problem]:
+        if self.suite_loader is not None:
+            load = self.suite_loader(suite)
+        else:
+            from engine.suites import load_suite
+
+            load = load_suite(
+                suite,
+                humanevalplus_path=self.config.path_setting("humanevalplus"),
+                extra_roots=self.config.problem_roots(),
+            )
+        if not load.problems:
+            raise UserError(f"suite {suite}: no problems loaded")
+        return list(load.problems)
+
+    def contender_objects(self, names: list[str]) -> list[Any]:
+        by_name = {c.name: c for c in self.contender_choices if not isinstance(c, str)}
+        if all(n in by_name for n in names):
+            return [by_name[n] for n in names]
+        from engine.models import load_registry
+
+        registry = load_registry(self.config, styles=self.templates.styles)
+        return [by_name.get(n) or registry.contender(n) for n in names]
+
+    def build_session(self, request: SessionRequest) -> Session:
+        from engine.models import register_contender
+
+        if not request.reviewer.strip():
+            raise UserError("reviewer: a name is needed")
+        if not 1 <= len(request.contenders) <= 4:
+            raise UserError("contenders: choose 2 to 4")
+        if len(set(request.contenders)) != len(request.contenders):
+            raise UserError("contenders: each contender once")
+        seats = []
+        for contender in self.contender_objects(request.contenders):
+            template = self.templates.template(contender.prompt_style)
+            registered = register_contender(self.db, contender, template)
+            seats.append(Seat(registered.id, contender.name, contender, template))
+        problems = self.load_problems(request.suite)
+        chosen = grading.select_problems(
+            problems,
+            request.which,
+            db=self.db,
+            reviewer=request.reviewer,
+            contender_ids=[s.contender_id for s in seats],
+        )
+        if not chosen:
+            raise UserError(f"problems: none match {request.which!r} in suite {request.suite}")
+        grading.remember_reviewer(self.db, request.reviewer)
+        run_id = grading.start_grading_run(
+            self.db,
+            suite=request.suite,
+            reviewer=request.reviewer,
+            settings={
+                "contenders": request.contenders,
+                "blind": request.blind,
+                "which": request.which,
+            },
+        )
+        return Session(
+            suite=request.suite,
+            problems=chosen,
+            seats=seats,
+            reviewer=request.reviewer.strip(),
+            blind=request.blind,
+            which=request.which,
+            run_id=run_id,
+            rubric=self.rubric,
+        )
+
+    def start_session(self, request: SessionRequest) -> bool:
+        """Build the session and show the grading screen; on bad input, say so and stay."""
+        try:
+            session = self.build_session(request)
+        except UserError as exc:
+            self.notify(str(exc), severity="error", timeout=8)
+            if not isinstance(self.screen, _session_screen_type()):
+                from tui.screens.session import SessionScreen
+
+                self.push_screen(SessionScreen(request))
+            return False
+        if self.backend is None:
+            from engine.generate import GPT4AllBackend
+            from engine.models import load_registry
+            from engine.scheduler import ThreadBudget
+
+            registry = load_registry(self.config, styles=self.templates.styles)
+            self.backend = GPT4AllBackend(ThreadBudget.for_machine(registry.max_threads))
+        self.session = session
+        self.request = request
+        self.pipeline = AnswerPipeline(
+            self.db_path, self.backend, prompt_templates=self.templates, run_id=session.run_id
+        )
+        from tui.screens.grading import GradingScreen
+
+        self.switch_or_push(GradingScreen(session))
+        return True
+
+    def switch_or_push(self, screen: Screen) -> None:
+        if len(self.screen_stack) > 1:
+            self.switch_screen(screen)
+        else:
+            self.push_screen(screen)
+
+    # --- app-wide actions ---
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "leaderboard":
+            return importlib.util.find_spec("tui.screens.leaderboard") is not None
+        return True
+
+    def action_leaderboard(self) -> None:
+        module = importlib.import_module("tui.screens.leaderboard")
+        screen_type = module.LeaderboardScreen
+        try:
+            screen = screen_type(db=self.db)  # type: ignore[call-arg]
+        except TypeError:
+            screen = screen_type()
+        self.push_screen(screen)
+
+    def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
+        yield from super().get_system_commands(screen)
+        from tui.screens.grading import GradingScreen
+
+        if isinstance(screen, GradingScreen):
+            for level, score in enumerate(self.rubric.levels):
+                yield SystemCommand(
+                    f"Score: {score.label} ({score.value:g})",
+                    f"key {level + 1}: grade the focused answer",
+                    _runner(screen, f"score({level})"),
+                )
+            for binding in screen.BINDINGS:
+                if not isinstance(binding, Binding) or binding.action.startswith("focus_pane"):
+                    continue
+                action, title = binding.action, binding.description
+                yield SystemCommand(
+                    title,
+                    f"key {binding.key_display or binding.key}",
+                    _runner(screen, action),
+                )
+
+    def on_unmount(self) -> None:
+        closer = getattr(self.backend, "close", None)
+        if closer is not None:
+            closer()
+
+
+def _runner(screen: Screen, action: str):
+    async def run() -> None:
+        await screen.run_action(action)
+
+    return run
+
+
+def _session_screen_type() -> type:
+    from tui.screens.session import SessionScreen
+
+    return SessionScreen
