@@ -49,8 +49,10 @@ Afterwards two repairs, each recorded in ``notes``:
 ``followed_format`` is True exactly when the answer has one fenced block in all,
 closed, labelled ``python``/``py``/``python3`` (any case), whose code parses and
 defines the entry point at top level (any function or class when no entry point
-is known) with no repair other than removing top-level example calls. Prose before
-and after the block is allowed (the chain-of-thought style asks for it).
+is known), needs no repair, and holds no top-level example calls, prints, asserts or
+``__main__`` block (the prompts ask for none). A missing import the prompt already
+has (``from typing import List``) does not count against it. Prose before and after
+the block is allowed (the chain-of-thought style asks for it).
 """
 
 from __future__ import annotations
@@ -198,7 +200,10 @@ def find_fenced_blocks(text: str) -> list[FencedBlock]:
                 break
             body.append(_strip_indent(line, indent))
             index += 1
-        blocks.append(FencedBlock(lang=lang, code="\n".join(body), closed=closed, line=start))
+        code = "\n".join(body)
+        if not closed:
+            code = code.rstrip("\n")  # the answer's last newline is not part of the code
+        blocks.append(FencedBlock(lang=lang, code=code, closed=closed, line=start))
     return blocks
 
 
@@ -304,6 +309,8 @@ def _dedent_lines(lines: list[str], indent: int) -> list[str]:
     return [_strip_indent(line, indent) for line in lines]
 
 
+_UPWARD_SEARCH_LINES = 60
+"""How far above the last accepted line a helper's ``def`` line is looked for."""
 _UPWARD_NODES = (
     ast.Import,
     ast.ImportFrom,
@@ -312,6 +319,24 @@ _UPWARD_NODES = (
     ast.ClassDef,
     ast.Assign,
 )
+
+
+def _indent_of(line: str) -> int:
+    return len(line) - len(line.lstrip(" \t"))
+
+
+def _cuts_a_block(lines: list[str], end: int, limit: int, indent: int) -> bool:
+    """Whether ending a region before ``lines[end]`` would cut an indented block in two.
+
+    A region may only end where the next non-blank line is back at the region's own
+    indentation (or at ``limit``); otherwise code cut off mid-function (an answer
+    truncated by the token limit) would parse as a shorter, wrong function instead of
+    being reported as the syntax error it is.
+    """
+    for line in lines[end:limit]:
+        if line.strip():
+            return _indent_of(line) > indent
+    return False
 
 
 def longest_parseable_region(text: str, entry_point: str | None) -> str | None:
@@ -334,6 +359,8 @@ def longest_parseable_region(text: str, entry_point: str | None) -> str | None:
                 break
         region: list[str] | None = None
         for end in range(limit, start, -1):
+            if _cuts_a_block(lines, end, limit, indent):
+                continue
             candidate = _dedent_lines(lines[start:end], indent)
             tree = _parse("\n".join(candidate))
             if tree is not None and defines(tree, entry_point):
@@ -342,28 +369,18 @@ def longest_parseable_region(text: str, entry_point: str | None) -> str | None:
         if region is None:
             continue
         top = start
-        pending = start
         for k in range(start - 1, -1, -1):
             line = lines[k]
             if not line.strip() or line.lstrip().startswith("#"):
                 continue
-            if line.strip() and len(line) - len(line.lstrip(" \t")) < indent:
+            if _indent_of(line) < indent or top - k > _UPWARD_SEARCH_LINES:
                 break
-            attempt = _dedent_lines(lines[k:start], indent) + region
-            tree = _parse("\n".join(attempt))
+            tree = _parse("\n".join(_dedent_lines(lines[k:start], indent) + region))
             if tree is None:
-                # a decorator or a multi-line statement may need more lines above
-                if line.lstrip().startswith("@"):
-                    pending = k
-                    continue
-                if k < pending - 6:
-                    break
-                continue
-            first = tree.body[0]
-            if not isinstance(first, _UPWARD_NODES):
+                continue  # inside a multi-line statement (a helper's body): keep going up
+            if not isinstance(tree.body[0], _UPWARD_NODES):
                 break
             top = k
-            pending = k
         if top < start:
             region = _dedent_lines(lines[top:start], indent) + region
         return "\n".join(region).strip("\n")
@@ -388,21 +405,33 @@ def _signature_completion(body: str, signature: str | None, entry_point: str | N
 
 
 def _indented_body_runs(text: str) -> list[str]:
-    """Maximal runs of indented lines (blank lines inside a run included)."""
+    """Maximal runs of indented lines that do not continue a statement above them.
+
+    A run right after a line ending in ``:`` (or an open bracket, a comma, a
+    backslash) belongs to that statement, e.g. another function's body, so it is
+    not a body for the signature.
+    """
     runs: list[str] = []
     current: list[str] = []
+    previous = ""
+    continues = False
     for line in text.split("\n"):
         if not line.strip():
             if current:
                 current.append(line)
             continue
         if line[0] in " \t":
+            if not current:
+                continues = (
+                    previous.split("#")[0].rstrip().endswith((":", "(", "[", "{", ",", "\\"))
+                )
             current.append(line)
         else:
-            if current:
+            if current and not continues:
                 runs.append("\n".join(current))
             current = []
-    if current:
+        previous = line
+    if current and not continues:
         runs.append("\n".join(current))
     return runs
 
@@ -462,10 +491,6 @@ def _block_candidate(
     tree = _parse(dedented)
     if tree is not None and defines(tree, entry_point):
         return _Candidate(dedented.strip("\n"), tree, block, repaired=True)
-    if block.closed:
-        region = longest_parseable_region(code, entry_point)
-        if region is not None:
-            return _Candidate(region, _parse(region), block, repaired=True)
     return _Candidate(code.strip("\n"), None, block)
 
 
@@ -504,11 +529,10 @@ def _join_helpers(chosen: _Candidate, others: list[_Candidate]) -> tuple[str, li
         return chosen.code, []
     imports = [t for t in taken if isinstance(t[3], ast.Import | ast.ImportFrom)]
     rest = [t for t in taken if not isinstance(t[3], ast.Import | ast.ImportFrom)]
-    parts = ["\n".join(t[2]) for t in sorted(imports, key=lambda t: t[:2])]
-    if rest:
-        parts += ["\n".join(t[2]) + "\n" for t in sorted(rest, key=lambda t: t[:2])]
+    sections = ["\n".join("\n".join(t[2]) for t in sorted(imports, key=lambda t: t[:2]))]
+    sections += ["\n".join(t[2]) for t in sorted(rest, key=lambda t: t[:2])]
     names = sorted(n for t in taken for n in _top_level_names(t[3]))
-    head = "\n".join(parts).rstrip("\n")
+    head = "\n\n\n".join(section.strip("\n") for section in sections if section.strip())
     return head + "\n\n\n" + chosen.code, [f"joined {', '.join(names)} from other code blocks"]
 
 
@@ -660,7 +684,7 @@ def _strip_run_at_import(code: str) -> tuple[str, int]:
         removed |= set(range(node.lineno - 1, node.end_lineno or node.lineno))
     kept = [line for i, line in enumerate(lines) if i not in removed]
     result = re.sub(r"\n{3,}", "\n\n\n", "\n".join(kept)).strip("\n")
-    if _parse(result) is None:
+    if result.strip() and _parse(result) is None:
         return code, 0
     return result, len(drop)
 
@@ -701,6 +725,7 @@ def _finish(
 ) -> Extraction:
     code, removed = _strip_run_at_import(code)
     if removed:
+        followed = False  # the prompt asks for no tests or example usage
         notes.append(
             f"removed {removed} top-level statement{'s' if removed > 1 else ''} "
             "that would run at import (example calls, prints, asserts, __main__ block)"
