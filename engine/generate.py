@@ -199,9 +199,30 @@ class _ModelPool:
             instance.close()
 
 
+def _import_gpt4all() -> Any:
+    """Import gpt4all with its CUDA probing messages ("Failed to load libllamamodel-...cuda")
+    kept off the terminal: this backend only runs on the CPU."""
+    import sys
+
+    if "gpt4all" in sys.modules:
+        return sys.modules["gpt4all"]
+    import os
+
+    sys.stderr.flush()
+    saved = os.dup(2)
+    try:
+        with open(os.devnull, "w") as devnull:
+            os.dup2(devnull.fileno(), 2)
+            import gpt4all
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+    return gpt4all
+
+
 def load_gpt4all(path: Path, threads: int = 1) -> Any:
     """Load a local GGUF on the CPU; a file gpt4all cannot load is a one-line ``UserError``."""
-    from gpt4all import GPT4All
+    GPT4All = _import_gpt4all().GPT4All
 
     try:
         return GPT4All(
@@ -227,6 +248,12 @@ class GPT4AllBackend:
 
     def close(self) -> None:
         self.pool.close()
+
+    def preload(self, model: ModelSpec) -> float:
+        """Load ``model`` now (a bad file fails here, before any row is written); seconds taken."""
+        instance, seconds = self.pool.checkout(model)
+        self.pool.checkin(model, instance)
+        return seconds
 
     def __enter__(self) -> GPT4AllBackend:
         return self

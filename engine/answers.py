@@ -1,0 +1,289 @@
+"""Recording generations in the database while they stream.
+
+- ``start_answer(...)`` inserts a ``streaming`` row before the first token and returns
+  an ``AnswerWriter``; feed it every chunk with ``on_text`` (it is a valid
+  ``on_text`` callback for ``Backend.generate``). It flushes ``raw_answer`` to the
+  row at most every ``flush_seconds`` (default 1 s), so a crash loses at most the
+  last second of tokens. ``finish(result, extraction)`` writes the final text, the
+  stop reason as ``status`` and the timing.
+- One *current* row per (problem, contender, sample): the schema's partial unique
+  index ``generations_current`` enforces it. Regenerating sets ``superseded_at`` on
+  the old row and inserts the new one in the same transaction; superseded rows are
+  kept (nothing is ever deleted).
+- ``start_run`` records the process (host + pid) in ``runs``; ``mark_stale_streaming``
+  turns ``streaming`` rows left by a dead process into ``cancelled`` rows whose
+  ``error`` says they were interrupted (their partial text is kept), so the next
+  batch regenerates them.
+
+Status values: ``streaming`` while generating, then the ``GenerationResult``'s stop
+reason: ``done`` | ``max_tokens`` | ``cancelled`` | ``error``. ``FINISHED`` statuses
+count as an answer; the batch redoes ``cancelled`` ones and keeps ``error`` ones.
+"""
+
+from __future__ import annotations
+
+import os
+import platform
+import socket
+import sys
+import threading
+import time
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING, Any
+
+from engine.store import new_id, to_json, utc_now
+
+if TYPE_CHECKING:
+    from sqlite_utils import Database
+
+    from engine.generate import GenerationResult
+
+FINISHED: tuple[str, ...] = ("done", "max_tokens")
+REDO: tuple[str, ...] = ("cancelled", "streaming")
+INTERRUPTED = "interrupted: the process ended while this answer was streaming"
+ORPHAN_AGE = timedelta(minutes=30)
+"""A ``streaming`` row without a known process is considered dead after this long."""
+
+_WRITE_LOCK = threading.RLock()
+"""Serialises writes that share one connection across threads."""
+
+
+class AlreadyGenerated(Exception):
+    """The (problem, contender, sample) already has a current answer."""
+
+
+def process_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def host_info() -> dict[str, Any]:
+    import importlib.metadata
+
+    try:
+        gpt4all_version = importlib.metadata.version("gpt4all")
+    except importlib.metadata.PackageNotFoundError:
+        gpt4all_version = None
+    return {
+        "hostname": socket.gethostname(),
+        "pid": os.getpid(),
+        "cpu_count": os.cpu_count(),
+        "python": sys.version.split()[0],
+        "platform": platform.platform(),
+        "gpt4all": gpt4all_version,
+    }
+
+
+def start_run(
+    db: Database, kind: str, suite: str | None = None, settings: dict[str, Any] | None = None
+) -> str:
+    run_id = new_id()
+    with _WRITE_LOCK, db.conn:
+        db.conn.execute(
+            "INSERT INTO runs (id, kind, suite, settings, host, started_at) VALUES (?, ?, ?, ?, ?, ?)",
+            (run_id, kind, suite, to_json(settings or {}), to_json(host_info()), utc_now()),
+        )
+    return run_id
+
+
+def finish_run(db: Database, run_id: str) -> None:
+    with _WRITE_LOCK, db.conn:
+        db.conn.execute("UPDATE runs SET finished_at = ? WHERE id = ?", (utc_now(), run_id))
+
+
+def _run_is_dead(host_json: str | None, finished_at: str | None, started_at: str) -> bool:
+    import json
+
+    if finished_at:
+        return True
+    try:
+        host = json.loads(host_json or "{}")
+    except ValueError:
+        host = {}
+    pid = host.get("pid")
+    if isinstance(pid, int) and host.get("hostname") == socket.gethostname():
+        return pid != os.getpid() and not process_alive(pid)
+    return _older_than(started_at, ORPHAN_AGE)
+
+
+def _older_than(stamp: str, age: timedelta) -> bool:
+    try:
+        when = datetime.fromisoformat(stamp)
+    except ValueError:
+        return True
+    return datetime.now(UTC) - when > age
+
+
+def mark_stale_streaming(db: Database) -> int:
+    """Close ``streaming`` rows whose process is gone; returns how many were closed."""
+    rows = db.execute(
+        "SELECT g.id, g.started_at, r.host, r.finished_at FROM generations g "
+        "LEFT JOIN runs r ON r.id = g.run_id WHERE g.status = 'streaming'"
+    ).fetchall()
+    stale = [
+        gid
+        for gid, started_at, host, finished_at in rows
+        if (
+            _run_is_dead(host, finished_at, started_at)
+            if host is not None
+            else _older_than(started_at, ORPHAN_AGE)
+        )
+    ]
+    if stale:
+        now = utc_now()
+        with _WRITE_LOCK, db.conn:
+            db.conn.executemany(
+                "UPDATE generations SET status = 'cancelled', error = ?, finished_at = ? "
+                "WHERE id = ? AND status = 'streaming'",
+                [(INTERRUPTED, now, gid) for gid in stale],
+            )
+    return len(stale)
+
+
+def current_generation(
+    db: Database, problem_id: str, contender_id: str, sample_index: int = 0
+) -> dict[str, Any] | None:
+    cursor = db.execute(
+        "SELECT * FROM generations WHERE problem_id = ? AND contender_id = ? "
+        "AND sample_index = ? AND superseded_at IS NULL",
+        [problem_id, contender_id, sample_index],
+    )
+    row = cursor.fetchone()
+    if row is None:
+        return None
+    return dict(zip([d[0] for d in cursor.description], row, strict=True))
+
+
+@dataclass
+class AnswerWriter:
+    """Streams one answer into its ``generations`` row; see the module docstring."""
+
+    db: Database
+    generation_id: str
+    flush_seconds: float = 1.0
+    _pieces: list[str] | None = None
+    _last_flush: float = 0.0
+    _dirty: bool = False
+    flushes: int = 0
+
+    def __post_init__(self) -> None:
+        self._pieces = []
+        self._last_flush = time.monotonic()
+
+    @property
+    def text(self) -> str:
+        return "".join(self._pieces or [])
+
+    def on_text(self, chunk: str) -> None:
+        assert self._pieces is not None
+        self._pieces.append(chunk)
+        self._dirty = True
+        if time.monotonic() - self._last_flush >= self.flush_seconds:
+            self.flush()
+
+    __call__ = on_text
+
+    def flush(self) -> None:
+        if not self._dirty:
+            return
+        with _WRITE_LOCK, self.db.conn:
+            self.db.conn.execute(
+                "UPDATE generations SET raw_answer = ?, tokens = ? WHERE id = ?",
+                (self.text, len(self._pieces or []), self.generation_id),
+            )
+        self._dirty = False
+        self.flushes += 1
+        self._last_flush = time.monotonic()
+
+    def finish(self, result: GenerationResult, extraction: Any = None) -> None:
+        """Write the final row: full text, status = stop reason, stats, extracted code."""
+        code = method = None
+        if extraction is not None:
+            code = extraction.code or ""
+            method = extraction.method
+        with _WRITE_LOCK, self.db.conn:
+            self.db.conn.execute(
+                "UPDATE generations SET raw_answer = ?, extracted_code = ?, extract_method = ?, "
+                "status = ?, error = ?, tokens = ?, threads = ?, ttft_seconds = ?, "
+                "total_seconds = ?, tokens_per_second = ?, finished_at = ? WHERE id = ?",
+                (
+                    result.text,
+                    code,
+                    method,
+                    result.stop_reason,
+                    result.error,
+                    result.tokens,
+                    result.threads,
+                    result.ttft_seconds,
+                    result.total_seconds,
+                    result.tokens_per_second,
+                    utc_now(),
+                    self.generation_id,
+                ),
+            )
+        self._dirty = False
+
+    def set_extraction(self, extraction: Any) -> None:
+        with _WRITE_LOCK, self.db.conn:
+            self.db.conn.execute(
+                "UPDATE generations SET extracted_code = ?, extract_method = ? WHERE id = ?",
+                (extraction.code or "", extraction.method, self.generation_id),
+            )
+
+
+def start_answer(
+    db: Database,
+    *,
+    problem_id: str,
+    contender_id: str,
+    prompt_text: str,
+    sample_index: int = 0,
+    run_id: str | None = None,
+    regenerate: bool = False,
+    threads: int | None = None,
+    flush_seconds: float = 1.0,
+) -> AnswerWriter:
+    """Insert the ``streaming`` row (superseding the current one when allowed).
+
+    The current row is replaced when ``regenerate`` is true or when it is not a
+    finished answer (``cancelled``/``streaming`` left by a dead run); otherwise
+    ``AlreadyGenerated`` is raised and nothing changes.
+    """
+    generation_id = new_id()
+    now = utc_now()
+    with _WRITE_LOCK, db.conn:
+        row = db.conn.execute(
+            "SELECT id, status FROM generations WHERE problem_id = ? AND contender_id = ? "
+            "AND sample_index = ? AND superseded_at IS NULL",
+            (problem_id, contender_id, sample_index),
+        ).fetchone()
+        if row is not None:
+            if not regenerate and row[1] not in REDO:
+                raise AlreadyGenerated(f"{problem_id} / {contender_id} #{sample_index}")
+            db.conn.execute(
+                "UPDATE generations SET superseded_at = ?, "
+                "status = CASE WHEN status = 'streaming' THEN 'cancelled' ELSE status END "
+                "WHERE id = ?",
+                (now, row[0]),
+            )
+        db.conn.execute(
+            "INSERT INTO generations (id, run_id, problem_id, contender_id, sample_index, "
+            "prompt_text, status, threads, started_at) VALUES (?, ?, ?, ?, ?, ?, 'streaming', ?, ?)",
+            (
+                generation_id,
+                run_id,
+                problem_id,
+                contender_id,
+                sample_index,
+                prompt_text,
+                threads,
+                now,
+            ),
+        )
+    return AnswerWriter(db, generation_id, flush_seconds=flush_seconds)

@@ -1,0 +1,302 @@
+"""Headless generation: every (problem, contender, sample) not yet answered, resumable.
+
+``plan_jobs`` lists the work left: a triple is done when its current generation row
+is finished (``done``/``max_tokens``) or ended in a real ``error``; rows a crash or a
+Ctrl-C left behind (``streaming`` from a dead process, ``cancelled``) are redone, the
+old row kept as superseded. ``run_batch`` runs the jobs on ``parallel`` worker threads
+(each with its own database connection; the backend's thread budget shares the
+cores among them), streaming every answer into its row (``engine.answers``), then
+extracts the code and runs the evaluator on each finished answer. Killing the
+process at any moment and running again ends with exactly one current answer per
+triple.
+"""
+
+from __future__ import annotations
+
+import queue
+import threading
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from engine.answers import (
+    FINISHED,
+    AlreadyGenerated,
+    current_generation,
+    finish_run,
+    mark_stale_streaming,
+    start_answer,
+    start_run,
+)
+from engine.generate import Backend, GenerationRequest, GenerationResult
+from engine.models import RegisteredContender
+from engine.problems import Problem
+
+if TYPE_CHECKING:
+    from sqlite_utils import Database
+
+KEEP: tuple[str, ...] = (*FINISHED, "error")
+
+Evaluate = Callable[["Database", Problem, str, str], Any]
+"""(db, problem, generation_id, code) -> anything; runs and stores the tests."""
+
+
+@dataclass(frozen=True)
+class Job:
+    problem: Problem
+    seat: RegisteredContender
+    sample_index: int
+    user_message: str
+
+    @property
+    def label(self) -> str:
+        suffix = f"#{self.sample_index}" if self.sample_index else ""
+        return f"{self.problem.id} / {self.seat.contender.name}{suffix}"
+
+    def request(self) -> GenerationRequest:
+        return GenerationRequest.for_contender(self.seat.contender, self.user_message)
+
+
+@dataclass(frozen=True)
+class JobOutcome:
+    job: Job
+    generation_id: str | None
+    result: GenerationResult | None
+    verdict: str | None = None
+    skipped: bool = False
+
+
+@dataclass
+class BatchSummary:
+    planned: int = 0
+    outcomes: list[JobOutcome] = field(default_factory=list)
+    stale_closed: int = 0
+    interrupted: bool = False
+
+    def count(self, status: str) -> int:
+        return sum(1 for o in self.outcomes if o.result and o.result.stop_reason == status)
+
+    @property
+    def tokens(self) -> int:
+        return sum(o.result.tokens for o in self.outcomes if o.result)
+
+
+def ensure_problem_rows(db: Database, problems: list[Problem]) -> None:
+    from engine.answering import ensure_problem_row
+
+    for problem in problems:
+        ensure_problem_row(db, problem)
+
+
+def plan_jobs(
+    db: Database,
+    problems: list[Problem],
+    seats: list[RegisteredContender],
+    user_messages: Callable[[Problem, RegisteredContender], str],
+    samples: int = 1,
+) -> list[Job]:
+    """The (problem, contender, sample) triples still to generate, problem by problem."""
+    jobs: list[Job] = []
+    for problem in problems:
+        for sample in range(samples):
+            for seat in seats:
+                row = current_generation(db, problem.id, seat.id, sample)
+                if row is not None and row["status"] in KEEP:
+                    continue
+                jobs.append(Job(problem, seat, sample, user_messages(problem, seat)))
+    return jobs
+
+
+def default_evaluate(db: Database, problem: Problem, generation_id: str, code: str) -> str:
+    from engine.evaluate import Evaluator, save_execution
+
+    execution = Evaluator(db).evaluate(problem, code)
+    save_execution(db, execution, problem_id=problem.id, generation_id=generation_id)
+    return execution.verdict
+
+
+def _run_job(
+    db: Database,
+    backend: Backend,
+    job: Job,
+    run_id: str | None,
+    cancel: threading.Event,
+    evaluate: Evaluate | None,
+    flush_seconds: float,
+    on_text: Callable[[Job, str], None] | None,
+) -> JobOutcome:
+    from engine.extract import extract_for_problem
+
+    request = job.request()
+    try:
+        writer = start_answer(
+            db,
+            problem_id=job.problem.id,
+            contender_id=job.seat.id,
+            prompt_text=request.prompt_text,
+            sample_index=job.sample_index,
+            run_id=run_id,
+            flush_seconds=flush_seconds,
+        )
+    except AlreadyGenerated:  # another process answered it meanwhile
+        return JobOutcome(job, None, None, skipped=True)
+
+    def sink(chunk: str) -> None:
+        writer.on_text(chunk)
+        if on_text is not None:
+            on_text(job, chunk)
+
+    try:
+        result = backend.generate(request, sink, cancel)
+    except BaseException as exc:  # keep the row honest; it is redone next time
+        writer.finish(
+            GenerationResult(
+                text=writer.text,
+                tokens=0,
+                stop_reason="cancelled",
+                ttft_seconds=None,
+                total_seconds=0.0,
+                error=f"{type(exc).__name__}: {exc}",
+            )
+        )
+        raise
+    extraction = None
+    if result.stop_reason in FINISHED:
+        extraction = extract_for_problem(result.text, job.problem)
+    writer.finish(result, extraction)
+    verdict = None
+    if extraction is not None and evaluate is not None:
+        verdict = evaluate(db, job.problem, writer.generation_id, extraction.code)
+    return JobOutcome(job, writer.generation_id, result, verdict=verdict)
+
+
+def run_batch(
+    db_path: Path,
+    backend: Backend,
+    jobs: list[Job],
+    *,
+    suite: str | None = None,
+    parallel: int = 1,
+    cancel: threading.Event | None = None,
+    evaluate: Evaluate | None = default_evaluate,
+    on_outcome: Callable[[JobOutcome], None] | None = None,
+    on_text: Callable[[Job, str], None] | None = None,
+    flush_seconds: float = 1.0,
+) -> BatchSummary:
+    """Generate (and evaluate) ``jobs``; Ctrl-C cancels the running answers and re-raises."""
+    from engine.store import open_db
+
+    cancel = cancel or threading.Event()
+    summary = BatchSummary(planned=len(jobs))
+    main_db = open_db(db_path)
+    summary.stale_closed = mark_stale_streaming(main_db)
+    run_id = start_run(main_db, "generate", suite, {"jobs": len(jobs), "parallel": parallel})
+    pending: queue.SimpleQueue[Job] = queue.SimpleQueue()
+    for job in jobs:
+        pending.put(job)
+    outcomes: queue.SimpleQueue[JobOutcome | BaseException] = queue.SimpleQueue()
+
+    def worker() -> None:
+        db = open_db(db_path)
+        try:
+            while not cancel.is_set():
+                try:
+                    job = pending.get_nowait()
+                except queue.Empty:
+                    return
+                try:
+                    outcomes.put(
+                        _run_job(db, backend, job, run_id, cancel, evaluate, flush_seconds, on_text)
+                    )
+                except BaseException as exc:
+                    cancel.set()
+                    outcomes.put(exc)
+                    return
+        finally:
+            db.conn.close()
+
+    workers = max(1, min(parallel, len(jobs)))
+    failure: BaseException | None = None
+    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="batch") as pool:
+        futures = [pool.submit(worker) for _ in range(workers)]
+        try:
+            while not all(f.done() for f in futures) or not outcomes.empty():
+                try:
+                    item = outcomes.get(timeout=0.1)
+                except queue.Empty:
+                    continue
+                if isinstance(item, BaseException):
+                    failure = failure or item
+                    continue
+                summary.outcomes.append(item)
+                if on_outcome is not None:
+                    on_outcome(item)
+        except KeyboardInterrupt:
+            cancel.set()
+            summary.interrupted = True
+            for future in futures:
+                future.result()
+            while not outcomes.empty():
+                item = outcomes.get()
+                if not isinstance(item, BaseException):
+                    summary.outcomes.append(item)
+            finish_run(main_db, run_id)
+            main_db.conn.close()
+            raise
+    if cancel.is_set() and failure is None:
+        summary.interrupted = True
+    finish_run(main_db, run_id)
+    main_db.conn.close()
+    if failure is not None:
+        raise failure
+    return summary
+
+
+@dataclass
+class ProgressLine:
+    """A one-line progress bar with tokens/s and ETA for a terminal."""
+
+    total: int
+    width: int = 28
+    started: float = field(default_factory=time.monotonic)
+    done: int = 0
+    tokens: int = 0
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def add(self, outcome: JobOutcome) -> None:
+        with self._lock:
+            self.done += 1
+
+    def token(self) -> None:
+        """Count one streamed token (called from the workers' ``on_text``)."""
+        with self._lock:
+            self.tokens += 1
+
+    def render(self) -> str:
+        with self._lock:
+            elapsed = max(time.monotonic() - self.started, 1e-9)
+            share = self.done / self.total if self.total else 1.0
+            filled = int(self.width * share)
+            rate = self.tokens / elapsed
+            if self.done:
+                eta = elapsed / self.done * (self.total - self.done)
+                eta_text = _duration(eta)
+            else:
+                eta_text = "?"
+            bar = "#" * filled + "." * (self.width - filled)
+            return (
+                f"[{bar}] {self.done}/{self.total}  {rate:5.1f} tok/s  "
+                f"elapsed {_duration(elapsed)}  ETA {eta_text}"
+            )
+
+
+def _duration(seconds: float) -> str:
+    seconds = int(seconds)
+    if seconds >= 3600:
+        return f"{seconds // 3600}h{seconds % 3600 // 60:02d}m"
+    if seconds >= 60:
+        return f"{seconds // 60}m{seconds % 60:02d}s"
+    return f"{seconds}s"

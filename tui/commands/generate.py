@@ -1,0 +1,172 @@
+"""``gradebench generate``: answer a suite headlessly with the chosen contenders, resumably."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import threading
+import time
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from tui.cli import Context
+
+
+def _positive(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not an integer: {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be >= 1: {value}")
+    return value
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser(
+        "generate",
+        help="generate (and test) every answer not yet in the database; resumes after a crash",
+    )
+    parser.add_argument("--suite", required=True, help="suite name")
+    parser.add_argument(
+        "--contender",
+        action="append",
+        metavar="NAME",
+        help="contender to run (repeatable; default: all, see `gradebench models list`)",
+    )
+    parser.add_argument("--limit", type=_positive, metavar="N", help="only the first N problems")
+    parser.add_argument("--problems", metavar="ID,...", help="only these problem ids")
+    parser.add_argument(
+        "--samples", type=_positive, default=1, metavar="N", help="answers per pair (pass@k)"
+    )
+    parser.add_argument(
+        "--parallel", type=_positive, metavar="N", help="answers generated at once (default: cores)"
+    )
+    parser.add_argument(
+        "--threads", type=_positive, metavar="N", help="cap on total ggml threads (default: cores)"
+    )
+    parser.add_argument(
+        "--no-evaluate", action="store_true", help="only generate; do not run the tests"
+    )
+    parser.set_defaults(handler=generate)
+
+
+def _select_problems(context: Context) -> list:
+    from engine.errors import UserError
+
+    load = context.load_suite(context.args.suite)
+    for error in load.errors:
+        print(f"gradebench: {error}", file=sys.stderr)
+    problems = list(load.problems)
+    if context.args.problems:
+        wanted = [p.strip() for p in context.args.problems.split(",") if p.strip()]
+        by_id = load.by_id()
+        unknown = [p for p in wanted if p not in by_id]
+        if unknown:
+            raise UserError(f"--problems: not in suite {context.args.suite}: {', '.join(unknown)}")
+        problems = [by_id[p] for p in wanted]
+    if context.args.limit:
+        problems = problems[: context.args.limit]
+    return problems
+
+
+def generate(context: Context) -> int:
+    from engine.batch import ProgressLine, ensure_problem_rows, plan_jobs, run_batch
+    from engine.generate import GPT4AllBackend
+    from engine.models import check_model_file, load_registry, register_contender
+    from engine.prompts import build_prompt, load_prompt_templates
+    from engine.scheduler import ThreadBudget
+
+    args = context.args
+    templates = load_prompt_templates(context.config)
+    registry = load_registry(context.config, styles=templates.styles)
+    contenders = registry.select(args.contender)
+    for contender in contenders:
+        check_model_file(contender.model)
+    problems = _select_problems(context)
+    db = context.open_db()
+    ensure_problem_rows(db, problems)
+    seats = [register_contender(db, c, templates.template(c.prompt_style)) for c in contenders]
+    jobs = plan_jobs(
+        db,
+        problems,
+        seats,
+        lambda problem, seat: build_prompt(problem, seat.contender.prompt_style, templates),
+        samples=args.samples,
+    )
+    db.conn.close()
+    total = len(problems) * len(seats) * args.samples
+    print(
+        f"{len(jobs)} answers to generate ({total - len(jobs)} of {total} already done)",
+        file=sys.stderr,
+    )
+    if not jobs:
+        return 0
+    budget = ThreadBudget.for_machine(args.threads or registry.max_threads)
+    parallel = args.parallel or min(len(seats), budget.total)
+    backend = GPT4AllBackend(budget)
+    for model in {c.model.path: c.model for c in contenders}.values():
+        backend.preload(model)
+    progress = ProgressLine(total=len(jobs))
+    tty = sys.stderr.isatty()
+    last_draw = [0.0]
+    draw_lock = threading.Lock()
+
+    def draw(force: bool = False) -> None:
+        now = time.monotonic()
+        with draw_lock:
+            if not force and now - last_draw[0] < 0.5:
+                return
+            last_draw[0] = now
+            print("\r" + progress.render(), end="", file=sys.stderr, flush=True)
+
+    def on_text(job, chunk: str) -> None:
+        progress.token()
+        if tty:
+            draw()
+
+    def on_outcome(outcome) -> None:
+        progress.add(outcome)
+        result = outcome.result
+        if tty:
+            draw(force=True)
+        elif result is not None:
+            verdict = f" {outcome.verdict}" if outcome.verdict else ""
+            print(
+                f"{outcome.job.label}: {result.stop_reason}{verdict}, {result.tokens} tokens, "
+                f"{result.tokens_per_second:.1f} tok/s",
+                file=sys.stderr,
+            )
+
+    try:
+        summary = run_batch(
+            context.db_path,
+            backend,
+            jobs,
+            suite=args.suite,
+            parallel=parallel,
+            evaluate=None if args.no_evaluate else _evaluate(),
+            on_outcome=on_outcome,
+            on_text=on_text,
+        )
+    finally:
+        if tty:
+            print(file=sys.stderr)
+        backend.close()
+    verdicts: dict[str, int] = {}
+    for outcome in summary.outcomes:
+        if outcome.verdict:
+            verdicts[outcome.verdict] = verdicts.get(outcome.verdict, 0) + 1
+    shown = ", ".join(f"{n} {v}" for v, n in sorted(verdicts.items())) or "not evaluated"
+    print(
+        f"generated {len(summary.outcomes)} answers ({summary.count('done')} done, "
+        f"{summary.count('max_tokens')} max_tokens, {summary.count('error')} error); tests: {shown}",
+        file=sys.stderr,
+    )
+    return 1 if summary.count("error") else 0
+
+
+def _evaluate():
+    from engine.batch import default_evaluate
+
+    return default_evaluate
