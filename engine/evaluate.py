@@ -1,0 +1,471 @@
+"""Tests for one answer -> ``Execution`` (verdict, passed/total, first failure, score).
+
+The expected output of a test is its stated ``expected`` value, or else what the
+problem's reference solution returns for the same input. Reference outputs and the
+reference's time per test are computed once by running the reference through the
+same sandbox and harness, then kept in memory and (given a database) in the
+``expected_outputs`` table, keyed by problem id and a hash of everything that
+determines them (reference, tests, entry point, kind, take, harness protocol).
+
+Per-test time limits scale from the reference's own time as EvalPlus does:
+``max(min_time_limit, time_factor * reference_seconds)``; a problem's
+``time_limit`` replaces them with one budget for all tests together.
+
+Counting: tests run base tests first, then plus tests. A test passes when the call
+returned and its output matches by ``engine.compare.outputs_match``. A test that
+raised, returned a wrong value, or never ran because the child was stopped (time
+limit, crash, exit) does not pass. The verdict is the kind of the first test that
+did not pass (``fail`` wrong output, ``error`` exception or crash, ``memory``
+MemoryError, ``timeout``), so after a timeout in test 5 the later tests count as
+not passed and the verdict is ``timeout``. ``base_*`` fields repeat this over base
+tests only when the problem has plus tests.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import threading
+from collections.abc import Iterable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from engine import harness
+from engine.compare import Opaque, outputs_match
+from engine.problems import MISSING, Problem, TestCase
+from engine.sandbox import SandboxJob, SandboxLimits, SandboxResult, run_in_sandbox
+
+VERDICTS = ("pass", "fail", "error", "timeout", "memory", "syntax", "no_code")
+REPR_CHARS = 300
+LOAD_SECONDS = 3.0
+"""Time for an answer's module-level code (imports, constants) before the tests."""
+
+
+@dataclass(frozen=True)
+class Execution:
+    """The outcome of running one answer against one problem's tests."""
+
+    verdict: str
+    passed: int
+    total: int
+    base_verdict: str | None = None
+    base_passed: int | None = None
+    base_total: int | None = None
+    first_failure: dict | None = None
+    """``{"test", "input", "expected", "actual", "message"}`` with short reprs."""
+    stdout: str = ""
+    stderr: str = ""
+    seconds: float = 0.0
+    suggested_score: float = 0.0
+    sandbox: dict = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class ExpectedOutputs:
+    """The reference's output and time per test, in ``problem.tests`` order."""
+
+    outputs: tuple[Any, ...]
+    seconds: tuple[float | None, ...]
+    errors: tuple[str | None, ...]
+    """Why the reference produced no output for a test (None where it did)."""
+    complete: bool = True
+    """False when the reference run was stopped (then nothing is cached in the DB)."""
+
+
+def suggested_score(verdict: str, passed: int, total: int) -> float:
+    if verdict == "pass":
+        return 1.0
+    if 0 < passed < total:
+        return 0.5
+    return 0.0
+
+
+def short_repr(value: Any, limit: int = REPR_CHARS) -> str:
+    """A repr of decoded (plain) data, truncated; never raises."""
+    if isinstance(value, Opaque):
+        return f"<{value.type_name} object{': ' + value.text if value.text else ''}>"
+    try:
+        text = repr(value)
+    except (ValueError, RecursionError):  # e.g. ints past the str conversion limit
+        text = f"<{type(value).__name__} too large to show>"
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def _canonical(node: Any) -> Any:
+    """Encoded data with set items sorted, so equal tests hash equally in every process."""
+    if isinstance(node, list) and node and node[0] in ("S", "F"):
+        return [node[0], sorted((_canonical(x) for x in node[1]), key=json.dumps)]
+    if isinstance(node, list):
+        return [_canonical(x) for x in node]
+    return node
+
+
+def expected_key(problem: Problem) -> str:
+    """Content hash of everything that decides the reference's outputs."""
+    from engine.store import sha256_text
+
+    tests = [_canonical(json.loads(harness.encode(t.args))) for t in problem.tests]
+    return sha256_text(
+        harness.PROTOCOL,
+        problem.kind,
+        problem.entry_point,
+        repr(problem.take),
+        problem.reference,
+        json.dumps(tests, sort_keys=True),
+    )
+
+
+class Evaluator:
+    """Runs answers against problems; thread-safe, one sandbox child per call."""
+
+    def __init__(
+        self,
+        db: Any = None,
+        *,
+        time_factor: float = 4.0,
+        min_time_limit: float = 1.0,
+        reference_time_limit: float = 30.0,
+        limits: SandboxLimits | None = None,
+    ) -> None:
+        self.db = db
+        self.time_factor = time_factor
+        self.min_time_limit = min_time_limit
+        self.reference_time_limit = reference_time_limit
+        self.limits = limits or SandboxLimits()
+        self.sandbox_runs = 0
+        """Children started (answers and references); for tests and reports."""
+        self.reference_runs = 0
+        self._lock = threading.Lock()
+        self._db_lock = threading.Lock()
+        self._expected: dict[tuple[str, str], ExpectedOutputs] = {}
+        self._key_locks: dict[tuple[str, str], threading.Lock] = {}
+
+    # ------------------------------------------------------------ running
+
+    def _run(self, job: SandboxJob) -> SandboxResult:
+        with self._lock:
+            self.sandbox_runs += 1
+        result = run_in_sandbox(job, self.limits)
+        if result.stopped == "startup":  # a busy machine, not the answer: try once more
+            with self._lock:
+                self.sandbox_runs += 1
+            result = run_in_sandbox(job, self.limits)
+        return result
+
+    # ------------------------------------------------------------ expected outputs
+
+    def expected(self, problem: Problem) -> ExpectedOutputs:
+        """The reference's outputs and times, computed once per content hash."""
+        key = (problem.id, expected_key(problem))
+        with self._lock:
+            cached = self._expected.get(key)
+            if cached is not None:
+                return cached
+            key_lock = self._key_locks.setdefault(key, threading.Lock())
+        with key_lock:
+            with self._lock:
+                cached = self._expected.get(key)
+            if cached is not None:
+                return cached
+            expected = self._load_expected(key)
+            if expected is None:
+                expected = self._compute_expected(problem)
+                if expected.complete:
+                    self._store_expected(key, expected)
+            with self._lock:
+                self._expected[key] = expected
+            return expected
+
+    def _compute_expected(self, problem: Problem) -> ExpectedOutputs:
+        with self._lock:
+            self.reference_runs += 1
+        job = SandboxJob(
+            code=problem.reference,
+            entry_point=problem.entry_point,
+            tests=tuple((i, t.args) for i, t in enumerate(problem.tests)),
+            test_limits=(self.reference_time_limit,) * len(problem.tests),
+            kind=problem.kind,
+            take=problem.take,
+            load_limit=self.reference_time_limit,
+        )
+        result = self._run(job)
+        count = len(problem.tests)
+        outputs: list[Any] = [None] * count
+        seconds: list[float | None] = [None] * count
+        errors: list[str | None] = [f"the reference did not run: {result.message}"] * count
+        for outcome in result.outcomes:
+            seconds[outcome.index] = outcome.seconds
+            if outcome.returned:
+                outputs[outcome.index] = outcome.output
+                errors[outcome.index] = None
+            else:
+                errors[outcome.index] = (
+                    f"the reference raised {outcome.error_type}: {outcome.message}"
+                )
+        complete = result.stopped in (None, "load_error")
+        return ExpectedOutputs(tuple(outputs), tuple(seconds), tuple(errors), complete)
+
+    def _load_expected(self, key: tuple[str, str]) -> ExpectedOutputs | None:
+        if self.db is None:
+            return None
+        with self._db_lock:
+            rows = list(
+                self.db.query(
+                    "select outputs, reference_seconds from expected_outputs"
+                    " where problem_id = ? and content_sha256 = ?",
+                    list(key),
+                )
+            )
+        if not rows:
+            return None
+        outputs, errors = [], []
+        for node in json.loads(rows[0]["outputs"]):
+            if isinstance(node, dict):
+                outputs.append(None)
+                errors.append(str(node.get("error")))
+            else:
+                outputs.append(harness.decode_node(node, Opaque))
+                errors.append(None)
+        seconds = tuple(json.loads(rows[0]["reference_seconds"]))
+        return ExpectedOutputs(tuple(outputs), seconds, tuple(errors), True)
+
+    def _store_expected(self, key: tuple[str, str], expected: ExpectedOutputs) -> None:
+        if self.db is None:
+            return
+        from engine.store import to_json, utc_now
+
+        encoded = [
+            {"error": error} if error is not None else json.loads(harness.encode(output))
+            for output, error in zip(expected.outputs, expected.errors, strict=True)
+        ]
+        with self._db_lock, self.db.conn:
+            self.db["expected_outputs"].insert(
+                {
+                    "problem_id": key[0],
+                    "content_sha256": key[1],
+                    "outputs": to_json(encoded),
+                    "reference_seconds": to_json(list(expected.seconds)),
+                    "created_at": utc_now(),
+                },
+                replace=True,
+            )
+
+    # ------------------------------------------------------------ evaluating
+
+    def time_limits(self, problem: Problem, expected: ExpectedOutputs) -> list[float]:
+        """Seconds allowed per test, in ``problem.tests`` order."""
+        return [max(self.min_time_limit, self.time_factor * (s or 0.0)) for s in expected.seconds]
+
+    def evaluate(self, problem: Problem, code: str | None) -> Execution:
+        """Run ``code`` against every test of ``problem``."""
+        order = [i for i, t in enumerate(problem.tests) if not t.plus] + [
+            i for i, t in enumerate(problem.tests) if t.plus
+        ]
+        has_plus = any(t.plus for t in problem.tests)
+        base_total = len(problem.base_tests) if has_plus else None
+        if code is None or not code.strip():
+            return self._uniform(problem, "no_code", "the answer contains no code", base_total)
+        try:
+            compile(code, "<answer>", "exec")
+        except (SyntaxError, ValueError) as exc:
+            line = getattr(exc, "lineno", None)
+            where = f"line {line}: " if line else ""
+            message = f"{where}{getattr(exc, 'msg', None) or exc}"
+            return self._uniform(problem, "syntax", message, base_total)
+        expected = self.expected(problem)
+        limits = self.time_limits(problem, expected)
+        job = SandboxJob(
+            code=code,
+            entry_point=problem.entry_point,
+            tests=tuple((i, problem.tests[i].args) for i in order),
+            test_limits=tuple(limits[i] for i in order),
+            kind=problem.kind,
+            take=problem.take,
+            total_limit=problem.time_limit,
+            load_limit=max(LOAD_SECONDS, self.min_time_limit),
+        )
+        result = self._run(job)
+        statuses = self._statuses(problem, expected, order, result)
+        verdict, passed, failure = _summarize(order, statuses)
+        base_verdict = base_passed = None
+        if has_plus:
+            base_order = [i for i in order if not problem.tests[i].plus]
+            base_verdict, base_passed, _ = _summarize(base_order, statuses)
+        sandbox = {
+            **result.isolation,
+            "test_seconds": [round(limits[i], 3) for i in order][:50],
+            "total_limit": problem.time_limit,
+            "stopped": result.stopped,
+            "leftovers_killed": result.leftovers_killed,
+        }
+        return Execution(
+            verdict=verdict,
+            passed=passed,
+            total=len(order),
+            base_verdict=base_verdict,
+            base_passed=base_passed,
+            base_total=base_total,
+            first_failure=failure,
+            stdout=result.stdout,
+            stderr=result.stderr,
+            seconds=result.seconds,
+            suggested_score=suggested_score(verdict, passed, len(order)),
+            sandbox=sandbox,
+        )
+
+    def evaluate_many(
+        self, pairs: Iterable[tuple[Problem, str | None]], jobs: int | None = None
+    ) -> list[Execution]:
+        """Evaluate many (problem, code) pairs on ``jobs`` threads; results in input order."""
+        pairs = list(pairs)
+        jobs = max(1, jobs or os.cpu_count() or 1)
+        with ThreadPoolExecutor(max_workers=jobs) as pool:
+            unique = {p.id: p for p, code in pairs if code and code.strip()}
+            list(pool.map(self.expected, unique.values()))
+            return list(pool.map(lambda pair: self.evaluate(*pair), pairs))
+
+    def _uniform(
+        self, problem: Problem, verdict: str, message: str, base_total: int | None
+    ) -> Execution:
+        return Execution(
+            verdict=verdict,
+            passed=0,
+            total=len(problem.tests),
+            base_verdict=verdict if base_total is not None else None,
+            base_passed=0 if base_total is not None else None,
+            base_total=base_total,
+            first_failure={
+                "test": None,
+                "input": "",
+                "expected": "",
+                "actual": "",
+                "message": message,
+            },
+        )
+
+    def _statuses(
+        self,
+        problem: Problem,
+        expected: ExpectedOutputs,
+        order: Sequence[int],
+        result: SandboxResult,
+    ) -> dict[int, tuple[str, dict | None]]:
+        """Per test index: (pass | fail | error | memory | timeout, failure details)."""
+        statuses: dict[int, tuple[str, dict | None]] = {}
+        for outcome in result.outcomes:
+            test = problem.tests[outcome.index]
+            want, reference_error = _expected_for(test, expected, outcome.index)
+            details = {
+                "test": outcome.index,
+                "input": short_repr(_shown_args(problem, test)),
+                "expected": "" if reference_error else short_repr(want),
+            }
+            if not outcome.returned:
+                kind = "memory" if outcome.error_type == "MemoryError" else "error"
+                message = f"{outcome.error_type}: {outcome.message}".strip().rstrip(":")
+                statuses[outcome.index] = (kind, {**details, "actual": "", "message": message})
+            elif reference_error:
+                statuses[outcome.index] = (
+                    "fail",
+                    {**details, "actual": short_repr(outcome.output), "message": reference_error},
+                )
+            elif _matches(problem, test, want, outcome.output):
+                statuses[outcome.index] = ("pass", None)
+            else:
+                statuses[outcome.index] = (
+                    "fail",
+                    {**details, "actual": short_repr(outcome.output), "message": "wrong output"},
+                )
+        stop_kind = _stop_kind(result)
+        for index in order:
+            if index in statuses:
+                continue
+            test = problem.tests[index]
+            want, _ = _expected_for(test, expected, index)
+            message = result.message or "not run"
+            if result.stopped_test is not None and index != result.stopped_test:
+                message = f"not run: {message}"
+            statuses[index] = (
+                stop_kind,
+                {
+                    "test": index,
+                    "input": short_repr(_shown_args(problem, test)),
+                    "expected": short_repr(want),
+                    "actual": "",
+                    "message": message,
+                },
+            )
+        return statuses
+
+
+def _expected_for(test: TestCase, expected: ExpectedOutputs, index: int) -> tuple[Any, str | None]:
+    if test.expected is not MISSING:
+        return test.expected, None
+    return expected.outputs[index], expected.errors[index]
+
+
+def _matches(problem: Problem, test: TestCase, want: Any, got: Any) -> bool:
+    try:
+        return bool(outputs_match(problem, test, want, got))
+    except Exception:
+        return False
+
+
+def _shown_args(problem: Problem, test: TestCase) -> Any:
+    return test.args
+
+
+def _stop_kind(result: SandboxResult) -> str:
+    if result.stopped == "timeout":
+        return "timeout"
+    if result.load_error and result.load_error[0] == "MemoryError":
+        return "memory"
+    if result.exit_code is not None and result.exit_code == -24:  # SIGXCPU: RLIMIT_CPU
+        return "timeout"
+    return "error"
+
+
+def _summarize(
+    order: Sequence[int], statuses: dict[int, tuple[str, dict | None]]
+) -> tuple[str, int, dict | None]:
+    passed = sum(1 for i in order if statuses[i][0] == "pass")
+    for index in order:
+        kind, failure = statuses[index]
+        if kind != "pass":
+            return kind, passed, failure
+    return "pass", passed, None
+
+
+def save_execution(
+    db: Any, execution: Execution, *, problem_id: str, generation_id: str | None = None
+) -> str:
+    """Insert an ``executions`` row; returns its id."""
+    from engine.store import new_id, to_json, utc_now
+
+    row_id = new_id()
+    row = asdict(execution)
+    with db.conn:
+        db["executions"].insert(
+            {
+                "id": row_id,
+                "generation_id": generation_id,
+                "problem_id": problem_id,
+                "verdict": row["verdict"],
+                "passed": row["passed"],
+                "total": row["total"],
+                "base_verdict": row["base_verdict"],
+                "base_passed": row["base_passed"],
+                "base_total": row["base_total"],
+                "first_failure": to_json(row["first_failure"])
+                if row["first_failure"] is not None
+                else None,
+                "stdout": row["stdout"],
+                "stderr": row["stderr"],
+                "seconds": row["seconds"],
+                "suggested_score": row["suggested_score"],
+                "sandbox": to_json(row["sandbox"]),
+                "created_at": utc_now(),
+            }
+        )
+    return row_id

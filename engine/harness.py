@@ -1,0 +1,471 @@
+"""The program that runs inside the sandbox child, and the value encoding both sides share.
+
+This file is imported by the parent (for ``encode``/``decode``) and executed by the
+child as ``python -I -S -c <this source> <config>``; it imports only the standard
+library. The child:
+
+1. while still root (trusted, before any candidate code): sets resource limits,
+   enters fresh network and mount namespaces when the OS allows, hides the world
+   writable directories behind private tmpfs mounts, makes the Python installation
+   readable, and drops to the unprivileged sandbox uid (see ``engine/sandbox.py``);
+2. reads the job (candidate code, entry point, encoded test inputs) from its job
+   pipe, then compiles and runs the candidate code;
+3. calls the entry point once per test on a fresh copy of the inputs and writes each
+   ENCODED OUTPUT (never a verdict) to its result pipe.
+
+The child never sees expected outputs: the parent decodes the outputs and compares.
+Encoding uses only references captured before candidate code runs and exact type
+checks (``type(x) is int``), so monkeypatching builtins, ``json`` or this module,
+or returning objects with hostile ``__eq__``/``__repr__``, cannot change what the
+parent compares: anything that is not an exact builtin type becomes an opaque marker.
+
+Wire format of a value (JSON text holding only arrays and strings): ``["n"]`` None,
+``["b","0"|"1"]``, ``["i", hex]``, ``["f", float.hex]``, ``["c", re, im]``,
+``["s", text]``, ``["y", bytes hex]``, ``["l"|"t"|"S"|"F", [items]]`` list, tuple,
+set, frozenset, ``["d", [[k, v], ...]]``, ``["o", type name, note]`` opaque.
+Result messages, one per line: ``["ready", isolation-json]``, ``["loaded"]``,
+``["load_error", type, message]``, ``["ok", index, value, seconds]``,
+``["raise", index, type, message, seconds]``, ``["done"]``.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import sys
+import time
+
+PROTOCOL = "gradebench-harness-1"
+MAX_DEPTH = 200
+MAX_NODES = 2_000_000
+MAX_MATERIALIZE = 100_000
+MESSAGE_CHARS = 2000
+
+_WORLD_WRITABLE = ("/tmp", "/var/tmp", "/dev/shm", "/run/lock", "/dev/mqueue")
+_PRELOAD = [
+    "abc",
+    "array",
+    "bisect",
+    "builtins",
+    "calendar",
+    "cmath",
+    "collections",
+    "collections.abc",
+    "copy",
+    "dataclasses",
+    "datetime",
+    "decimal",
+    "enum",
+    "fractions",
+    "functools",
+    "hashlib",
+    "heapq",
+    "itertools",
+    "keyword",
+    "math",
+    "numbers",
+    "operator",
+    "random",
+    "re",
+    "statistics",
+    "string",
+    "struct",
+    "textwrap",
+    "typing",
+    "unicodedata",
+]
+
+
+class _TooLarge(Exception):
+    pass
+
+
+def make_encoder():
+    """An ``encode(value) -> str`` built only from references captured now."""
+    _type = type
+    _list, _tuple, _set, _frozenset, _dict = list, tuple, set, frozenset, dict
+    _int, _float, _complex, _str, _bytes, _bool = int, float, complex, str, bytes, bool
+    _none_type = type(None)
+    _hex, _fhex, _bhex = hex, float.hex, bytes.hex
+    _items = dict.items
+    _join = str.join
+    _esc = json.encoder.encode_basestring_ascii
+    _name_of = type.__dict__["__name__"].__get__
+
+    def encode(value):
+        nodes = [0]
+        out = []
+        append = out.append
+
+        def walk(v, depth):
+            nodes[0] += 1
+            if nodes[0] > MAX_NODES or depth > MAX_DEPTH:
+                raise _TooLarge
+            t = _type(v)
+            if t is _none_type:
+                append('["n"]')
+            elif t is _bool:
+                append('["b","1"]' if v else '["b","0"]')
+            elif t is _int:
+                append('["i",' + _esc(_hex(v)) + "]")
+            elif t is _float:
+                append('["f",' + _esc(_fhex(v)) + "]")
+            elif t is _complex:
+                append('["c",' + _esc(_fhex(v.real)) + "," + _esc(_fhex(v.imag)) + "]")
+            elif t is _str:
+                append('["s",' + _esc(v) + "]")
+            elif t is _bytes:
+                append('["y",' + _esc(_bhex(v)) + "]")
+            elif t is _list or t is _tuple or t is _set or t is _frozenset:
+                tag = "l" if t is _list else "t" if t is _tuple else "S" if t is _set else "F"
+                append('["' + tag + '",[')
+                first = True
+                for item in v:
+                    if not first:
+                        append(",")
+                    first = False
+                    walk(item, depth + 1)
+                append("]]")
+            elif t is _dict:
+                append('["d",[')
+                first = True
+                for key, item in _items(v):
+                    if not first:
+                        append(",")
+                    first = False
+                    append("[")
+                    walk(key, depth + 1)
+                    append(",")
+                    walk(item, depth + 1)
+                    append("]")
+                append("]]")
+            else:
+                append('["o",' + _esc(_name_of(t)) + ',""]')
+
+        try:
+            walk(value, 0)
+        except _TooLarge:
+            return f'["o","too large","nested deeper than {MAX_DEPTH} or more than {MAX_NODES} values"]'
+        except RecursionError:
+            return '["o","too large","nested too deeply"]'
+        return _join("", out)
+
+    return encode
+
+
+encode = make_encoder()
+
+
+def decode_node(node, opaque=None):
+    """Tagged JSON data (already ``json.loads``-ed) back to a Python value.
+
+    ``opaque(type_name, note)`` builds the value for an opaque marker; the parent
+    passes ``engine.compare.Opaque``. Raises ``ValueError`` on malformed input.
+    """
+
+    def walk(n):
+        if type(n) is not list or not n or type(n[0]) is not str:
+            raise ValueError("malformed value")
+        tag = n[0]
+        if tag == "n":
+            return None
+        if tag == "b":
+            return n[1] == "1"
+        if tag == "i":
+            return int(n[1], 16)
+        if tag == "f":
+            return float.fromhex(n[1])
+        if tag == "c":
+            return complex(float.fromhex(n[1]), float.fromhex(n[2]))
+        if tag == "s":
+            if type(n[1]) is not str:
+                raise ValueError("malformed string")
+            return n[1]
+        if tag == "y":
+            return bytes.fromhex(n[1])
+        if tag in ("l", "t", "S", "F"):
+            if type(n[1]) is not list:
+                raise ValueError("malformed sequence")
+            items = [walk(x) for x in n[1]]
+            if tag == "l":
+                return items
+            if tag == "t":
+                return tuple(items)
+            return set(items) if tag == "S" else frozenset(items)
+        if tag == "d":
+            if type(n[1]) is not list:
+                raise ValueError("malformed dict")
+            return {walk(pair[0]): walk(pair[1]) for pair in n[1]}
+        if tag == "o":
+            name, note = str(n[1]), str(n[2]) if len(n) > 2 else ""
+            return opaque(name, note) if opaque is not None else ("<opaque>", name, note)
+        raise ValueError(f"unknown tag {tag!r}")
+
+    try:
+        return walk(node)
+    except (IndexError, TypeError, OverflowError) as exc:
+        raise ValueError(f"malformed value: {exc}") from None
+
+
+def decode(text, opaque=None):
+    return decode_node(json.loads(text), opaque)
+
+
+# ---------------------------------------------------------------- child side
+
+
+def _libc():
+    import ctypes
+
+    return ctypes, ctypes.CDLL(None, use_errno=True)
+
+
+def _isolate(config):
+    """Limits, namespaces, mounts and uid drop; returns what was enforced."""
+    import resource
+
+    done = {}
+    limits = config["limits"]
+    for name, value in (
+        ("RLIMIT_AS", limits["memory_bytes"]),
+        ("RLIMIT_CPU", limits["cpu_seconds"]),
+        ("RLIMIT_FSIZE", limits["file_bytes"]),
+        ("RLIMIT_NOFILE", limits["open_files"]),
+        ("RLIMIT_CORE", 0),
+        ("RLIMIT_NPROC", limits["processes"]),
+    ):
+        if name == "RLIMIT_NPROC" and config["uid"] is None:
+            continue  # per user: without our own uid it would count the user's other processes
+        try:
+            hard = value + 1 if name == "RLIMIT_CPU" else value
+            resource.setrlimit(getattr(resource, name), (value, hard))
+            done[name] = value
+        except (ValueError, OSError) as exc:
+            done[name] = f"not set: {exc}"
+    ctypes, libc = _libc()
+    clone_newns, clone_newnet, clone_newuser = 0x00020000, 0x40000000, 0x10000000
+    done["network"] = "shared (no namespace)"
+    done["mounts"] = "shared (no namespace)"
+    if config["uid"] is not None:
+        if libc.unshare(clone_newnet | clone_newns) == 0:
+            done["network"] = "new network namespace (no interfaces up)"
+            done["mounts"] = _private_mounts(ctypes, libc)
+        elif libc.unshare(clone_newnet) == 0:
+            done["network"] = "new network namespace (no interfaces up)"
+    elif libc.unshare(clone_newuser | clone_newnet) == 0:
+        done["network"] = "new user+network namespace (no interfaces up)"
+    if not str(done["mounts"]).startswith("private"):
+        # Without the mount trick the installation may be unreadable after the uid
+        # drop: import the modules answers commonly use while we still can.
+        for module in _PRELOAD:
+            try:
+                __import__(module)
+            except ImportError:
+                pass
+    if config["uid"] is not None:
+        uid = config["uid"]
+        os.setgroups([])
+        os.setgid(uid)
+        os.setuid(uid)
+        done["uid"] = uid
+    else:
+        done["uid"] = f"{os.getuid()} (not root: uid not changed)"
+    pr_set_pdeathsig, pr_set_no_new_privs = 1, 38
+    libc.prctl(pr_set_pdeathsig, 9, 0, 0, 0)
+    if libc.prctl(pr_set_no_new_privs, 1, 0, 0, 0) == 0:
+        done["no_new_privs"] = True
+    return done
+
+
+def _mount(ctypes, libc, source, target, fstype, flags, data):
+    enc = os.fsencode
+    result = libc.mount(
+        enc(source) if source else None,
+        enc(target),
+        enc(fstype) if fstype else None,
+        ctypes.c_ulong(flags),
+        enc(data) if data else None,
+    )
+    return result == 0
+
+
+def _private_mounts(ctypes, libc):
+    ms_rdonly, ms_nosuid, ms_nodev, ms_remount, ms_bind, ms_rec, ms_private = (
+        1,
+        2,
+        4,
+        32,
+        4096,
+        16384,
+        1 << 18,
+    )
+    if not _mount(ctypes, libc, "none", "/", None, ms_rec | ms_private, None):
+        return "shared (could not make mounts private)"
+    hidden = []
+    # Keep the Python installation readable after the uid drop: cover its first
+    # non-world-traversable ancestor (e.g. /root) with an empty tmpfs and bind the
+    # installation back, read-only, at the same path.
+    prefix = os.path.realpath(sys.base_prefix)
+    parts = prefix.strip("/").split("/")
+    for depth in range(1, len(parts)):
+        ancestor = "/" + "/".join(parts[:depth])
+        if os.stat(ancestor).st_mode & 0o001:
+            continue
+        fd = os.open(prefix, os.O_RDONLY | os.O_DIRECTORY)
+        ok = _mount(ctypes, libc, "tmpfs", ancestor, "tmpfs", ms_nosuid | ms_nodev, "mode=0755")
+        if ok:
+            os.makedirs(prefix, exist_ok=True)
+            ok = _mount(ctypes, libc, f"/proc/self/fd/{fd}", prefix, None, ms_bind | ms_rec, None)
+            _mount(ctypes, libc, None, prefix, None, ms_remount | ms_bind | ms_rdonly, None)
+            hidden.append(ancestor)
+        os.close(fd)
+        break
+    for directory in _WORLD_WRITABLE:
+        if os.path.isdir(directory) and _mount(
+            ctypes, libc, "tmpfs", directory, "tmpfs", ms_nosuid | ms_nodev, "size=16m,mode=1777"
+        ):
+            hidden.append(directory)
+    return "private namespace; empty tmpfs over " + ", ".join(hidden)
+
+
+def _send(fd, text, _write=os.write, _encode=str.encode):
+    data = _encode(text + "\n", "utf-8", "surrogatepass")
+    while data:
+        written = _write(fd, data)
+        data = data[written:]
+
+
+def _describe(
+    exc, _type=type, _str=str, _name_of=type.__dict__["__name__"].__get__, _base=BaseException
+):
+    """(exception type name, message) without trusting the exception's class."""
+    name = _name_of(_type(exc))
+    try:
+        text = _str(exc)
+        if _type(text) is not _str:
+            text = ""
+    except _base:
+        text = "<unprintable>"
+    return name[:200], text[:MESSAGE_CHARS]
+
+
+_PLAIN_TYPES = (list, tuple, dict, set, frozenset, str, bytes, int, float, complex, bool)
+
+
+def _is_iterator(
+    value,
+    _type=type,
+    _mro=type.__dict__["__mro__"].__get__,
+    _dict_of=type.__dict__["__dict__"].__get__,
+):
+    for klass in _mro(_type(value)):  # noqa: SIM110 (``any`` could be monkeypatched)
+        if "__next__" in _dict_of(klass):
+            return True
+    return False
+
+
+def _normalize(
+    value, take, _type=type, _next=next, _len=len, _plain=_PLAIN_TYPES, _stop=StopIteration
+):
+    """Iterators become lists: the first ``take`` items, or all up to a cap."""
+    if value is None or _type(value) in _plain or not _is_iterator(value):
+        return value
+    limit = take if take is not None else MAX_MATERIALIZE + 1
+    items = []
+    while _len(items) < limit:
+        try:
+            items.append(_next(value))
+        except _stop:
+            break
+    if take is None and _len(items) > MAX_MATERIALIZE:
+        return _TooLong()
+    return items
+
+
+class _TooLong:
+    """Stands for an iterator longer than the cap: encodes as opaque."""
+
+
+def _run(config):
+    in_fd, out_fd = config["job_fd"], config["result_fd"]
+    isolation = _isolate(config)
+    encode_value = make_encoder()
+    esc = json.encoder.encode_basestring_ascii
+    perf = time.perf_counter
+    loads = json.loads
+    send = _send
+    describe = _describe
+    normalize = _normalize
+    decode_value = decode_node
+    send(out_fd, '["ready",' + esc(json.dumps(isolation)) + "]")
+
+    chunks = []
+    while True:
+        chunk = os.read(in_fd, 1 << 20)
+        if not chunk:
+            break
+        chunks.append(chunk)
+    os.close(in_fd)
+    job = loads(b"".join(chunks))
+    del chunks
+    entry, kind, take = job["entry_point"], job["kind"], job["take"]
+    tests = job["tests"]
+    code = job["code"]
+    del job
+
+    getattr_, base_exception = getattr, BaseException
+    namespace = {"__name__": "solution", "__builtins__": __builtins__}
+    try:
+        exec(compile(code, "<answer>", "exec"), namespace)
+    except base_exception as exc:
+        name, text = describe(exc)
+        send(out_fd, '["load_error",' + esc(name) + "," + esc(text) + "]")
+        return
+    target = namespace.get(entry)
+    if target is None:
+        send(out_fd, '["load_error","NameError",' + esc(f"{entry} is not defined") + "]")
+        return
+    send(out_fd, '["loaded"]')
+
+    for index, encoded_args in tests:
+        started = perf()
+        try:
+            args = decode_value(loads(encoded_args))
+            if kind == "class":
+                init_args, calls = args
+                instance = target(*init_args)
+                value = [normalize(getattr_(instance, m)(*a), take) for m, a in calls]
+            else:
+                value = normalize(target(*args), take)
+            text = encode_value(value)
+            seconds = perf() - started
+            send(out_fd, f'["ok","{index:d}",{text},"{seconds!r}"]')
+        except base_exception as exc:
+            seconds = perf() - started
+            name, message = describe(exc)
+            send(
+                out_fd,
+                f'["raise","{index:d}",{esc(name)},{esc(message)},"{seconds!r}"]',
+            )
+        finally:
+            value = args = None
+    send(out_fd, '["done"]')
+
+
+def main(argv):
+    config = json.loads(argv[1])
+    try:
+        _run(config)
+    except BaseException as exc:  # the harness itself failed: tell stderr, exit non-zero
+        try:
+            sys.stderr.write(f"harness: {type(exc).__name__}: {exc}\n")
+        except BaseException:
+            pass
+        os._exit(70)
+    os._exit(0)
+
+
+if __name__ == "__main__":
+    if math.isfinite(1.0):  # keeps ``math`` imported for candidate code under -S
+        main(sys.argv)

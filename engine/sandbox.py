@@ -1,0 +1,492 @@
+"""Running untrusted code in a child process: limits, isolation, deadlines, kill, capture.
+
+One child per answer: ``python -I -S -c <engine/harness.py>`` in a new session
+(so its process group can be killed at once), with its own temporary directory as
+cwd (deleted afterwards), stdin from ``/dev/null``, a clean environment, and
+stdout/stderr read incrementally by threads that keep only the first
+``output_bytes`` of each (the rest is read and dropped, so neither memory nor the
+child's writes are ever blocked).
+
+When gradebench runs as root (it does in its container) the child, before it reads
+any candidate code, sets its resource limits, enters new network and mount
+namespaces and drops to a fresh unprivileged uid used by no other process. That
+uid makes ``RLIMIT_NPROC`` count only the answer's own processes (root ignores
+it), stops writes outside the work dir, and lets the parent find and kill every
+process the answer started, even ones that left the process group with
+``setsid``. Without root the same limits apply except ``RLIMIT_NPROC``, the uid
+change and the mount namespace, and the sweep falls back to a marker in the
+environment. ``SandboxResult.isolation`` records what was in force.
+
+The parent enforces the time limits itself: each test has a deadline measured
+from the previous result, and when one passes the whole group and every process
+of the sandbox uid are killed with SIGKILL. Results arrive over a dedicated pipe
+as encoded outputs (see ``engine/harness.py``); the parent only accepts them in
+the order it sent the tests.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import random
+import select
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from engine import harness
+
+HARNESS_SOURCE = Path(harness.__file__).read_text(encoding="utf-8")
+UID_RANGE = (1_600_000, 2_000_000)
+"""Fresh uids for sandboxes: far above any real account, never reused concurrently."""
+
+
+@dataclass(frozen=True)
+class SandboxLimits:
+    """Resource limits for one child; defaults suit one answer to one problem."""
+
+    memory_bytes: int = 1 << 30
+    file_bytes: int = 16 << 20
+    processes: int = 32
+    open_files: int = 64
+    output_bytes: int = 64 << 10
+    """stdout and stderr kept, each; the rest is read and discarded."""
+    result_bytes: int = 256 << 20
+    """Most bytes accepted on the result channel before the child is stopped."""
+    startup_seconds: float = 10.0
+    """Interpreter start and isolation, before any candidate code (generous: the
+    machine is shared and a slow start is never the answer's fault)."""
+
+
+@dataclass(frozen=True)
+class SandboxJob:
+    """What the child runs: code, its entry point, and tests in the order to run them."""
+
+    code: str
+    entry_point: str
+    tests: tuple[tuple[int, Any], ...]
+    """``(test index, args)``; args are plain data, sent encoded."""
+    test_limits: tuple[float, ...]
+    """Seconds per test, in run order."""
+    kind: str = "function"
+    take: int | None = None
+    total_limit: float | None = None
+    """When set, all tests share this many seconds instead of ``test_limits``."""
+    load_limit: float = 2.0
+    """Seconds for the candidate's module-level code."""
+
+
+@dataclass(frozen=True)
+class TestOutcome:
+    """What one test call did: returned a value, or raised."""
+
+    __test__ = False
+
+    index: int
+    returned: bool
+    output: Any = None
+    error_type: str = ""
+    message: str = ""
+    seconds: float = 0.0
+
+
+@dataclass(frozen=True)
+class SandboxResult:
+    """Everything the parent observed about one child."""
+
+    outcomes: tuple[TestOutcome, ...]
+    stopped: str | None = None
+    """None when every test ran; else ``startup``, ``load_error``, ``timeout``,
+    ``exited`` (the child died or quit early) or ``protocol`` (garbage on the
+    result channel)."""
+    stopped_test: int | None = None
+    """Index of the test running when the child was stopped (None: before tests)."""
+    message: str = ""
+    load_error: tuple[str, str] | None = None
+    exit_code: int | None = None
+    """Negative: killed by that signal."""
+    stdout: str = ""
+    stderr: str = ""
+    seconds: float = 0.0
+    isolation: dict[str, Any] = field(default_factory=dict)
+    uid: int | None = None
+    leftovers_killed: int = 0
+    """Processes of the sandbox still alive after the child ended, killed by the sweep."""
+
+
+class _CappedReader(threading.Thread):
+    """Reads a pipe to EOF, keeping the first ``cap`` bytes."""
+
+    def __init__(self, stream: Any, cap: int) -> None:
+        super().__init__(daemon=True)
+        self.stream = stream
+        self.cap = cap
+        self.kept = bytearray()
+        self.dropped = 0
+
+    def run(self) -> None:
+        fd = self.stream.fileno()
+        try:
+            while True:
+                chunk = os.read(fd, 65536)
+                if not chunk:
+                    return
+                room = self.cap - len(self.kept)
+                if room > 0:
+                    self.kept += chunk[:room]
+                self.dropped += max(0, len(chunk) - max(room, 0))
+        except OSError:
+            return
+
+    def text(self) -> str:
+        text = self.kept.decode("utf-8", "replace")
+        if self.dropped:
+            text += f"\n[... {self.dropped} more bytes discarded]"
+        return text
+
+
+class _UidPool:
+    """Hands out sandbox uids no live process uses, one per running child."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._in_use: set[int] = set()
+
+    def take(self) -> int:
+        with self._lock:
+            while True:
+                uid = random.randrange(*UID_RANGE)
+                if uid not in self._in_use and not processes_of_uid(uid):
+                    self._in_use.add(uid)
+                    return uid
+
+    def give_back(self, uid: int) -> None:
+        with self._lock:
+            self._in_use.discard(uid)
+
+
+_UIDS = _UidPool()
+
+
+def _status_fields(pid: str) -> dict[str, str]:
+    fields: dict[str, str] = {}
+    try:
+        with open(f"/proc/{pid}/status", encoding="utf-8", errors="replace") as handle:
+            for line in handle:
+                key, _, value = line.partition(":")
+                fields[key] = value.strip()
+    except OSError:
+        pass
+    return fields
+
+
+def processes_of_uid(uid: int) -> list[int]:
+    """Live (non-zombie) processes whose real or effective uid is ``uid``."""
+    found = []
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        fields = _status_fields(entry)
+        uids = fields.get("Uid", "").split()
+        if len(uids) >= 2 and str(uid) in uids[:2] and not fields.get("State", "").startswith("Z"):
+            found.append(int(entry))
+    return found
+
+
+def processes_with_marker(marker: str) -> list[int]:
+    """Live processes whose environment holds ``marker`` (the sweep without root)."""
+    found = []
+    needle = marker.encode()
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit() or int(entry) == os.getpid():
+            continue
+        try:
+            with open(f"/proc/{entry}/environ", "rb") as handle:
+                holds_marker = needle in handle.read()
+            if holds_marker and not _status_fields(entry).get("State", "").startswith("Z"):
+                found.append(int(entry))
+        except OSError:
+            continue
+    return found
+
+
+def _sweep(uid: int | None, marker: str) -> int:
+    """SIGKILL every process of the sandbox until none is left; returns how many."""
+    killed = 0
+    for attempt in range(200):
+        pids = processes_of_uid(uid) if uid is not None else processes_with_marker(marker)
+        if not pids:
+            return killed
+        for pid in pids:
+            try:
+                os.kill(pid, signal.SIGKILL)
+                killed += 1
+            except (ProcessLookupError, PermissionError):
+                pass
+        time.sleep(0.002 * min(attempt + 1, 10))
+    return killed
+
+
+def _kill_group(pid: int) -> None:
+    try:
+        os.killpg(pid, signal.SIGKILL)
+    except (ProcessLookupError, PermissionError):
+        pass
+
+
+def interpreter() -> str:
+    """The base Python executable (the venv's symlink target): the child needs no venv."""
+    return os.path.realpath(sys.executable)
+
+
+def run_in_sandbox(job: SandboxJob, limits: SandboxLimits | None = None) -> SandboxResult:
+    """Run ``job`` in a fresh isolated child and collect the outputs; never raises for
+    anything the candidate code does."""
+    limits = limits or SandboxLimits()
+    started = time.monotonic()
+    budget = job.total_limit if job.total_limit is not None else sum(job.test_limits)
+    cpu_seconds = math.ceil(limits.startup_seconds + job.load_limit + budget) + 2
+    as_root = os.geteuid() == 0
+    uid = _UIDS.take() if as_root else None
+    marker = f"GRADEBENCH_SANDBOX={os.getpid()}-{random.getrandbits(64):016x}"
+    workdir = tempfile.mkdtemp(prefix="gradebench-sandbox-")
+    if uid is not None:
+        os.chown(workdir, uid, uid)
+    job_r, job_w = os.pipe()
+    result_r, result_w = os.pipe()
+    config = {
+        "job_fd": job_r,
+        "result_fd": result_w,
+        "uid": uid,
+        "limits": {
+            "memory_bytes": limits.memory_bytes,
+            "cpu_seconds": cpu_seconds,
+            "file_bytes": limits.file_bytes,
+            "open_files": limits.open_files,
+            "processes": limits.processes,
+        },
+    }
+    env = {
+        "PATH": "/usr/local/bin:/usr/bin:/bin",
+        "LANG": "C.UTF-8",
+        "HOME": workdir,
+        "TMPDIR": "/tmp",
+        marker.split("=")[0]: marker.split("=")[1],
+    }
+    payload = json.dumps(
+        {
+            "code": job.code,
+            "entry_point": job.entry_point,
+            "kind": job.kind,
+            "take": job.take,
+            "tests": [[index, harness.encode(args)] for index, args in job.tests],
+        }
+    ).encode()
+    try:
+        process = subprocess.Popen(
+            [interpreter(), "-I", "-S", "-u", "-c", HARNESS_SOURCE, json.dumps(config)],
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            pass_fds=(job_r, result_w),
+            cwd=workdir,
+            env=env,
+            start_new_session=True,
+        )
+    except BaseException:
+        for fd in (job_r, job_w, result_r, result_w):
+            os.close(fd)
+        shutil.rmtree(workdir, ignore_errors=True)
+        if uid is not None:
+            _UIDS.give_back(uid)
+        raise
+    os.close(job_r)
+    os.close(result_w)
+    out_reader = _CappedReader(process.stdout, limits.output_bytes)
+    err_reader = _CappedReader(process.stderr, limits.output_bytes)
+    writer = threading.Thread(target=_write_all, args=(job_w, payload), daemon=True)
+    for thread in (out_reader, err_reader, writer):
+        thread.start()
+    try:
+        watched = _watch(process, result_r, job, limits)
+    finally:
+        _kill_group(process.pid)
+        leftovers = _sweep(uid, marker)
+        try:
+            process.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+        os.close(result_r)
+        writer.join(timeout=2)
+        out_reader.join(timeout=2)
+        err_reader.join(timeout=2)
+        process.stdout.close()
+        process.stderr.close()
+        shutil.rmtree(workdir, ignore_errors=True)
+        if uid is not None:
+            _UIDS.give_back(uid)
+    return SandboxResult(
+        outcomes=tuple(watched.outcomes),
+        stopped=watched.stopped,
+        stopped_test=watched.stopped_test,
+        message=watched.message,
+        load_error=watched.load_error,
+        exit_code=process.returncode if watched.stopped else None,
+        stdout=out_reader.text(),
+        stderr=err_reader.text(),
+        seconds=time.monotonic() - started,
+        isolation={**watched.isolation, "wall_seconds": round(budget, 3)},
+        uid=uid,
+        leftovers_killed=leftovers,
+    )
+
+
+def _write_all(fd: int, payload: bytes) -> None:
+    try:
+        view = memoryview(payload)
+        while view:
+            written = os.write(fd, view)
+            view = view[written:]
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
+@dataclass
+class _Watch:
+    outcomes: list[TestOutcome] = field(default_factory=list)
+    stopped: str | None = None
+    stopped_test: int | None = None
+    message: str = ""
+    load_error: tuple[str, str] | None = None
+    isolation: dict[str, Any] = field(default_factory=dict)
+
+
+def _watch(
+    process: subprocess.Popen, result_fd: int, job: SandboxJob, limits: SandboxLimits
+) -> _Watch:
+    """Read result lines against deadlines until ``done``, EOF, a timeout or garbage."""
+    from engine.compare import Opaque
+
+    watch = _Watch()
+    phase = "startup"
+    deadline = time.monotonic() + limits.startup_seconds
+    tests_started = 0.0
+    position = 0
+    buffer = bytearray()
+    received = 0
+    exited_at: float | None = None
+
+    def stop(reason: str, message: str) -> _Watch:
+        watch.stopped = reason
+        watch.message = message
+        if phase == "tests" and position < len(job.tests):
+            watch.stopped_test = job.tests[position][0]
+        return watch
+
+    def next_deadline(now: float) -> float:
+        if job.total_limit is not None:
+            return tests_started + job.total_limit
+        return now + job.test_limits[position] if position < len(job.tests) else now + 1.0
+
+    while True:
+        now = time.monotonic()
+        if now >= deadline:
+            what = {"startup": "starting the sandbox", "load": "loading the answer"}.get(
+                phase,
+                f"running test {job.tests[position][0]}" if position < len(job.tests) else "exit",
+            )
+            if phase == "startup":
+                return stop(
+                    "startup", f"the sandbox did not start within {limits.startup_seconds}s"
+                )
+            return stop("timeout", f"time limit exceeded while {what}")
+        ready, _, _ = select.select([result_fd], [], [], min(deadline - now, 0.05))
+        if not ready:
+            if process.poll() is not None:
+                # The child is gone but something it started may hold the pipe open.
+                exited_at = exited_at or time.monotonic()
+                if time.monotonic() - exited_at > 0.2:
+                    return stop("exited", _exit_message(process.returncode))
+            continue
+        chunk = os.read(result_fd, 1 << 20)
+        if not chunk:
+            process.wait()
+            return stop("exited", _exit_message(process.returncode))
+        received += len(chunk)
+        if received > limits.result_bytes:
+            return stop("protocol", "the answer's outputs exceed the result channel's cap")
+        buffer += chunk
+        while b"\n" in buffer:
+            line, _, rest = bytes(buffer).partition(b"\n")
+            buffer = bytearray(rest)
+            try:
+                message = json.loads(line)
+                kind = message[0]
+            except (ValueError, IndexError, TypeError):
+                return stop("protocol", "unreadable data on the result channel")
+            now = time.monotonic()
+            if phase == "startup" and kind == "ready":
+                watch.isolation = json.loads(message[1])
+                phase = "load"
+                deadline = now + job.load_limit
+            elif phase == "load" and kind == "loaded":
+                phase = "tests"
+                tests_started = now
+                deadline = next_deadline(now)
+            elif phase == "load" and kind == "load_error":
+                watch.load_error = (str(message[1]), str(message[2]))
+                return stop("load_error", f"{message[1]}: {message[2]}")
+            elif phase == "tests" and kind in ("ok", "raise") and position < len(job.tests):
+                try:
+                    outcome = _outcome(message, Opaque)
+                except (ValueError, IndexError, TypeError):
+                    return stop("protocol", "unreadable data on the result channel")
+                if outcome.index != job.tests[position][0]:
+                    return stop("protocol", "results arrived out of order on the result channel")
+                watch.outcomes.append(outcome)
+                position += 1
+                deadline = next_deadline(now)
+            elif phase == "tests" and kind == "done" and position == len(job.tests):
+                return watch
+            else:
+                return stop("protocol", f"unexpected {kind!r} on the result channel")
+
+
+def _outcome(message: list, opaque: type) -> TestOutcome:
+    if message[0] == "ok":
+        return TestOutcome(
+            index=int(message[1]),
+            returned=True,
+            output=harness.decode_node(message[2], opaque),
+            seconds=float(message[3]),
+        )
+    return TestOutcome(
+        index=int(message[1]),
+        returned=False,
+        error_type=str(message[2]),
+        message=str(message[3]),
+        seconds=float(message[4]),
+    )
+
+
+def _exit_message(code: int | None) -> str:
+    if code is None:
+        return "the answer's process ended early"
+    if code < 0:
+        try:
+            name = signal.Signals(-code).name
+        except ValueError:
+            name = f"signal {-code}"
+        return f"the answer's process was killed by {name}"
+    return f"the answer's process exited with code {code} before finishing the tests"
