@@ -178,3 +178,14 @@ def test_an_unknown_style_names_the_known_ones(demo):
         UserError, match=r"prompt style 'fancy' is not defined \(known: plain, cot\)"
     ):
         build_prompt(demo["add"], "fancy")
+
+
+def test_the_readme_example_config_loads_and_renders(tmp_path, demo):
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text(encoding="utf-8")
+    section = readme.split("\n## Prompts\n", 1)[1].split("\n## ", 1)[0]
+    example = section.split("````toml\n", 1)[1].split("\n````", 1)[0]
+    templates = load_prompt_templates(load_config(str(write_config(tmp_path, example))))
+    assert templates.styles == ("plain", "cot", "terse")
+    prompt = build_prompt(demo["add"], "plain", templates)
+    assert python_blocks(prompt) == ["def add(a: int, b: int) -> int:"]
+    assert build_prompt(demo["add"], "terse", templates).endswith("Code only.\n")
