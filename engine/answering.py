@@ -207,6 +207,19 @@ class AnswerPipeline:
         self.prompt_templates = prompt_templates or PromptTemplates()
         self.run_id = run_id
         self._dbs = _ThreadDatabases(self.db_path)
+        self._evaluator: Any = None
+        self._evaluator_lock = threading.Lock()
+
+    @property
+    def evaluator(self) -> Any:
+        """One evaluator for the session: it caches the reference outputs per problem."""
+        with self._evaluator_lock:
+            if self._evaluator is None:
+                from engine.evaluate import Evaluator
+                from engine.store import open_db
+
+                self._evaluator = Evaluator(open_db(self.db_path))
+            return self._evaluator
 
     @property
     def db(self) -> Database:
@@ -223,17 +236,6 @@ class AnswerPipeline:
             return None, None
         return answer, stored_result(self.db, answer.generation_id)
 
-    def supersede(self, problem: Problem, seat: Seat) -> None:
-        """Retire the current answer (the reviewer asked for a new one)."""
-        from engine.store import utc_now
-
-        with self.db.conn:
-            self.db.conn.execute(
-                "UPDATE generations SET superseded_at = ? WHERE problem_id = ? AND contender_id = ? "
-                "AND sample_index = 0 AND superseded_at IS NULL",
-                (utc_now(), problem.id, seat.contender_id),
-            )
-
     def generate(
         self,
         problem: Problem,
@@ -241,83 +243,57 @@ class AnswerPipeline:
         on_text: Callable[[str], None],
         cancel: threading.Event,
     ) -> Answer:
-        """Stream a new answer (recorded as it starts and when it ends), then extract its code."""
+        """Stream a new answer (replacing the current one), recorded as it streams.
+
+        The row is written by ``engine.answers`` (periodic flushes while streaming,
+        the final text and stop reason at the end); the code is extracted at once.
+        """
+        from engine.answers import start_answer
         from engine.extract import extract_for_problem
         from engine.generate import GenerationRequest
-        from engine.store import new_id, utc_now
 
         db = self.db
         ensure_problem_row(db, problem)
-        self.supersede(problem, seat)
-        message = self.user_message(problem, seat)
-        request = GenerationRequest.for_contender(seat.contender, message)
-        generation_id = new_id()
-        with db.conn:
-            db.conn.execute(
-                "INSERT INTO generations (id, run_id, problem_id, contender_id, sample_index, "
-                "prompt_text, status, started_at) VALUES (?, ?, ?, ?, 0, ?, 'streaming', ?)",
-                (
-                    generation_id,
-                    self.run_id,
-                    problem.id,
-                    seat.contender_id,
-                    request.prompt_text,
-                    utc_now(),
-                ),
-            )
-        result = self.backend.generate(request, on_text, cancel)
-        code: str | None = None
-        method: str | None = None
-        followed: bool | None = None
+        request = GenerationRequest.for_contender(seat.contender, self.user_message(problem, seat))
+        writer = start_answer(
+            db,
+            problem_id=problem.id,
+            contender_id=seat.contender_id,
+            prompt_text=request.prompt_text,
+            run_id=self.run_id,
+            regenerate=True,
+        )
+
+        def both(chunk: str) -> None:
+            writer.on_text(chunk)
+            on_text(chunk)
+
+        result = self.backend.generate(request, both, cancel)
+        extraction = None
         if result.stop_reason in FINISHED_STATUSES:
             extraction = extract_for_problem(result.text, problem)
-            code = extraction.code or ""
-            method = extraction.method
-            followed = extraction.followed_format
-        with db.conn:
-            db.conn.execute(
-                "UPDATE generations SET raw_answer = ?, extracted_code = ?, extract_method = ?, "
-                "status = ?, error = ?, tokens = ?, threads = ?, ttft_seconds = ?, "
-                "total_seconds = ?, tokens_per_second = ?, finished_at = ?, "
-                "superseded_at = CASE WHEN ? THEN ? ELSE superseded_at END WHERE id = ?",
-                (
-                    result.text,
-                    code,
-                    method,
-                    result.stop_reason,
-                    result.error,
-                    result.tokens,
-                    result.threads,
-                    result.ttft_seconds,
-                    result.total_seconds,
-                    result.tokens_per_second,
-                    utc_now(),
-                    # a cancelled or failed answer is not kept as the current one
-                    result.stop_reason not in FINISHED_STATUSES,
-                    utc_now(),
-                    generation_id,
-                ),
-            )
+        writer.finish(result, extraction)
         return Answer(
-            generation_id=generation_id,
+            generation_id=writer.generation_id,
             problem_id=problem.id,
             contender_id=seat.contender_id,
             raw_answer=result.text,
-            code=code,
-            extract_method=method,
+            code=None if extraction is None else extraction.code,
+            extract_method=None if extraction is None else extraction.method,
             status=result.stop_reason,
             tokens=result.tokens,
             tokens_per_second=result.tokens_per_second,
             total_seconds=result.total_seconds,
             error=result.error,
-            followed_format=followed,
+            followed_format=None if extraction is None else extraction.followed_format,
         )
 
     def evaluate(self, problem: Problem, answer: Answer) -> TestResult:
         """Run the answer's code against the problem's tests; the execution is stored."""
-        from engine.evaluate import Evaluator, save_execution
+        from engine.evaluate import save_execution
 
-        db = self.db
-        execution = Evaluator(db).evaluate(problem, answer.code or "")
-        save_execution(db, execution, problem_id=problem.id, generation_id=answer.generation_id)
+        execution = self.evaluator.evaluate(problem, answer.code or "")
+        save_execution(
+            self.db, execution, problem_id=problem.id, generation_id=answer.generation_id
+        )
         return result_from_execution(execution)

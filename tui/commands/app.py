@@ -44,6 +44,8 @@ def start_app(context: Context) -> int:
         if not 2 <= len(contenders) <= 4:
             raise UserError("--contenders: give 2 to 4 names separated by commas")
     context.open_db().conn.close()  # a bad --db fails here, as one line
+    import gpt4all  # noqa: F401  load the native library now: its dlopen notes go to the shell
+
     app = GradebenchApp(
         db_path=context.db_path,
         config=context.config,

@@ -21,6 +21,15 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     listing.set_defaults(handler=list_problems)
     suites = actions.add_parser("suites", help="list the suites")
     suites.set_defaults(handler=list_suites)
+    check = actions.add_parser(
+        "check",
+        help="run every reference against its own tests, and a stub that must fail them",
+    )
+    check.add_argument("--suite", required=True, help="suite name or a folder of problem files")
+    check.add_argument(
+        "--jobs", type=int, default=None, help="answers run in parallel (default: CPU count)"
+    )
+    check.set_defaults(handler=check_problems)
     parser.set_defaults(handler=lambda context: parser.print_help() or 2)
 
 
@@ -49,3 +58,58 @@ def list_suites(context: Context) -> int:
     for name in available_suites(context.config.problem_roots()):
         print(name)
     return 0
+
+
+def stub_code(problem) -> str:  # Problem
+    """An answer that returns None everywhere: it must fail every sound problem."""
+    if problem.kind != "class":
+        return f"def {problem.entry_point}(*args, **kwargs):\n    return None\n"
+    methods = sorted(
+        {name for test in problem.tests for name, _ in test.args[1] if name.isidentifier()}
+    )
+    lines = [
+        f"class {problem.entry_point}:",
+        "    def __init__(self, *args, **kwargs):",
+        "        pass",
+    ]
+    for name in methods:
+        if name != "__init__":
+            lines += [f"    def {name}(self, *args, **kwargs):", "        return None"]
+    return "\n".join(lines) + "\n"
+
+
+def check_problems(context: Context) -> int:
+    from engine.evaluate import Evaluator
+
+    if context.args.jobs is not None and context.args.jobs < 1:
+        from engine.errors import UserError
+
+        raise UserError(f"--jobs: must be at least 1, got {context.args.jobs}")
+    load = context.load_suite(context.args.suite)
+    report_load_errors(load)
+    evaluator = Evaluator(context.open_db())
+    pairs = []
+    for problem in load.problems:
+        pairs += [(problem, problem.reference), (problem, stub_code(problem))]
+    results = evaluator.evaluate_many(pairs, jobs=context.args.jobs)
+    width = max([len(p.id) for p in load.problems] + [7])
+    print(f"{'problem':<{width}}  {'reference':<16}  {'stub':<16}  note")
+    bad = 0
+    for index, problem in enumerate(load.problems):
+        reference, stub = results[2 * index], results[2 * index + 1]
+        notes = []
+        if reference.verdict != "pass":
+            failure = reference.first_failure or {}
+            notes.append(f"reference fails test {failure.get('test')}: {failure.get('message')}")
+        if stub.verdict == "pass":
+            notes.append("a stub returning None passes every test")
+        bad += bool(notes)
+        ref_text = f"{reference.verdict} {reference.passed}/{reference.total}"
+        stub_text = f"{stub.verdict} {stub.passed}/{stub.total}"
+        print(f"{problem.id:<{width}}  {ref_text:<16}  {stub_text:<16}  {'; '.join(notes)}")
+    print(
+        f"{len(load.problems)} problems checked, {bad} with problems, "
+        f"{len(load.errors)} failed to load",
+        file=sys.stderr,
+    )
+    return 1 if bad or load.errors else 0

@@ -305,7 +305,11 @@ class GradingScreen(Screen):
         problem_ids = [p.id for p in session.problems]
         statuses = grading.problem_statuses(self.gb.db, session.reviewer, problem_ids, seat_ids)
         graded = sum(1 for s in statuses.values() if s.graded(seat_ids))
-        summary = grading.reviewer_summary(self.gb.db, session.reviewer, problem_ids, seat_ids)
+        counted = problem_ids
+        if session.blind and self.presentation is not None and not self.presentation.revealed:
+            # the running summary must not tell which hidden pane was just graded
+            counted = [p for p in problem_ids if p != self.problem.id]
+        summary = grading.reviewer_summary(self.gb.db, session.reviewer, counted, seat_ids)
         mode = "blind" if session.blind else "open"
         first = (
             f"[b]{session.suite}[/b]  problem [b]{self.index + 1}[/b] of {len(problem_ids)}  ·  "
