@@ -199,44 +199,46 @@ class _ModelPool:
             instance.close()
 
 
-def _import_gpt4all() -> Any:
-    """Import gpt4all with its CUDA probing messages ("Failed to load libllamamodel-...cuda")
-    kept off the terminal: this backend only runs on the CPU."""
-    import sys
-
-    if "gpt4all" in sys.modules:
-        return sys.modules["gpt4all"]
+@contextlib.contextmanager
+def _quiet_stderr() -> Iterator[None]:
+    """Keep gpt4all's CUDA probing ("Failed to load libllamamodel-...cuda...so") off the
+    terminal while it loads backends: this backend runs on the CPU only."""
     import os
+    import sys
 
     sys.stderr.flush()
     saved = os.dup(2)
     try:
         with open(os.devnull, "w") as devnull:
             os.dup2(devnull.fileno(), 2)
-            import gpt4all
+            yield
     finally:
         os.dup2(saved, 2)
         os.close(saved)
-    return gpt4all
 
 
 def load_gpt4all(path: Path, threads: int = 1) -> Any:
     """Load a local GGUF on the CPU; a file gpt4all cannot load is a one-line ``UserError``."""
-    GPT4All = _import_gpt4all().GPT4All
-
     try:
-        return GPT4All(
-            model_name=path.name,
-            model_path=str(path.parent),
-            allow_download=False,
-            n_threads=threads,
-            device="cpu",
-            n_ctx=N_CTX,
-            verbose=False,
-        )
-    except (ValueError, RuntimeError, OSError) as exc:
+        with _quiet_stderr():
+            from gpt4all import GPT4All
+
+            return GPT4All(
+                model_name=path.name,
+                model_path=str(path.parent),
+                allow_download=False,
+                n_threads=threads,
+                device="cpu",
+                n_ctx=N_CTX,
+                verbose=False,
+            )
+    except (
+        Exception
+    ) as exc:  # gpt4all raises bare Exception("Model not loaded") for truncated files
         message = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-        raise UserError(f"model file {path}: gpt4all cannot load it ({message})") from None
+        raise UserError(
+            f"model file {path}: gpt4all cannot load it ({message}); is the file complete?"
+        ) from None
 
 
 class GPT4AllBackend:

@@ -1,0 +1,116 @@
+"""The thread budget: concurrent generations never hold more threads than the cores."""
+
+from __future__ import annotations
+
+import threading
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+
+from engine.config import Config
+from engine.generate import GenerationRequest
+from engine.models import load_registry
+from engine.scheduler import ThreadBudget, physical_cores, share
+from tests.fakes import FakeBackend
+
+
+@pytest.mark.parametrize("total", range(1, 17))
+def test_share_gives_everyone_a_thread_and_never_exceeds_the_total(total: int) -> None:
+    for count in range(1, total + 1):
+        parts = share(total, count)
+        assert len(parts) == count
+        assert min(parts) >= 1
+        assert sum(parts) == total
+        assert max(parts) - min(parts) <= 1
+
+
+def test_share_refuses_more_generations_than_threads() -> None:
+    with pytest.raises(ValueError):
+        share(2, 3)
+    with pytest.raises(ValueError):
+        share(2, 0)
+
+
+def test_two_cores_two_models_get_one_thread_each_and_the_survivor_gets_both_back() -> None:
+    budget = ThreadBudget(2)
+    first = budget.acquire("a")
+    assert first.allotted == 2 and first.in_use == 2
+    grabbed: list = []
+    waiter = threading.Thread(target=lambda: grabbed.append(budget.acquire("b")))
+    waiter.start()
+    # b cannot start while a still spins on 2 threads: it waits for a to shrink.
+    waiter.join(0.2)
+    assert waiter.is_alive()
+    assert first.allotted == 1
+    assert budget.in_use() == 2
+    assert first.sync() == 1  # a applies the smaller count between two tokens
+    waiter.join(5)
+    assert not waiter.is_alive()
+    second = grabbed[0]
+    assert (first.in_use, second.in_use) == (1, 1)
+    second.release()
+    assert first.allotted == 2
+    assert first.sync() == 2
+    assert budget.in_use() == 2
+
+
+def test_acquire_waits_while_every_thread_is_taken() -> None:
+    budget = ThreadBudget(1)
+    lease = budget.acquire("a")
+    with pytest.raises(TimeoutError):
+        budget.acquire("b", timeout=0.05)
+    lease.release()
+    assert budget.acquire("b", timeout=1).in_use == 1
+
+
+def test_a_growing_lease_only_takes_threads_nobody_is_spinning_on() -> None:
+    budget = ThreadBudget(4)
+    a = budget.acquire("a")
+    b_holder: list = []
+    t = threading.Thread(target=lambda: b_holder.append(budget.acquire("b")))
+    t.start()
+    a.sync()  # 4 -> 2, lets b in
+    t.join(5)
+    b = b_holder[0]
+    c_holder: list = []
+    t = threading.Thread(target=lambda: c_holder.append(budget.acquire("c")))
+    t.start()
+    a.sync()  # share(4, 3) = [2, 1, 1]: a keeps 2
+    b.sync()  # b 2 -> 1, lets c in
+    t.join(5)
+    c = c_holder[0]
+    assert budget.in_use() == 4
+    a.release()  # b and c are allotted 2 each; each grows only into free threads
+    assert b.sync() == 2
+    assert c.sync() == 2
+    assert budget.in_use() == 4
+
+
+def test_releasing_twice_is_harmless() -> None:
+    budget = ThreadBudget(2)
+    lease = budget.acquire()
+    lease.release()
+    lease.release()
+    assert budget.in_use() == 0
+    assert budget.snapshot() == []
+
+
+def test_machine_budget_respects_the_users_cap() -> None:
+    assert ThreadBudget.for_machine(1).total == 1
+    assert ThreadBudget.for_machine().total == physical_cores()
+    assert 1 <= physical_cores() <= (__import__("os").cpu_count() or 1)
+
+
+def test_many_concurrent_generations_never_use_more_threads_than_the_budget() -> None:
+    registry = load_registry(Config())
+    contender = registry.contender("smollm2-plain")
+    budget = ThreadBudget(3)
+    backend = FakeBackend(default=[f"t{i} " for i in range(40)], token_delay=0.001, budget=budget)
+    requests = [GenerationRequest.for_contender(contender, f"problem {i}") for i in range(12)]
+    with ThreadPoolExecutor(max_workers=6) as pool:
+        results = list(pool.map(backend.generate, requests))
+    assert all(r.stop_reason == "done" and r.tokens == 40 for r in results)
+    assert backend.thread_samples, "the fake sampled the budget at every token"
+    assert max(backend.thread_samples) <= 3
+    assert backend.max_active >= 2, "generations did overlap"
+    assert budget.in_use() == 0
