@@ -59,8 +59,8 @@ class GradebenchApp(App):
     TITLE = "gradebench"
     HORIZONTAL_BREAKPOINTS: ClassVar[list[tuple[int, str]]] = [(0, "-narrow"), (100, "-wide")]
     BINDINGS: ClassVar[list[Binding]] = [
-        Binding("q", "quit", "Quit"),
-        Binding("L", "leaderboard", "Leaderboard", key_display="L"),
+        Binding("q", "quit", "quit"),
+        Binding("L", "leaderboard", "leaderboard", key_display="L"),
     ]
 
     def __init__(
@@ -245,15 +245,10 @@ class GradebenchApp(App):
                     f"key {level + 1}: grade the focused answer",
                     _runner(screen, f"score({level})"),
                 )
-            for binding in screen.BINDINGS:
-                if not isinstance(binding, Binding) or binding.action.startswith("focus_pane"):
-                    continue
-                action, title = binding.action, binding.description
-                yield SystemCommand(
-                    title,
-                    f"key {binding.key_display or binding.key}",
-                    _runner(screen, action),
-                )
+            from tui.screens.grading import PALETTE
+
+            for action, title, help_text in PALETTE:
+                yield SystemCommand(title, help_text, _runner(screen, action))
 
     def on_unmount(self) -> None:
         closer = getattr(self.backend, "close", None)

@@ -62,7 +62,25 @@ class PaneFailed(PaneMessage):
     error: str
 
 
-SCORE_KEYS = "123456789"
+PALETTE: tuple[tuple[str, str, str], ...] = (
+    ("accept", "Accept suggested", "a: take the score the tests suggest"),
+    ("toggle_format", "Toggle format flag", "f: followed the requested format yes/no"),
+    ("edit_note", "Edit note", "e: free-text note on the focused answer"),
+    ("history", "Grade history", "h: every grade event of the focused answer"),
+    ("next_problem", "Next problem", "n"),
+    ("previous_problem", "Previous problem", "p"),
+    ("next_ungraded", "Next ungraded", "u: the next problem you have not fully graded"),
+    ("next_failing", "Next failing", "x: the next problem with a failing answer"),
+    ("vote('a')", "Vote: A (left) better", "["),
+    ("vote('b')", "Vote: B (right) better", "]"),
+    ("vote('tie')", "Vote: tie", "="),
+    ("vote('both_bad')", "Vote: both bad", "-"),
+    ("regenerate", "Regenerate answer", "r: a new answer for the focused pane"),
+    ("cancel_stream", "Cancel stream", "Escape"),
+    ("toggle_problem", "Toggle problem pane", "t"),
+    ("help", "Help: key map", "?"),
+)
+"""Command-palette entries: action, title, help."""
 PANE_ACTIONS = {"score", "accept", "toggle_format", "edit_note", "history"}
 VOTE_KEYS = {"a": "left_square_bracket", "b": "right_square_bracket", "tie": "equals_sign"}
 
@@ -71,26 +89,28 @@ class GradingScreen(Screen):
     """Bindings are listed in the footer only while they apply (``check_action``)."""
 
     BINDINGS: ClassVar[list[Binding]] = [
-        Binding("question_mark", "help", "Help", key_display="?"),
-        Binding("tab", "focus_pane(1)", "Next pane", show=False),
-        Binding("shift+tab", "focus_pane(-1)", "Prev pane", show=False),
-        Binding("right", "focus_pane(1)", "Next pane", show=False),
-        Binding("left", "focus_pane(-1)", "Prev pane", show=False),
-        Binding("a", "accept", "Accept suggested"),
-        Binding("f", "toggle_format", "Format flag"),
-        Binding("e", "edit_note", "Note"),
-        Binding("n", "next_problem", "Next"),
-        Binding("p", "previous_problem", "Prev"),
-        Binding("u", "next_ungraded", "Next ungraded"),
-        Binding("x", "next_failing", "Next failing"),
+        # score keys first so the footer shows them first; labels come from the rubric
+        *[Binding(str(n), f"score({n - 1})", f"score {n}") for n in range(1, 10)],
+        Binding("a", "accept", "accept"),
+        Binding("f", "toggle_format", "format"),
+        Binding("e", "edit_note", "note"),
+        Binding("n", "next_problem", "next"),
+        Binding("p", "previous_problem", "prev", show=False),
+        Binding("u", "next_ungraded", "ungraded"),
+        Binding("x", "next_failing", "failing", show=False),
         Binding("left_square_bracket", "vote('a')", "A better", key_display="["),
         Binding("right_square_bracket", "vote('b')", "B better", key_display="]"),
-        Binding("equals_sign", "vote('tie')", "Tie", key_display="="),
-        Binding("minus", "vote('both_bad')", "Both bad", key_display="-"),
-        Binding("r", "regenerate", "Regenerate"),
-        Binding("escape", "cancel_stream", "Cancel stream"),
-        Binding("h", "history", "History"),
-        Binding("t", "toggle_problem", "Problem pane"),
+        Binding("equals_sign", "vote('tie')", "tie", key_display="="),
+        Binding("minus", "vote('both_bad')", "both bad", key_display="-"),
+        Binding("r", "regenerate", "regen"),
+        Binding("escape", "cancel_stream", "cancel"),
+        Binding("h", "history", "history", show=False),
+        Binding("t", "toggle_problem", "problem pane", show=False),
+        Binding("question_mark", "help", "help", key_display="?"),
+        Binding("tab", "focus_pane(1)", "next pane", show=False),
+        Binding("shift+tab", "focus_pane(-1)", "prev pane", show=False),
+        Binding("right", "focus_pane(1)", "next pane", show=False),
+        Binding("left", "focus_pane(-1)", "prev pane", show=False),
     ]
 
     def __init__(self, session: Session) -> None:
@@ -102,9 +122,11 @@ class GradingScreen(Screen):
         self.serials = [0] * len(session.seats)
         self.cancels: list[threading.Event] = [threading.Event() for _ in session.seats]
         self.vote: grading.Vote | None = None
+        self.current = 0
         for level, score in enumerate(session.rubric.levels):
             # the footer shows the rubric's own labels on the score keys
-            self._bindings.bind(str(level + 1), f"score({level})", score.label)
+            key = str(level + 1)
+            self._bindings.key_to_bindings[key] = [Binding(key, f"score({level})", score.label)]
 
     @property
     def gb(self) -> GradebenchApp:
@@ -119,7 +141,7 @@ class GradingScreen(Screen):
             with Horizontal(id="panes"):
                 for i in range(len(self.session.seats)):
                     yield AnswerPane(i, id=f"pane-{i}")
-        yield Footer()
+        yield Footer(compact=True)
 
     def on_mount(self) -> None:
         for pane in self.panes:
@@ -144,12 +166,10 @@ class GradingScreen(Screen):
         return self.session.problems[self.index]
 
     def focused_pane(self) -> AnswerPane | None:
-        node = self.focused
-        while node is not None:
-            if isinstance(node, AnswerPane):
-                return node
-            node = node.parent  # type: ignore[assignment]
-        return None
+        """The pane the keys act on: set at once by the focus keys (``focus()`` is deferred,
+        so a score typed right after Tab must not land on the previous pane)."""
+        panes = self.panes
+        return panes[self.current] if 0 <= self.current < len(panes) else None
 
     def seat_of(self, pane: AnswerPane):
         return self.session.seats[self.order[pane.index]]
@@ -356,11 +376,16 @@ class GradingScreen(Screen):
 
     def action_focus_pane(self, step: int) -> None:
         panes = self.panes
-        current = self.focused_pane()
-        index = 0 if current is None else (current.index + step) % len(panes)
-        panes[index].focus()
+        self.current = (self.current + step) % len(panes)
+        panes[self.current].focus()
+        self.refresh_bindings()
 
-    def on_descendant_focus(self) -> None:
+    def on_descendant_focus(self, event) -> None:
+        node = event.widget
+        while node is not None and not isinstance(node, AnswerPane):
+            node = node.parent
+        if isinstance(node, AnswerPane):
+            self.current = node.index
         self.refresh_bindings()
 
     def _grade(

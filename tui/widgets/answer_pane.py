@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import ClassVar
 
 from rich.console import Group, RenderableType
 from rich.syntax import Syntax
 from rich.text import Text
-from textual.containers import VerticalScroll
+from textual.binding import Binding
+from textual.containers import Vertical, VerticalScroll
 from textual.widgets import Static
 
 from engine.answering import Answer, TestResult
@@ -37,10 +39,18 @@ class PaneDraft:
     note: str = ""
 
 
-class AnswerPane(VerticalScroll, can_focus=True):
-    """A focusable column; the grading screen feeds it tokens, results and grades."""
+class AnswerPane(Vertical, can_focus=True):
+    """A focusable column; the grading screen feeds it tokens, results and grades.
 
-    DEFAULT_CSS = ""
+    The answer scrolls; the test result and the grade stay in view below it.
+    """
+
+    BINDINGS: ClassVar[list[Binding]] = [
+        Binding("up", "scroll_answer(-1)", "Scroll up", show=False),
+        Binding("down", "scroll_answer(1)", "Scroll down", show=False),
+        Binding("pageup", "scroll_answer(-10)", "Page up", show=False),
+        Binding("pagedown", "scroll_answer(10)", "Page down", show=False),
+    ]
 
     def __init__(self, index: int, *, id: str | None = None) -> None:
         super().__init__(id=id, classes="answer-pane")
@@ -59,9 +69,14 @@ class AnswerPane(VerticalScroll, can_focus=True):
         self.stable = False
 
     def compose(self):
-        yield Static(id=f"answer-{self.index}", classes="answer-text")
+        with VerticalScroll(classes="answer-scroll", can_focus=False):
+            yield Static(id=f"answer-{self.index}", classes="answer-text")
         yield Static(id=f"result-{self.index}", classes="answer-result")
         yield Static(id=f"grade-{self.index}", classes="answer-grade")
+
+    def action_scroll_answer(self, lines: int) -> None:
+        scroll = self.query_one(".answer-scroll", VerticalScroll)
+        scroll.scroll_to(y=scroll.scroll_y + lines, animate=False)
 
     # --- state changes, each followed by one render ---
 
@@ -97,7 +112,7 @@ class AnswerPane(VerticalScroll, can_focus=True):
         self.status = "streaming"
         self.query_one(f"#answer-{self.index}", Static).update(Text("".join(self.pieces)))
         self._render_title()
-        self.scroll_end(animate=False)
+        self.query_one(".answer-scroll", VerticalScroll).scroll_end(animate=False)
 
     def settle(self, answer: Answer) -> None:
         """The answer ended: show it once, in full, with its extracted code highlighted."""
@@ -173,13 +188,11 @@ class AnswerPane(VerticalScroll, can_focus=True):
             text.append(f"  {result.seconds:.2f} s")
         if result.first_failure:
             failure = result.first_failure
-            text.append(f"\nfirst failure: test {failure.get('test', '?')}")
-            if failure.get("input") is not None:
-                text.append(f"\n  input:    {cap(str(failure['input']), 120)}")
-            if failure.get("expected") is not None:
-                text.append(f"\n  expected: {cap(str(failure['expected']), 120)}", style="green")
-            if failure.get("actual") is not None:
-                text.append(f"\n  actual:   {cap(str(failure['actual']), 120)}", style="red")
+            test = failure.get("test")
+            text.append("\nfirst failure" + (f": test {test}" if test is not None else ""))
+            for key, style in (("input", ""), ("expected", "green"), ("actual", "red")):
+                if failure.get(key) not in (None, ""):
+                    text.append(f"\n  {key + ':':<9} {cap(str(failure[key]), 120)}", style=style)
             if failure.get("message"):
                 text.append(f"\n  {cap(str(failure['message']), 200)}", style="yellow")
         if result.stdout.strip():

@@ -1,0 +1,80 @@
+"""kill -9 right after a score key: the grade is in the database and the app shows it."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+from engine import grading
+from engine.store import open_db
+from tests.tui.helpers import make_app, wait_until
+from tui.widgets.answer_pane import AnswerPane
+
+REPO = Path(__file__).resolve().parent.parent
+
+CHILD = textwrap.dedent(
+    """
+    import asyncio, sys, time
+    from pathlib import Path
+    sys.path.insert(0, {repo!r})
+    from tests.tui.helpers import make_app, wait_until
+    from tui.widgets.answer_pane import AnswerPane
+
+    async def main():
+        app = make_app(Path({tmp!r}))
+        async with app.run_test(size=(120, 40)) as pilot:
+            await wait_until(
+                pilot, lambda: all(p.result is not None for p in app.screen.query(AnswerPane))
+            )
+            print("READY", flush=True)
+            sys.stdin.readline()
+            await pilot.press("2")
+            print("PRESSED", flush=True)
+            time.sleep(60)  # the parent kills us here, mid-session
+
+    asyncio.run(main())
+    """
+)
+
+
+async def test_grade_survives_kill_9_right_after_the_score_key_and_shows_on_reopen(tmp_path):
+    script = tmp_path / "child.py"
+    script.write_text(CHILD.format(repo=str(REPO), tmp=str(tmp_path)))
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    child = subprocess.Popen(
+        [sys.executable, str(script)],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+        env=env,
+    )
+    try:
+        assert child.stdout.readline().strip() == "READY"
+        db = open_db(tmp_path / "grades.db")
+        assert db["grade_events"].count == 0
+        child.stdin.write("\n")
+        child.stdin.flush()
+        assert child.stdout.readline().strip() == "PRESSED"
+        os.kill(child.pid, signal.SIGKILL)
+        assert child.wait(timeout=30) == -signal.SIGKILL
+    finally:
+        if child.poll() is None:
+            child.kill()
+    db = open_db(tmp_path / "grades.db")
+    rows = db.execute("SELECT score, reviewer FROM grade_events").fetchall()
+    assert rows == [(0.5, "tess")]
+    db.conn.close()
+    again = make_app(tmp_path)
+    async with again.run_test(size=(120, 40)) as pilot:
+        await wait_until(
+            pilot, lambda: all(p.answer is not None for p in again.screen.query(AnswerPane))
+        )
+        assert again.screen.index == 0  # the right pane is still ungraded
+        left = again.screen.query(AnswerPane).first()
+        assert left.grade is not None and left.grade.score == 0.5
+        assert grading.current_grade(again.db, left.answer.generation_id, "tess").score == 0.5
