@@ -1,0 +1,302 @@
+"""Headless generation: every pair once, streamed into SQLite, resumable after kill -9."""
+
+from __future__ import annotations
+
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import textwrap
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+from engine.answers import (
+    INTERRUPTED,
+    AlreadyGenerated,
+    mark_stale_streaming,
+    start_answer,
+    start_run,
+)
+from engine.batch import ProgressLine, ensure_problem_rows, plan_jobs, run_batch
+from engine.models import Contender, GenerationParams, ModelSpec, register_contender
+from engine.store import open_db
+from engine.suites.files import load_directory
+from tests.fakes import FakeBackend
+
+REPO = Path(__file__).resolve().parent.parent
+
+ADD_ANSWER = "Sure:\n```python\ndef add(a: int, b: int) -> int:\n    return a + b\n```\n"
+
+
+def _setup(db_path: Path, demo_dir: Path, tmp_path: Path, styles=("plain", "cot")):
+    """Problems and two registered contenders on a (fake) GGUF file."""
+    gguf = tmp_path / "fake.gguf"
+    gguf.write_bytes(b"GGUF fake weights")
+    model = ModelSpec(name="fake", path=gguf, prompt_template="USER: %1\nASSISTANT: ")
+    problems = list(load_directory(demo_dir).problems)
+    db = open_db(db_path)
+    ensure_problem_rows(db, problems)
+    seats = [
+        register_contender(
+            db, Contender(f"fake-{s}", model, s, GenerationParams()), f"{s} {{statement}}"
+        )
+        for s in styles
+    ]
+    return db, problems, seats
+
+
+def _message(problem, seat) -> str:
+    return f"[{seat.contender.prompt_style}] {problem.statement}"
+
+
+def _current(db, status: str | None = None) -> list[tuple]:
+    sql = "SELECT problem_id, contender_id, sample_index, status FROM generations WHERE superseded_at IS NULL"
+    rows = db.execute(sql).fetchall()
+    return [r for r in rows if status is None or r[3] == status]
+
+
+def test_batch_answers_every_pair_once_and_tests_the_finished_answers(
+    db_path: Path, demo_suite_dir: Path, tmp_path: Path
+) -> None:
+    db, problems, seats = _setup(db_path, demo_suite_dir, tmp_path)
+    jobs = plan_jobs(db, problems, seats, _message)
+    assert len(jobs) == len(problems) * 2
+    backend = FakeBackend(answers={"sum of the integers": ADD_ANSWER})
+    verdicts: dict[str, str] = {}
+
+    def evaluate(db, problem, generation_id, code):
+        from engine.batch import default_evaluate
+
+        verdicts[generation_id] = default_evaluate(db, problem, generation_id, code)
+        return verdicts[generation_id]
+
+    summary = run_batch(db_path, backend, jobs, parallel=2, evaluate=evaluate)
+    assert summary.count("done") == len(jobs)
+    assert len(_current(db, "done")) == len(jobs)
+    add_rows = db.execute(
+        "SELECT id, prompt_text, extracted_code, extract_method FROM generations WHERE problem_id LIKE '%add-two'"
+    ).fetchall()
+    assert len(add_rows) == 2
+    for gid, prompt_text, code, method in add_rows:
+        assert prompt_text.startswith("USER: [") and prompt_text.endswith("\nASSISTANT: ")
+        assert "return a + b" in code
+        assert method
+        assert verdicts[gid] == "pass"
+    executions = db.execute("SELECT COUNT(*) FROM executions").fetchone()[0]
+    assert executions == len(jobs)
+    assert plan_jobs(db, problems, seats, _message) == []
+
+
+def test_samples_give_n_current_answers_per_pair(
+    db_path: Path, demo_suite_dir: Path, tmp_path: Path
+) -> None:
+    db, problems, seats = _setup(db_path, demo_suite_dir, tmp_path, styles=("plain",))
+    jobs = plan_jobs(db, problems[:2], seats, _message, samples=3)
+    assert sorted(j.sample_index for j in jobs) == [0, 0, 1, 1, 2, 2]
+    run_batch(db_path, FakeBackend(), jobs, evaluate=None)
+    rows = _current(db, "done")
+    assert len(rows) == 6
+    assert len({(p, c, s) for p, c, s, _ in rows}) == 6
+
+
+def test_raw_answer_is_in_the_database_while_still_streaming(
+    db_path: Path, demo_suite_dir: Path, tmp_path: Path
+) -> None:
+    db, problems, seats = _setup(db_path, demo_suite_dir, tmp_path, styles=("plain",))
+    jobs = plan_jobs(db, problems[:1], seats, _message)
+    backend = FakeBackend(default=[f"w{i} " for i in range(30)])
+    observed: list[tuple[str, str]] = []
+    reader = open_db(db_path)
+
+    def on_text(job, chunk):
+        if chunk == "w20 ":
+            observed.append(reader.execute("SELECT status, raw_answer FROM generations").fetchone())
+
+    run_batch(db_path, backend, jobs, evaluate=None, on_text=on_text, flush_seconds=0.0)
+    status, partial = observed[0]
+    assert status == "streaming"
+    assert partial == "".join(f"w{i} " for i in range(21))
+
+
+def test_cancelled_batch_resumes_with_exactly_one_answer_per_pair(
+    db_path: Path, demo_suite_dir: Path, tmp_path: Path
+) -> None:
+    db, problems, seats = _setup(db_path, demo_suite_dir, tmp_path)
+    jobs = plan_jobs(db, problems, seats, _message)
+    cancel = threading.Event()
+    backend = FakeBackend(default=[f"w{i} " for i in range(50)], token_delay=0.001)
+
+    def on_text(job, chunk):
+        if chunk == "w10 " and job is jobs[2]:
+            cancel.set()
+
+    summary = run_batch(db_path, backend, jobs, evaluate=None, on_text=on_text, cancel=cancel)
+    assert summary.interrupted
+    assert summary.count("cancelled") >= 1
+    left = plan_jobs(db, problems, seats, _message)
+    assert 0 < len(left) < len(jobs)
+    run_batch(db_path, FakeBackend(), left, evaluate=None)
+    assert len(_current(db, "done")) == len(jobs)
+    assert len(_current(db)) == len(jobs)
+    kept = db.execute(
+        "SELECT COUNT(*) FROM generations WHERE superseded_at IS NOT NULL AND status = 'cancelled' "
+        "AND raw_answer LIKE 'w0 w1 %'"
+    ).fetchone()[0]
+    assert kept >= 1, "the cut-off answers are kept, superseded"
+
+
+KILLED_BATCH = """
+import sys
+from pathlib import Path
+sys.path.insert(0, {repo!r})
+from engine.store import open_db
+from engine.batch import plan_jobs, run_batch
+from tests.fakes import FakeBackend
+from tests.test_batch import _setup, _message
+
+db, problems, seats = _setup(Path({db!r}), Path({demo!r}), Path({tmp!r}))
+jobs = plan_jobs(db, problems, seats, _message)
+backend = FakeBackend(default=[f"w{{i}} " for i in range(100000)], token_delay=0.002,
+                      answers={{"sum of the integers": {quick!r}}})
+run_batch(Path({db!r}), backend, jobs, parallel=1, evaluate=None, flush_seconds=0.05)
+"""
+
+
+def _streaming_and_done(db_path: Path) -> bool:
+    """Read-only peek (no migrations) at the batch the other process is writing."""
+    if not db_path.exists():
+        return False
+    try:
+        with sqlite3.connect(db_path, timeout=5) as peek:
+            streamed = peek.execute(
+                "SELECT COUNT(*) FROM generations WHERE status = 'streaming' "
+                "AND length(raw_answer) > 20"
+            ).fetchone()[0]
+            done = peek.execute("SELECT COUNT(*) FROM generations WHERE status = 'done'").fetchone()
+        return bool(streamed and done[0])
+    except sqlite3.OperationalError:  # tables not created yet
+        return False
+
+
+def test_kill_9_during_generate_then_rerun_finishes_with_exactly_one_answer_per_pair(
+    db_path: Path, demo_suite_dir: Path, tmp_path: Path
+) -> None:
+    script = tmp_path / "batch.py"
+    script.write_text(
+        KILLED_BATCH.format(
+            repo=str(REPO),
+            db=str(db_path),
+            demo=str(demo_suite_dir),
+            tmp=str(tmp_path),
+            quick=ADD_ANSWER,
+        )
+    )
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    process = subprocess.Popen([sys.executable, str(script)], env=env, cwd=REPO)
+    try:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            time.sleep(0.05)
+            if _streaming_and_done(db_path):
+                break
+        else:
+            pytest.fail("the batch never got to stream an answer")
+    finally:
+        os.kill(process.pid, signal.SIGKILL)
+        process.wait(10)
+    assert process.returncode == -signal.SIGKILL
+    db, problems, seats = _setup(db_path, demo_suite_dir, tmp_path)
+    partial = db.execute(
+        "SELECT id, raw_answer FROM generations WHERE status = 'streaming'"
+    ).fetchone()
+    assert partial is not None and len(partial[1]) > 20
+    left = plan_jobs(db, problems, seats, _message)
+    summary = run_batch(db_path, FakeBackend(), left, evaluate=None)
+    assert summary.stale_closed == 1
+    pairs = {(p.id, s.id) for p in problems for s in seats}
+    current = _current(db)
+    assert len(current) == len(pairs)
+    assert {(p, c) for p, c, _, _ in current} == pairs
+    assert all(status == "done" for *_, status in current)
+    interrupted = db.execute(
+        "SELECT raw_answer, status, error, superseded_at FROM generations WHERE id = ?",
+        [partial[0]],
+    ).fetchone()
+    assert interrupted[0].startswith(partial[1])  # the streamed text was not lost
+    assert interrupted[1:3] == ("cancelled", INTERRUPTED)
+    assert interrupted[3] is not None
+    assert plan_jobs(db, problems, seats, _message) == []
+
+
+def test_error_answers_are_kept_and_not_retried(
+    db_path: Path, demo_suite_dir: Path, tmp_path: Path
+) -> None:
+    db, problems, seats = _setup(db_path, demo_suite_dir, tmp_path, styles=("plain",))
+    jobs = plan_jobs(db, problems, seats, _message)
+    run_batch(db_path, FakeBackend(fail_when="sum of the integers"), jobs, evaluate=None)
+    assert len(_current(db, "error")) == 1
+    assert plan_jobs(db, problems, seats, _message) == []
+
+
+def test_regenerate_supersedes_the_current_answer_and_keeps_it(
+    db_path: Path, demo_suite_dir: Path, tmp_path: Path
+) -> None:
+    db, problems, seats = _setup(db_path, demo_suite_dir, tmp_path, styles=("plain",))
+    run_batch(db_path, FakeBackend(), plan_jobs(db, problems[:1], seats, _message), evaluate=None)
+    key = {"problem_id": problems[0].id, "contender_id": seats[0].id, "prompt_text": "p"}
+    with pytest.raises(AlreadyGenerated):
+        start_answer(db, **key)
+    writer = start_answer(db, **key, regenerate=True)
+    rows = db.execute(
+        "SELECT id, superseded_at IS NULL FROM generations WHERE problem_id = ?", [problems[0].id]
+    ).fetchall()
+    assert len(rows) == 2
+    assert dict(rows)[writer.generation_id] == 1
+    assert sum(current for _, current in rows) == 1
+
+
+def test_streaming_rows_of_a_live_run_are_not_marked_stale(
+    db_path: Path, demo_suite_dir: Path, tmp_path: Path
+) -> None:
+    db, problems, seats = _setup(db_path, demo_suite_dir, tmp_path, styles=("plain",))
+    run_id = start_run(db, "grade")  # this process: alive
+    start_answer(
+        db, problem_id=problems[0].id, contender_id=seats[0].id, prompt_text="p", run_id=run_id
+    )
+    assert mark_stale_streaming(db) == 0
+    dead = subprocess.run(
+        [sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True
+    )
+    db.execute(
+        "UPDATE runs SET host = json_set(host, '$.pid', ?) WHERE id = ?", [int(dead.stdout), run_id]
+    )
+    db.conn.commit()
+    assert mark_stale_streaming(db) == 1
+    assert db.execute("SELECT status, error FROM generations").fetchone() == (
+        "cancelled",
+        INTERRUPTED,
+    )
+
+
+def test_progress_line_shows_count_rate_and_eta() -> None:
+    progress = ProgressLine(total=4, started=time.monotonic() - 10)
+    for _ in range(50):
+        progress.token()
+    assert "0/4" in progress.render() and "ETA ?" in progress.render()
+    progress.add(None)  # type: ignore[arg-type]
+    line = progress.render()
+    assert "1/4" in line
+    assert "tok/s" in line
+    assert "ETA 30s" in line or "ETA 29s" in line or "ETA 31s" in line
+
+
+def test_the_kill_script_template_is_valid_python() -> None:
+    compile(
+        textwrap.dedent(KILLED_BATCH.format(repo="r", db="d", demo="x", tmp="t", quick="q")),
+        "s",
+        "exec",
+    )
