@@ -272,3 +272,92 @@ def test_evaluate_humanevalplus_without_data_says_how_to_give_it(tmp_path: Path,
     code, err = _run_cli(["evaluate", str(samples), "--suite", "humaneval+"], capsys)
     assert code != 0
     assert "--data" in err
+
+
+# --- gradebench evaluate: end to end ---------------------------------------------------
+
+
+def _write_samples(path: Path, rows: list[dict]) -> Path:
+    path.write_text("".join(json.dumps(row) + "\n" for row in rows))
+    return path
+
+
+def test_evaluate_prints_one_record_per_sample_in_order_and_pass_at_1(
+    tmp_path: Path, capsys, humaneval
+):
+    by_id = humaneval.by_id()
+    canonical_0 = by_id["HumanEval/0"].reference[len(by_id["HumanEval/0"].code_prompt) :]
+    samples = _write_samples(
+        tmp_path / "samples.jsonl",
+        [
+            {"task_id": "HumanEval/0", "completion": canonical_0},
+            {"task_id": "HumanEval/0", "completion": "    return True\n"},
+            {"task_id": "HumanEval/1", "solution": by_id["HumanEval/1"].reference},
+        ],
+    )
+    db = tmp_path / "grades.db"
+    with pytest.raises(SystemExit) as exit_info:
+        main(["--db", str(db), "evaluate", str(samples), "--suite", "humaneval", "--jobs", "2"])
+    assert exit_info.value.code == 0
+    captured = capsys.readouterr()
+    records = [json.loads(line) for line in captured.out.splitlines()]
+    assert [(r["task_id"], r["verdict"]) for r in records] == [
+        ("HumanEval/0", "pass"),
+        ("HumanEval/0", "fail"),
+        ("HumanEval/1", "pass"),
+    ]
+    assert records[0]["passed"] == records[0]["total"] == len(by_id["HumanEval/0"].tests)
+    assert 0 < records[1]["passed"] < records[1]["total"]
+    assert "base_verdict" not in records[0]
+    assert "humaneval: pass@1 0.750 (3 samples, 2 tasks)" in captured.err  # (1/2 + 1/1) / 2
+
+    from engine.store import open_db
+
+    stored = open_db(db)["expected_outputs"].count
+    assert stored == 2  # one cached reference run per problem
+
+
+def test_evaluate_humanevalplus_reports_base_and_plus_verdicts(
+    tmp_path: Path, capsys, humanevalplus_path: Path
+):
+    with gzip.open(humanevalplus_path, "rt") as handle:
+        rows = {row["task_id"]: row for row in map(json.loads, handle)}
+    task = rows["HumanEval/0"]
+    samples = _write_samples(
+        tmp_path / "samples.jsonl",
+        [
+            {"task_id": "HumanEval/0", "completion": task["canonical_solution"]},
+            {"task_id": "HumanEval/0", "completion": "    return 1 / 0\n"},
+        ],
+    )
+    output = tmp_path / "results.jsonl"
+    argv = ["--data", str(humanevalplus_path), "evaluate", str(samples)]
+    argv += ["--suite", "humaneval+", "--output", str(output)]
+    with pytest.raises(SystemExit) as exit_info:
+        main(argv)
+    assert exit_info.value.code == 0
+    records = [json.loads(line) for line in output.read_text().splitlines()]
+    assert [(r["verdict"], r["base_verdict"]) for r in records] == [
+        ("pass", "pass"),
+        ("error", "error"),
+    ]
+    assert records[0]["base_total"] == len(task["base_input"])
+    assert records[0]["total"] == len(task["base_input"]) + len(task["plus_input"])
+    err = capsys.readouterr().err
+    assert "humaneval+ base tests: pass@1 0.500" in err
+    assert "humaneval+ base + plus tests: pass@1 0.500" in err
+
+
+@pytest.mark.slow
+def test_every_humaneval_canonical_solution_passes_its_extracted_tests(humaneval, db):
+    from engine.evaluate import Evaluator
+
+    problems = humaneval.problems
+    executions = Evaluator(db).evaluate_many([(p, p.reference) for p in problems])
+    failing = [
+        (p.id, e.verdict, e.first_failure)
+        for p, e in zip(problems, executions, strict=True)
+        if e.verdict != "pass"
+    ]
+    assert not failing
+    assert sum(e.total for e in executions) == sum(len(p.tests) for p in problems)
