@@ -23,6 +23,7 @@ tests only when the problem has plus tests.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import threading
@@ -103,17 +104,18 @@ def _canonical(node: Any) -> Any:
 
 def expected_key(problem: Problem) -> str:
     """Content hash of everything that decides the reference's outputs."""
-    from engine.store import sha256_text
-
     tests = [_canonical(json.loads(harness.encode(t.args))) for t in problem.tests]
-    return sha256_text(
+    digest = hashlib.sha256()
+    for part in (
         harness.PROTOCOL,
         problem.kind,
         problem.entry_point,
         repr(problem.take),
         problem.reference,
         json.dumps(tests, sort_keys=True),
-    )
+    ):
+        digest.update(part.encode("utf-8", "surrogatepass") + b"\x00")
+    return digest.hexdigest()
 
 
 class Evaluator:

@@ -157,55 +157,69 @@ def make_encoder():
 encode = make_encoder()
 
 
-def decode_node(node, opaque=None):
-    """Tagged JSON data (already ``json.loads``-ed) back to a Python value.
+def make_decoder():
+    """A ``decode_node(node, opaque=None)`` built only from references captured now."""
+    _type, _list, _str, _len = type, list, str, len
+    _int, _tuple, _set, _frozenset, _complex = int, tuple, set, frozenset, complex
+    _fromhex, _bfromhex = float.fromhex, bytes.fromhex
+    _value_error = ValueError
+    _malformed = (IndexError, TypeError, OverflowError, ValueError)
 
-    ``opaque(type_name, note)`` builds the value for an opaque marker; the parent
-    passes ``engine.compare.Opaque``. Raises ``ValueError`` on malformed input.
-    """
+    def decode_node(node, opaque=None):
+        """Tagged JSON data (already ``json.loads``-ed) back to a Python value.
 
-    def walk(n):
-        if type(n) is not list or not n or type(n[0]) is not str:
-            raise ValueError("malformed value")
-        tag = n[0]
-        if tag == "n":
-            return None
-        if tag == "b":
-            return n[1] == "1"
-        if tag == "i":
-            return int(n[1], 16)
-        if tag == "f":
-            return float.fromhex(n[1])
-        if tag == "c":
-            return complex(float.fromhex(n[1]), float.fromhex(n[2]))
-        if tag == "s":
-            if type(n[1]) is not str:
-                raise ValueError("malformed string")
-            return n[1]
-        if tag == "y":
-            return bytes.fromhex(n[1])
-        if tag in ("l", "t", "S", "F"):
-            if type(n[1]) is not list:
-                raise ValueError("malformed sequence")
-            items = [walk(x) for x in n[1]]
-            if tag == "l":
-                return items
-            if tag == "t":
-                return tuple(items)
-            return set(items) if tag == "S" else frozenset(items)
-        if tag == "d":
-            if type(n[1]) is not list:
-                raise ValueError("malformed dict")
-            return {walk(pair[0]): walk(pair[1]) for pair in n[1]}
-        if tag == "o":
-            name, note = str(n[1]), str(n[2]) if len(n) > 2 else ""
-            return opaque(name, note) if opaque is not None else ("<opaque>", name, note)
-        raise ValueError(f"unknown tag {tag!r}")
+        ``opaque(type_name, note)`` builds the value for an opaque marker; the
+        parent passes ``engine.compare.Opaque``. Raises ``ValueError`` on
+        malformed input.
+        """
 
-    try:
-        return walk(node)
-    except (IndexError, TypeError, OverflowError) as exc:
-        raise ValueError(f"malformed value: {exc}") from None
+        def walk(n):
+            if _type(n) is not _list or not n or _type(n[0]) is not _str:
+                raise _value_error("malformed value")
+            tag = n[0]
+            if tag == "n":
+                return None
+            if tag == "b":
+                return n[1] == "1"
+            if tag == "i":
+                return _int(n[1], 16)
+            if tag == "f":
+                return _fromhex(n[1])
+            if tag == "c":
+                return _complex(_fromhex(n[1]), _fromhex(n[2]))
+            if tag == "s":
+                if _type(n[1]) is not _str:
+                    raise _value_error("malformed string")
+                return n[1]
+            if tag == "y":
+                return _bfromhex(n[1])
+            if tag in ("l", "t", "S", "F"):
+                if _type(n[1]) is not _list:
+                    raise _value_error("malformed sequence")
+                items = [walk(x) for x in n[1]]
+                if tag == "l":
+                    return items
+                if tag == "t":
+                    return _tuple(items)
+                return _set(items) if tag == "S" else _frozenset(items)
+            if tag == "d":
+                if _type(n[1]) is not _list:
+                    raise _value_error("malformed dict")
+                return {walk(pair[0]): walk(pair[1]) for pair in n[1]}
+            if tag == "o":
+                name, note = _str(n[1]), _str(n[2]) if _len(n) > 2 else ""
+                return opaque(name, note) if opaque is not None else ("<opaque>", name, note)
+            raise _value_error("unknown tag " + _str(tag)[:20])
+
+        try:
+            return walk(node)
+        except _malformed as exc:
+            raise _value_error(f"malformed value: {exc}") from None
+
+    return decode_node
+
+
+decode_node = make_decoder()
 
 
 def decode(text, opaque=None):
@@ -397,7 +411,7 @@ def _run(config):
     send = _send
     describe = _describe
     normalize = _normalize
-    decode_value = decode_node
+    decode_value = make_decoder()
     send(out_fd, '["ready",' + esc(json.dumps(isolation)) + "]")
 
     chunks = []
@@ -410,7 +424,7 @@ def _run(config):
     job = loads(b"".join(chunks))
     del chunks
     entry, kind, take = job["entry_point"], job["kind"], job["take"]
-    tests = job["tests"]
+    tests = [(index, loads(text)) for index, text in job["tests"]]
     code = job["code"]
     del job
 
@@ -428,10 +442,10 @@ def _run(config):
         return
     send(out_fd, '["loaded"]')
 
-    for index, encoded_args in tests:
+    for index, args_node in tests:
         started = perf()
         try:
-            args = decode_value(loads(encoded_args))
+            args = decode_value(args_node)
             if kind == "class":
                 init_args, calls = args
                 instance = target(*init_args)

@@ -319,12 +319,12 @@ def run_in_sandbox(job: SandboxJob, limits: SandboxLimits | None = None) -> Sand
         watched = _watch(process, result_r, job, limits)
     finally:
         _kill_group(process.pid)
-        leftovers = _sweep(uid, marker)
         try:
             process.wait(timeout=5)
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()
+        leftovers = _sweep(uid, marker)
         os.close(result_r)
         writer.join(timeout=2)
         out_reader.join(timeout=2)
