@@ -1,0 +1,274 @@
+"""The sandbox child and the value encoding: isolation, capture, deadlines, transfer."""
+
+from __future__ import annotations
+
+import math
+import os
+import threading
+from pathlib import Path
+
+import pytest
+
+from engine import harness
+from engine.compare import Opaque
+from engine.sandbox import SandboxJob, SandboxLimits, run_in_sandbox
+
+
+def run(code: str, *tests, limits=None, **job) -> object:
+    job.setdefault("test_limits", (5.0,) * len(tests))
+    return run_in_sandbox(
+        SandboxJob(code=code, entry_point=job.pop("entry_point", "f"), tests=tuple(tests), **job),
+        limits,
+    )
+
+
+ROUND_TRIP_VALUES = [
+    None,
+    True,
+    False,
+    0,
+    -7,
+    2**200,
+    -(10**5000),  # past int->str's digit limit: must still transfer
+    0.1,
+    -0.0,
+    math.inf,
+    -math.inf,
+    1e-310,
+    3 + 4j,
+    "",
+    'héllo\n"quoted" \\ tab\t',
+    "\ud800 lone surrogate",
+    b"\x00\xffbytes",
+    [1, [2, [3, []]]],
+    (1, (2,), ()),
+    {1, 2, 3},
+    frozenset({"a", "b"}),
+    {"k": [1, 2], (1, 2): {"nested": None}, 3: frozenset()},
+    [True, 1, 1.0],
+]
+
+
+@pytest.mark.parametrize(
+    "value", ROUND_TRIP_VALUES, ids=[type(v).__name__ for v in ROUND_TRIP_VALUES]
+)
+def test_encoding_round_trips_builtin_values_exactly(value):
+    decoded = harness.decode(harness.encode(value), Opaque)
+    assert type(decoded) is type(value)
+    assert decoded == value
+    assert harness.encode(decoded) == harness.encode(value)  # also tells -0.0 from 0.0
+
+
+def test_encoding_keeps_nan_and_bool_int_distinction():
+    decoded = harness.decode(harness.encode([math.nan, True, 1]), Opaque)
+    assert math.isnan(decoded[0])
+    assert [type(x) for x in decoded] == [float, bool, int]
+
+
+def test_non_builtin_values_and_subclasses_become_opaque():
+    class MyInt(int):
+        pass
+
+    class Thing:
+        pass
+
+    decoded = harness.decode(harness.encode([MyInt(3), Thing(), print, range(3)]), Opaque)
+    assert all(isinstance(x, Opaque) for x in decoded)
+    assert [x.type_name for x in decoded] == [
+        "MyInt",
+        "Thing",
+        "builtin_function_or_method",
+        "range",
+    ]
+
+
+def test_too_deep_values_become_opaque_instead_of_crashing():
+    deep: list = []
+    for _ in range(harness.MAX_DEPTH + 5):
+        deep = [deep]
+    decoded = harness.decode(harness.encode(deep), Opaque)
+    assert isinstance(decoded, Opaque) and decoded.type_name == "too large"
+
+
+def test_malformed_encoded_data_is_rejected():
+    for text in ('["zz"]', '["i"]', "[1]", '["l","notalist"]', "{}"):
+        with pytest.raises(ValueError):
+            harness.decode(text, Opaque)
+
+
+def test_child_returns_outputs_and_captures_stdout_and_stderr():
+    result = run(
+        "import sys\ndef f(a, b):\n    print('out', a)\n    sys.stderr.write('err\\n')\n    return a + b\n",
+        (0, (1, 2)),
+        (1, ([1], [2])),
+    )
+    assert result.stopped is None
+    assert [o.output for o in result.outcomes] == [3, [1, 2]]
+    assert result.stdout == "out 1\nout [1]\n"
+    assert result.stderr == "err\nerr\n"
+
+
+def test_output_beyond_the_cap_is_discarded_and_counted():
+    result = run(
+        "def f():\n    print('y' * 100000)\n    return 1\n",
+        (0, ()),
+        limits=SandboxLimits(output_bytes=1000),
+    )
+    assert result.outcomes[0].output == 1
+    assert result.stdout.startswith("y" * 1000 + "\n[... ")
+    assert "99001 more bytes discarded" in result.stdout
+
+
+def test_stdin_is_empty_and_environment_is_clean(monkeypatch):
+    monkeypatch.setenv("GRADEBENCH_TEST_SECRET", "hunter2")
+    result = run(
+        "import os, sys\ndef f():\n    return sys.stdin.read(), sorted(os.environ)\n",
+        (0, ()),
+    )
+    stdin_text, names = result.outcomes[0].output
+    assert stdin_text == ""
+    assert "GRADEBENCH_TEST_SECRET" not in names
+    assert set(names) <= {"PATH", "LANG", "HOME", "TMPDIR", "GRADEBENCH_SANDBOX", "LC_CTYPE"}
+
+
+def test_each_child_gets_a_fresh_work_dir_that_is_deleted_afterwards():
+    code = (
+        "import os\ndef f():\n    open('note.txt', 'w').write('hi')\n"
+        "    return os.getcwd(), sorted(os.listdir('.'))\n"
+    )
+    first = run(code, (0, ())).outcomes[0].output
+    second = run(code, (0, ())).outcomes[0].output
+    assert first[1] == second[1] == ["note.txt"]
+    assert first[0] != second[0]
+    assert not Path(first[0]).exists() and not Path(second[0]).exists()
+
+
+def test_isolation_in_force_is_recorded():
+    result = run("def f():\n    return 1\n", (0, ()))
+    isolation = result.isolation
+    assert isolation["RLIMIT_AS"] == SandboxLimits().memory_bytes
+    assert isolation["RLIMIT_FSIZE"] == SandboxLimits().file_bytes
+    assert isolation["RLIMIT_NOFILE"] == SandboxLimits().open_files
+    assert isolation["RLIMIT_CORE"] == 0
+    assert isinstance(isolation["RLIMIT_CPU"], int)
+    if os.geteuid() == 0:
+        assert isolation["uid"] == result.uid and result.uid >= 1_000_000
+        assert isolation["RLIMIT_NPROC"] == SandboxLimits().processes
+        assert "network namespace" in isolation["network"]
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="uid drop and namespaces need root")
+def test_child_runs_unprivileged_without_network_and_with_private_tmp(tmp_path):
+    code = """
+import os, socket
+def f():
+    try:
+        socket.create_connection(("127.0.0.1", 9), timeout=0.5)
+        network = "connected"
+    except OSError as exc:
+        network = type(exc).__name__
+    return os.getuid(), os.geteuid(), network, sorted(os.listdir("/tmp")), os.path.exists(PARENT)
+""".replace("PARENT", repr(str(tmp_path)))
+    uid, euid, network, tmp_listing, sees_parent_tmp = run(code, (0, ())).outcomes[0].output
+    assert uid == euid and uid >= 1_000_000
+    assert network != "connected"
+    assert tmp_listing == []
+    assert sees_parent_tmp is False
+
+
+def test_stdlib_modules_import_after_the_privilege_drop():
+    code = (
+        "def f():\n    import heapq, fractions, json, statistics, re\n    return json.dumps([1])\n"
+    )
+    assert run(code, (0, ())).outcomes[0].output == "[1]"
+
+
+def test_a_slow_test_stops_the_child_at_that_test():
+    code = "import time\ndef f(x):\n    if x == 2:\n        time.sleep(60)\n    return x\n"
+    result = run(code, (0, (1,)), (1, (2,)), (2, (3,)), test_limits=(5.0, 0.5, 5.0))
+    assert result.stopped == "timeout"
+    assert result.stopped_test == 1
+    assert [o.output for o in result.outcomes] == [1]
+
+
+def test_a_total_time_budget_covers_all_tests_together():
+    code = "import time\ndef f(x):\n    time.sleep(0.4)\n    return x\n"
+    tests = [(i, (i,)) for i in range(6)]
+    result = run(code, *tests, test_limits=(30.0,) * 6, total_limit=1.0)
+    assert result.stopped == "timeout"
+    assert len(result.outcomes) < 6
+
+
+def test_module_level_loop_times_out_while_loading():
+    result = run("while True:\n    pass\n", (0, ()), load_limit=0.5)
+    assert result.stopped == "timeout"
+    assert result.stopped_test is None
+    assert result.outcomes == ()
+
+
+def test_exceptions_are_reported_per_test_and_later_tests_still_run():
+    code = "def f(x):\n    return 10 // x\n"
+    result = run(code, (0, (0,)), (1, (5,)))
+    first, second = result.outcomes
+    assert not first.returned and first.error_type == "ZeroDivisionError"
+    assert "division" in first.message
+    assert second.returned and second.output == 2
+
+
+def test_missing_entry_point_is_a_load_error():
+    result = run("def g():\n    return 1\n", (0, ()))
+    assert result.stopped == "load_error"
+    assert result.load_error[0] == "NameError"
+
+
+def test_iterators_are_taken_or_materialized_in_the_child():
+    infinite = "import itertools\ndef f():\n    return itertools.count(5)\n"
+    assert run(infinite, (0, ()), take=3).outcomes[0].output == [5, 6, 7]
+    finite = "def f():\n    return (x * x for x in range(4))\n"
+    assert run(finite, (0, ())).outcomes[0].output == [0, 1, 4, 9]
+    endless = run(infinite, (0, ())).outcomes[0].output
+    assert isinstance(endless, Opaque)
+
+
+def test_class_tests_construct_then_call_methods_in_order():
+    code = """
+class Stack:
+    def __init__(self, *items):
+        self.items = list(items)
+    def push(self, x):
+        self.items.append(x)
+    def pop(self):
+        return self.items.pop()
+"""
+    result = run(
+        code,
+        (0, ((1, 2), [("push", (3,)), ("pop", ()), ("pop", ())])),
+        entry_point="Stack",
+        kind="class",
+    )
+    assert result.outcomes[0].output == [None, 3, 2]
+
+
+def test_each_call_gets_a_fresh_copy_of_its_inputs():
+    code = "def f(items):\n    items.append(0)\n    return len(items)\n"
+    shared = [1, 2]
+    result = run(code, (0, (shared,)), (1, (shared,)))
+    assert [o.output for o in result.outcomes] == [3, 3]
+    assert shared == [1, 2]
+
+
+def test_parallel_children_from_threads_do_not_interfere():
+    code = "import time\ndef f(x):\n    time.sleep(0.05)\n    return x * 10\n"
+    results: dict[int, object] = {}
+
+    def one(n: int) -> None:
+        results[n] = run(code, (0, (n,)))
+
+    threads = [threading.Thread(target=one, args=(n,)) for n in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert {n: r.outcomes[0].output for n, r in results.items()} == {n: n * 10 for n in range(4)}
+    if os.geteuid() == 0:
+        assert len({r.uid for r in results.values()}) == 4
