@@ -1,0 +1,301 @@
+"""Evaluator: verdicts, counts, first failure, expected-output cache, saving, `problems check`."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from engine.evaluate import Evaluator, Execution, expected_key, save_execution
+from engine.problems import Problem, TestCase
+from engine.suites import load_suite
+
+
+def make_problem(reference: str, tests: tuple[TestCase, ...], **fields) -> Problem:
+    fields.setdefault("entry_point", "f")
+    return Problem(
+        id=fields.pop("id", "t/f"),
+        suite="t",
+        title="t",
+        difficulty="easy",
+        statement="",
+        signature="def f(x):",
+        reference=reference,
+        tests=tests,
+        **fields,
+    )
+
+
+SQUARE = make_problem(
+    "def f(x):\n    return x * x\n",
+    (TestCase(args=(2,), expected=4), TestCase(args=(3,)), TestCase(args=(-5,))),
+)
+
+
+@pytest.fixture(scope="module")
+def evaluator() -> Evaluator:
+    return Evaluator()
+
+
+@pytest.fixture(scope="module")
+def demo() -> dict[str, Problem]:
+    return load_suite(str(Path(__file__).parent / "data" / "problems" / "demo")).by_id()
+
+
+def test_correct_code_passes_with_full_score(evaluator):
+    execution = evaluator.evaluate(SQUARE, "def f(x):\n    return x ** 2\n")
+    assert (execution.verdict, execution.passed, execution.total) == ("pass", 3, 3)
+    assert execution.suggested_score == 1.0
+    assert execution.first_failure is None
+    assert execution.base_verdict is None
+
+
+def test_wrong_code_fails_with_the_first_failing_test_described(evaluator):
+    code = "def f(x):\n    return x * x if x > 0 else 0\n"
+    execution = evaluator.evaluate(SQUARE, code)
+    assert (execution.verdict, execution.passed, execution.total) == ("fail", 2, 3)
+    assert execution.suggested_score == 0.5
+    assert execution.first_failure == {
+        "test": 2,
+        "input": "(-5,)",
+        "expected": "25",
+        "actual": "0",
+        "message": "wrong output",
+    }
+
+
+def test_all_wrong_scores_zero(evaluator):
+    execution = evaluator.evaluate(SQUARE, "def f(x):\n    return str(x * x)\n")
+    assert execution.verdict == "fail" and execution.passed == 0
+    assert execution.suggested_score == 0.0
+    assert execution.first_failure["actual"] == "'4'"
+
+
+def test_exception_is_an_error_with_its_message(evaluator):
+    execution = evaluator.evaluate(SQUARE, "def f(x):\n    return [][x]\n")
+    assert execution.verdict == "error"
+    assert execution.first_failure["message"].startswith("IndexError: list index out of range")
+
+
+def test_code_that_does_not_compile_is_a_syntax_verdict(evaluator):
+    runs = evaluator.sandbox_runs
+    execution = evaluator.evaluate(SQUARE, "def f(x)\n    return x\n")
+    assert execution.verdict == "syntax"
+    assert "line 1" in execution.first_failure["message"]
+    assert evaluator.sandbox_runs == runs  # detected before any child starts
+
+
+@pytest.mark.parametrize("code", [None, "", "   \n\t"])
+def test_missing_or_blank_code_is_no_code(evaluator, code):
+    execution = evaluator.evaluate(SQUARE, code)
+    assert (execution.verdict, execution.passed, execution.total) == ("no_code", 0, 3)
+
+
+def test_endless_code_times_out_and_later_tests_do_not_pass(evaluator):
+    code = "def f(x):\n    while x == 3:\n        pass\n    return x * x\n"
+    execution = evaluator.evaluate(SQUARE, code)
+    assert execution.verdict == "timeout"
+    assert execution.passed == 1  # test 0 passed; test 1 timed out; test 2 never ran
+    assert execution.first_failure["test"] == 1
+    assert execution.sandbox["stopped"] == "timeout"
+
+
+def test_memory_error_is_a_memory_verdict(evaluator):
+    execution = evaluator.evaluate(SQUARE, "def f(x):\n    return [x] * (1 << 40)\n")
+    assert execution.verdict == "memory"
+
+
+def test_missing_entry_point_is_an_error(evaluator):
+    execution = evaluator.evaluate(SQUARE, "def g(x):\n    return x * x\n")
+    assert execution.verdict == "error"
+    assert "f is not defined" in execution.first_failure["message"]
+
+
+def test_stated_expected_value_wins_over_the_reference_output(evaluator):
+    problem = make_problem(
+        "def f(x):\n    return x + 1\n",  # wrong for the stated test
+        (TestCase(args=(1,), expected=10), TestCase(args=(2,))),
+    )
+    code = "def f(x):\n    return 10 if x == 1 else x + 1\n"
+    assert evaluator.evaluate(problem, code).verdict == "pass"
+    assert evaluator.evaluate(problem, problem.reference).verdict == "fail"
+
+
+def test_a_test_the_reference_crashes_on_counts_as_failed_with_the_reason(evaluator):
+    problem = make_problem(
+        "def f(x):\n    return 1 // x\n", (TestCase(args=(1,)), TestCase(args=(0,)))
+    )
+    execution = evaluator.evaluate(problem, "def f(x):\n    return 1\n")
+    assert execution.passed == 1
+    assert "the reference raised ZeroDivisionError" in execution.first_failure["message"]
+
+
+def test_class_problem_passes_and_a_wrong_method_fails(evaluator, demo):
+    counter = demo["demo/counter-class"]
+    assert evaluator.evaluate(counter, counter.reference).verdict == "pass"
+    wrong = counter.reference.replace("self.value = self.start\n", "self.value = 0\n")
+    execution = evaluator.evaluate(counter, wrong)
+    assert execution.verdict == "fail"
+    assert execution.first_failure["test"] == 0
+    assert execution.first_failure["expected"] == "[6, 7, None, 6]"
+    assert execution.first_failure["actual"] == "[6, 7, None, 1]"
+
+
+def test_unordered_compare_accepts_any_order_but_not_other_items(evaluator, demo):
+    distinct = demo["demo/unique-sorted"]
+    reverse = "def distinct(items):\n    return sorted(set(items), reverse=True)\n"
+    assert evaluator.evaluate(distinct, reverse).verdict == "pass"
+    duplicates = "def distinct(items):\n    return list(items)\n"
+    assert evaluator.evaluate(distinct, duplicates).verdict == "fail"
+
+
+def test_float_outputs_compare_within_atol(evaluator):
+    problem = make_problem(
+        "def f(x):\n    return x / 3\n", (TestCase(args=(1.0,)), TestCase(args=(2.0,))), atol=1e-6
+    )
+    close = "def f(x):\n    return x / 3 + 1e-9\n"
+    far = "def f(x):\n    return x / 3 + 1e-3\n"
+    assert evaluator.evaluate(problem, close).verdict == "pass"
+    assert evaluator.evaluate(problem, far).verdict == "fail"
+    exact = make_problem(problem.reference, problem.tests, id="t/exact")
+    assert evaluator.evaluate(exact, close).verdict == "fail"
+
+
+def test_generator_answers_are_compared_on_their_first_take_items(evaluator):
+    problem = make_problem(
+        "def f(x):\n    n = x\n    while True:\n        yield n\n        n *= 2\n",
+        (TestCase(args=(1,)), TestCase(args=(3,))),
+        take=5,
+    )
+    right = "import itertools\ndef f(x):\n    return (x * 2**i for i in itertools.count())\n"
+    wrong = "def f(x):\n    n = x\n    while True:\n        yield n\n        n += x\n"
+    assert evaluator.evaluate(problem, right).verdict == "pass"
+    execution = evaluator.evaluate(problem, wrong)
+    assert execution.verdict == "fail"
+    assert execution.first_failure["expected"] == "[1, 2, 4, 8, 16]"
+
+
+def test_plus_tests_give_a_base_verdict_and_an_overall_verdict():
+    problem = make_problem(
+        "def f(x):\n    return abs(x)\n",
+        (
+            TestCase(args=(1,)),
+            TestCase(args=(2,)),
+            TestCase(args=(-3,), plus=True),
+            TestCase(args=(0,), plus=True),
+        ),
+    )
+    execution = Evaluator().evaluate(problem, "def f(x):\n    return x\n")
+    assert (execution.base_verdict, execution.base_passed, execution.base_total) == ("pass", 2, 2)
+    assert (execution.verdict, execution.passed, execution.total) == ("fail", 3, 4)
+    assert execution.first_failure["test"] == 2
+
+
+def test_problem_time_limit_is_one_budget_for_all_tests(evaluator):
+    tests = tuple(TestCase(args=(i,)) for i in range(3))
+    slow = "import time\ndef f(x):\n    time.sleep(0.3)\n    return x\n"
+    budgeted = make_problem("def f(x):\n    return x\n", tests, time_limit=0.5, id="t/budget")
+    scaled = make_problem("def f(x):\n    return x\n", tests, id="t/scaled")
+    assert evaluator.evaluate(budgeted, slow).verdict == "timeout"
+    assert evaluator.evaluate(scaled, slow).verdict == "pass"
+
+
+def test_time_limits_scale_from_the_reference_time():
+    evaluator = Evaluator(time_factor=4.0, min_time_limit=1.0)
+    problem = make_problem(
+        "import time\ndef f(x):\n    time.sleep(x)\n    return x\n",
+        (TestCase(args=(0.0,)), TestCase(args=(0.6,))),
+    )
+    limits = evaluator.time_limits(problem, evaluator.expected(problem))
+    assert limits[0] == 1.0
+    assert limits[1] >= 4 * 0.6
+
+
+def test_expected_outputs_are_cached_in_the_database_and_reused(db):
+    first = Evaluator(db)
+    first.evaluate(SQUARE, "def f(x):\n    return x * x\n")
+    assert first.reference_runs == 1
+    rows = list(db["expected_outputs"].rows)
+    assert len(rows) == 1
+    assert rows[0]["problem_id"] == SQUARE.id
+    assert rows[0]["content_sha256"] == expected_key(SQUARE)
+    assert len(json.loads(rows[0]["reference_seconds"])) == 3
+
+    second = Evaluator(db)
+    execution = second.evaluate(SQUARE, "def f(x):\n    return x * x\n")
+    assert execution.verdict == "pass"
+    assert second.reference_runs == 0
+    assert second.sandbox_runs == 1  # only the answer ran
+
+    changed = make_problem("def f(x):\n    return x * x * 1\n", SQUARE.tests)
+    second.evaluate(changed, "def f(x):\n    return x * x\n")
+    assert second.reference_runs == 1  # a different reference means a new key
+    assert db["expected_outputs"].count == 2
+
+
+def test_expected_outputs_are_computed_once_across_threads():
+    evaluator = Evaluator()
+    pairs = [(SQUARE, f"def f(x):\n    return x * {k} * x // {k}\n") for k in range(1, 5)]
+    executions = evaluator.evaluate_many(pairs, jobs=4)
+    assert [e.verdict for e in executions] == ["pass"] * 4
+    assert evaluator.reference_runs == 1
+
+
+def test_evaluate_many_keeps_input_order(evaluator):
+    pairs = [
+        (SQUARE, "def f(x):\n    return x * x\n"),
+        (SQUARE, None),
+        (SQUARE, "def f(x):\n    return 0\n"),
+        (SQUARE, "def f(x) return"),
+    ]
+    verdicts = [e.verdict for e in evaluator.evaluate_many(pairs, jobs=2)]
+    assert verdicts == ["pass", "no_code", "fail", "syntax"]
+
+
+def test_save_execution_writes_a_row(db, evaluator):
+    execution = evaluator.evaluate(SQUARE, "def f(x):\n    print('hi')\n    return -x\n")
+    row_id = save_execution(db, execution, problem_id=SQUARE.id)
+    row = db["executions"].get(row_id)
+    assert (row["verdict"], row["passed"], row["total"]) == ("fail", 0, 3)
+    assert row["generation_id"] is None
+    assert json.loads(row["first_failure"])["actual"] == "-2"
+    assert row["stdout"] == "hi\n" * 3
+    assert json.loads(row["sandbox"])["RLIMIT_AS"] == execution.sandbox["RLIMIT_AS"]
+    assert row["suggested_score"] == 0.0
+
+
+def test_execution_is_a_frozen_value():
+    execution = Execution(verdict="pass", passed=1, total=1)
+    with pytest.raises(AttributeError):
+        execution.verdict = "fail"  # type: ignore[misc]
+
+
+# ------------------------------------------------------------ gradebench problems check
+
+
+def run_cli(*argv: str) -> int:
+    from tui.cli import run
+
+    return run(list(argv))
+
+
+def test_problems_check_passes_on_the_demo_suite(capsys, demo_suite_dir):
+    assert run_cli("problems", "check", "--suite", str(demo_suite_dir)) == 0
+    out = capsys.readouterr().out
+    assert "demo/counter-class  pass 2/2" in out
+    assert "demo/add-two" in out and "fail 0/3" in out
+
+
+def test_problems_check_flags_a_wrong_reference_and_a_stub_that_passes(capsys, tmp_path):
+    suite = tmp_path / "shaky"
+    suite.mkdir()
+    good = (Path(__file__).parent / "data" / "problems" / "demo" / "add-two.toml").read_text()
+    (suite / "a-wrong-reference.toml").write_text(good.replace("return a + b", "return a - b"))
+    (suite / "b-nothing.toml").write_text(
+        good.replace("return a + b", "return None").replace('expected = "5"', 'expected = "None"')
+    )
+    assert run_cli("problems", "check", "--suite", str(suite)) == 1
+    out = capsys.readouterr().out
+    assert "reference fails test 0" in out
+    assert "a stub returning None passes every test" in out
