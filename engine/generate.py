@@ -11,7 +11,8 @@ The contract every backend keeps (the TUI, the headless batch and the tests rely
 - ``cancel`` is a ``threading.Event``; once set, generation stops at the next token
   (gpt4all stops when its callback returns False), ``generate`` returns within a
   token's time with ``stop_reason="cancelled"`` and the text so far, and the thread is
-  free again.
+  free again. A generation still waiting for threads from the budget returns
+  ``cancelled`` with no text within 50 ms.
 - ``stop_reason``: ``done`` (the model ended its answer), ``max_tokens`` (hit
   ``params.max_tokens``), ``cancelled``, ``error``.
 - ``Stream(backend, request)`` runs ``generate`` in its own thread and is iterable:
@@ -41,7 +42,7 @@ from typing import Any, Literal, Protocol
 
 from engine.errors import UserError
 from engine.models import Contender, GenerationParams, ModelSpec, check_model_file
-from engine.scheduler import ThreadBudget
+from engine.scheduler import Cancelled, ThreadBudget
 
 StopReason = Literal["done", "max_tokens", "cancelled", "error"]
 STOP_REASONS: tuple[str, ...] = ("done", "max_tokens", "cancelled", "error")
@@ -271,7 +272,18 @@ class GPT4AllBackend:
     ) -> GenerationResult:
         instance, load_seconds = self.pool.checkout(request.model)
         try:
-            with self.budget.acquire(label=request.label) as lease:
+            try:
+                lease = self.budget.acquire(label=request.label, cancel=cancel)
+            except Cancelled:
+                return GenerationResult(
+                    text="",
+                    tokens=0,
+                    stop_reason="cancelled",
+                    ttft_seconds=None,
+                    total_seconds=0.0,
+                    load_seconds=load_seconds,
+                )
+            with lease:
                 return self._run(instance, request, on_text, cancel, lease, load_seconds)
         finally:
             self.pool.checkin(request.model, instance)

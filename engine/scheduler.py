@@ -25,7 +25,13 @@ from __future__ import annotations
 
 import os
 import threading
+import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
+
+
+class Cancelled(Exception):
+    """The generation was cancelled while it waited for threads."""
 
 
 def physical_cores() -> int:
@@ -115,13 +121,21 @@ class ThreadBudget:
                 lease.allotted = threads
         self._lock.notify_all()
 
-    def acquire(self, label: str = "", timeout: float | None = None) -> ThreadLease:
-        """Join the budget; waits while every thread is taken or still spinning elsewhere."""
+    def acquire(
+        self,
+        label: str = "",
+        timeout: float | None = None,
+        cancel: threading.Event | None = None,
+    ) -> ThreadLease:
+        """Join the budget; waits while every thread is taken or still spinning elsewhere.
+
+        Raises ``TimeoutError`` after ``timeout`` seconds and ``Cancelled`` as soon as
+        ``cancel`` is set (checked every 50 ms), leaving the budget as it was.
+        """
         lease = ThreadLease(budget=self, label=label)
+        deadline = None if timeout is None else time.monotonic() + timeout
         with self._lock:
-            ok = self._lock.wait_for(lambda: len(self._leases) < self.total, timeout)
-            if not ok:
-                raise TimeoutError("no thread free in the budget")
+            self._wait(lambda: len(self._leases) < self.total, deadline, cancel)
             self._leases.append(lease)
             self._rebalance()
 
@@ -129,12 +143,31 @@ class ThreadBudget:
                 others = sum(x.in_use for x in self._leases if x is not lease)
                 return others + lease.allotted <= self.total
 
-            if not self._lock.wait_for(fits, timeout):
+            try:
+                self._wait(fits, deadline, cancel)
+            except BaseException:
                 self._leases.remove(lease)
                 self._rebalance()
-                raise TimeoutError("threads of other generations did not free in time")
+                raise
             lease.in_use = lease.allotted
             return lease
+
+    def _wait(
+        self,
+        predicate: Callable[[], bool],
+        deadline: float | None,
+        cancel: threading.Event | None,
+    ) -> None:
+        while not predicate():
+            if cancel is not None and cancel.is_set():
+                raise Cancelled("cancelled while waiting for a thread")
+            step = 0.05 if cancel is not None else None
+            if deadline is not None:
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    raise TimeoutError("no thread free in the budget")
+                step = left if step is None else min(step, left)
+            self._lock.wait(step)
 
     def _sync(self, lease: ThreadLease) -> int:
         with self._lock:

@@ -16,7 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from engine.generate import GenerationRequest, GenerationResult
-from engine.scheduler import ThreadBudget
+from engine.scheduler import Cancelled, ThreadBudget
 
 Script = Callable[[GenerationRequest], list[str]]
 
@@ -73,7 +73,10 @@ class FakeBackend:
         on_text: Callable[[str], None] | None = None,
         cancel: threading.Event | None = None,
     ) -> GenerationResult:
-        lease = self.budget.acquire(label=request.label) if self.budget else None
+        try:
+            lease = self.budget.acquire(label=request.label, cancel=cancel) if self.budget else None
+        except Cancelled:
+            return GenerationResult("", 0, "cancelled", None, 0.0)
         with self._lock:
             self.requests.append(request)
             self.active += 1

@@ -10,7 +10,7 @@ import pytest
 from engine.config import Config
 from engine.generate import GenerationRequest
 from engine.models import load_registry
-from engine.scheduler import ThreadBudget, physical_cores, share
+from engine.scheduler import Cancelled, ThreadBudget, physical_cores, share
 from tests.fakes import FakeBackend
 
 
@@ -114,3 +114,38 @@ def test_many_concurrent_generations_never_use_more_threads_than_the_budget() ->
     assert max(backend.thread_samples) <= 3
     assert backend.max_active >= 2, "generations did overlap"
     assert budget.in_use() == 0
+
+
+def test_a_generation_waiting_for_threads_can_be_cancelled() -> None:
+    budget = ThreadBudget(1)
+    holder = budget.acquire("a")
+    cancel = threading.Event()
+    outcome: list[object] = []
+
+    def wait_for_thread() -> None:
+        try:
+            outcome.append(budget.acquire("b", cancel=cancel))
+        except Cancelled as exc:
+            outcome.append(exc)
+
+    waiter = threading.Thread(target=wait_for_thread)
+    waiter.start()
+    waiter.join(0.1)
+    assert waiter.is_alive()
+    cancel.set()
+    waiter.join(5)
+    assert isinstance(outcome[0], Cancelled)
+    assert budget.snapshot() == [("a", 1, 1)]
+    holder.release()
+
+
+def test_the_fake_backend_reports_cancelled_when_cancelled_while_queued() -> None:
+    contender = load_registry(Config()).contender("smollm2-plain")
+    budget = ThreadBudget(1)
+    backend = FakeBackend(budget=budget)
+    holder = budget.acquire("busy")
+    cancel = threading.Event()
+    cancel.set()
+    result = backend.generate(GenerationRequest.for_contender(contender, "x"), None, cancel)
+    assert result.stop_reason == "cancelled" and result.tokens == 0
+    holder.release()
