@@ -100,3 +100,69 @@ def test_a_truncated_gguf_is_one_clear_error_naming_the_file(tmp_path: Path) -> 
     model = ModelSpec(name="broken", path=broken)
     with GPT4AllBackend(ThreadBudget(1)) as real, pytest.raises(UserError, match=r"broken\.gguf"):
         real.generate(GenerationRequest(model=model, prompt_text="hi", params=model.params))
+
+
+def test_kill_9_during_gradebench_generate_then_rerun_leaves_one_answer_per_pair(
+    tmp_path: Path, demo_suite_dir: Path
+) -> None:
+    import os
+    import signal
+    import sqlite3
+    import subprocess
+    import sys
+    import time
+
+    config = tmp_path / "gradebench.toml"
+    config.write_text(
+        "[generation]\nmax_threads = 1\n"
+        "[contenders.smol-short]\nmodel = 'smollm2-135m'\nprompt_style = 'plain'\nmax_tokens = 40\n"
+    )
+    db_path = tmp_path / "kill.db"
+    command = [
+        sys.executable,
+        "-c",
+        "from tui.cli import main; main()",
+        "--db",
+        str(db_path),
+        "--config",
+        str(config),
+        "generate",
+        "--suite",
+        str(demo_suite_dir),
+        "--contender",
+        "smol-short",
+        "--no-evaluate",
+    ]
+    repo = Path(__file__).resolve().parent.parent
+    first = subprocess.Popen(command, cwd=repo, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 300
+        while time.monotonic() < deadline and first.poll() is None:
+            time.sleep(0.02)
+            try:
+                with sqlite3.connect(db_path, timeout=5) as peek:
+                    statuses = [r[0] for r in peek.execute("SELECT status FROM generations")]
+            except sqlite3.OperationalError:
+                continue
+            finished = {"done", "max_tokens"} & set(statuses)
+            if "streaming" in statuses and finished:
+                break
+    finally:
+        if first.poll() is None:
+            os.kill(first.pid, signal.SIGKILL)
+        first.wait(10)
+    assert first.returncode == -signal.SIGKILL, "the batch finished before it could be killed"
+    second = subprocess.run(command, cwd=repo, capture_output=True, text=True, timeout=600)
+    assert second.returncode == 0, second.stderr
+    with sqlite3.connect(db_path) as db:
+        current = db.execute(
+            "SELECT problem_id, status FROM generations WHERE superseded_at IS NULL"
+        ).fetchall()
+        interrupted = db.execute(
+            "SELECT status, error FROM generations WHERE superseded_at IS NOT NULL"
+        ).fetchall()
+    assert len(current) == 3
+    assert len({p for p, _ in current}) == 3
+    assert all(status in ("done", "max_tokens") for _, status in current)
+    assert len(interrupted) == 1
+    assert interrupted[0][0] == "cancelled" and interrupted[0][1].startswith("interrupted")
