@@ -378,8 +378,10 @@ def longest_parseable_region(text: str, entry_point: str | None) -> str | None:
             tree = _parse("\n".join(_dedent_lines(lines[k:start], indent) + region))
             if tree is None:
                 continue  # inside a multi-line statement (a helper's body): keep going up
-            if not isinstance(tree.body[0], _UPWARD_NODES):
-                break
+            first = tree.body[0]
+            is_call = isinstance(first, ast.Expr) and isinstance(first.value, ast.Call)
+            if not (isinstance(first, _UPWARD_NODES) or is_call):
+                break  # prose; an example call between imports and the def is passed over
             top = k
         if top < start:
             region = _dedent_lines(lines[top:start], indent) + region
@@ -560,7 +562,7 @@ def _from_blocks(
             chosen = any_def[-1]
     if chosen is None:
         unparsed = [c for c in candidates if c.tree is None and c.code.strip()]
-        useful = [c for c in candidates if c.tree is not None and _strip_run_at_import(c.code)[0]]
+        useful = [c for c in candidates if c.tree is not None and _has_statements(c.code)]
         pool = useful or unparsed
         if not pool:
             return None
@@ -689,6 +691,13 @@ def _strip_run_at_import(code: str) -> tuple[str, int]:
     return result, len(drop)
 
 
+def _has_statements(code: str) -> bool:
+    """Something is left once example calls are removed (comments alone do not count)."""
+    stripped, _ = _strip_run_at_import(code)
+    tree = _parse(stripped)
+    return tree is not None and bool(tree.body)
+
+
 def _prompt_imports(signature: str | None) -> list[ast.stmt]:
     if not signature:
         return []
@@ -732,8 +741,8 @@ def _finish(
         )
     code, import_notes = _add_prompt_imports(code, signature)
     notes += import_notes
-    if not code.strip():
-        return NO_CODE
+    if not code.strip() or (_parse(code) is not None and not _parse(code).body):  # type: ignore[union-attr]
+        return NO_CODE  # nothing, or only comments ("# your code here")
     return Extraction(
         code=code.strip("\n") + "\n",
         method=method,
@@ -762,24 +771,57 @@ def extract_code(
     if completed is not None:
         notes = ["the answer is a function body; put the signature in front"]
         return _finish(completed, "signature-completion", False, notes, entry_point, signature)
+    if entry_point is not None:
+        other = longest_parseable_region(text, None)
+        if other is not None:  # a wrongly named function is still code; the sandbox says so
+            return _finish(other, "unfenced", False, [], entry_point, signature)
     unparsed = _unparsed_definition(text, entry_point)
-    if unparsed is not None:
-        return _finish(unparsed, "unfenced", False, ["does not parse"], entry_point, signature)
+    if unparsed is not None and unparsed.strip():
+        return _finish(
+            unparsed,
+            "unfenced",
+            False,
+            ["the code does not parse; kept as written"],
+            entry_point,
+            signature,
+        )
     return NO_CODE
 
 
+_CODE_LINE = re.compile(
+    r"^(?:[ \t]|$|#|@|(?:async|def|class|import|from|if|elif|else|for|while|try|except|finally"
+    r"|with|return|raise|print|assert|pass)\b|[A-Za-z_][\w.]*\s*(?:=|\(|\[))"
+)
+
+
 def _unparsed_definition(text: str, entry_point: str | None) -> str | None:
-    """From the last ``def entry_point`` line to the end of its paragraph (code that will not parse)."""
+    """Code that will not parse: from a ``def``/``class`` line to the last line that looks like code.
+
+    The entry point's last ``def`` line is the start when there is one, else the first
+    ``def``/``class`` of any name (a wrongly named function is still code, and the
+    sandbox reports it). Import lines right above come along; the code ends at the
+    first line that does not look like code (prose).
+    """
     lines = text.split("\n")
-    pattern = _def_line_pattern(entry_point)
-    starts = [i for i, line in enumerate(lines) if pattern.match(line)]
-    if not starts:
-        return None
-    start = starts[-1]
+    starts = [i for i, line in enumerate(lines) if _def_line_pattern(entry_point).match(line)]
+    if starts:
+        start = starts[-1]
+    else:
+        starts = [i for i, line in enumerate(lines) if _def_line_pattern(None).match(line)]
+        if not starts:
+            return None
+        start = starts[0]
+    top = start
+    for k in range(start - 1, -1, -1):
+        if not lines[k].strip():
+            continue
+        if not re.match(r"\s*(?:import|from)\s", lines[k]):
+            break
+        top = k
     end = start + 1
-    while end < len(lines) and lines[end].strip():
+    while end < len(lines) and _CODE_LINE.match(lines[end]):
         end += 1
-    return textwrap.dedent("\n".join(lines[start:end]))
+    return textwrap.dedent("\n".join(lines[top:end])).strip("\n")
 
 
 def extract_for_problem(answer: str, problem: Problem) -> Extraction:

@@ -125,8 +125,9 @@ def test_a_helper_with_a_long_body_above_the_entry_point_is_kept_unfenced():
 def test_a_body_belonging_to_another_function_is_not_taken_as_the_entry_points_body():
     answer = "def other(x):\n    return x * 2\n"
     result = extract_code(answer, entry_point="f", signature="def f(x):")
-    assert result.no_code
-    assert result.method == "none"
+    assert result.method == "unfenced"
+    assert result.code == answer  # the wrongly named function itself, reported as such
+    assert result.defines_entry_point is False
 
 
 def test_fenced_blocks_report_language_and_whether_they_were_closed():

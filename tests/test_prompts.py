@@ -19,17 +19,6 @@ from engine.prompts import (
 )
 from engine.suites.files import load_directory
 
-HUMANEVAL_PROMPT = '''from typing import List
-
-
-def has_close_elements(numbers: List[float], threshold: float) -> bool:
-    """ Check if in given list of numbers, are any two numbers closer to each other than
-    given threshold.
-    >>> has_close_elements([1.0, 2.0, 3.0], 0.5)
-    False
-    """
-'''
-
 
 @pytest.fixture
 def demo(demo_suite_dir: Path) -> dict[str, Problem]:
@@ -38,20 +27,12 @@ def demo(demo_suite_dir: Path) -> dict[str, Problem]:
     return {problem.entry_point: problem for problem in load.problems}
 
 
-@pytest.fixture
+@pytest.fixture(scope="module")
 def humaneval_problem() -> Problem:
-    return Problem(
-        id="HumanEval/0",
-        suite="humaneval",
-        title="has_close_elements (HumanEval 0)",
-        difficulty="unrated",
-        statement=HUMANEVAL_PROMPT,
-        entry_point="has_close_elements",
-        signature="def has_close_elements(numbers: List[float], threshold: float) -> bool:",
-        reference=HUMANEVAL_PROMPT + "    return False\n",
-        tests=(),
-        code_prompt=HUMANEVAL_PROMPT,
-    )
+    """HumanEval/0 as the humaneval suite adapter builds it from the installed package."""
+    from engine.suites.humaneval import load_humaneval
+
+    return load_humaneval().by_id()["HumanEval/0"]
 
 
 def write_config(tmp_path: Path, text: str) -> Path:
@@ -107,9 +88,10 @@ def test_a_humaneval_statement_is_shown_as_code_to_complete(humaneval_problem):
         prompt = build_prompt(humaneval_problem, style)
         assert prompt.startswith("Complete this Python code:\n\n```python\nfrom typing import List")
         blocks = python_blocks(prompt)
-        assert ast.parse(blocks[0])  # the whole HumanEval prompt, intact, inside a fence
+        assert blocks[0] == humaneval_problem.code_prompt.strip("\n").rstrip()  # intact, fenced
+        assert ast.parse(blocks[0])
         assert blocks[1] == humaneval_problem.signature
-        assert prompt.count("Check if in given list of numbers") == 1
+        assert prompt.count(humaneval_problem.code_prompt.strip()) == 1
 
 
 def test_a_plain_english_statement_is_not_mistaken_for_code(demo):
