@@ -1,0 +1,93 @@
+"""``gradebench export``: the results table (or every raw grade) as CSV, JSON, MD, LaTeX, HTML."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from tui.cli import Context
+
+FORMATS = ("csv", "json", "md", "latex", "html")
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser(
+        "export",
+        help="export results or raw grades (csv, json, md, latex, html)",
+        description="Export the aggregate results table, or with --raw every grade event.",
+    )
+    parser.add_argument("--format", required=True, help=f"one of {', '.join(FORMATS)}")
+    parser.add_argument(
+        "--by",
+        default="contender",
+        help="group by these keys, comma-separated: contender, difficulty, tag (default contender)",
+    )
+    parser.add_argument("--suite", help="only problems of this suite")
+    parser.add_argument(
+        "--reviewer", action="append", default=[], help="only this reviewer's grades (repeatable)"
+    )
+    parser.add_argument(
+        "--contender",
+        action="append",
+        default=[],
+        help="only this contender (name or id; repeatable)",
+    )
+    parser.add_argument(
+        "--combine",
+        default="mean",
+        help="how several reviewers' grades of one answer combine: mean (default) or majority",
+    )
+    parser.add_argument(
+        "--raw", action="store_true", help="every grade event, one row each (csv or json)"
+    )
+    parser.add_argument("--seed", type=int, default=None, help="bootstrap seed (default fixed)")
+    parser.add_argument("-o", "--output", metavar="FILE", help="write here instead of stdout")
+    parser.set_defaults(handler=export)
+
+
+def export(context: Context) -> int:
+    from engine import stats
+    from engine.aggregate import Selection, build_report, parse_by
+    from engine.errors import UserError
+    from engine.export import RAW_FORMATS, render_report, write_raw_grades
+
+    args = context.args
+    fmt = args.format.lower()
+    if fmt not in FORMATS:
+        raise UserError(
+            f"--format: unknown format {args.format!r} (choose from {', '.join(FORMATS)})"
+        )
+    if args.raw and fmt not in RAW_FORMATS:
+        raise UserError(f"--format: --raw exports csv or json, not {fmt}")
+    by = parse_by(args.by)
+    output = Path(args.output).expanduser() if args.output else None
+    if output is not None and not output.parent.is_dir():
+        raise UserError(f"-o: folder {output.parent} does not exist")
+    if not context.db_path.exists():
+        raise UserError(f"database {context.db_path}: does not exist (nothing graded yet)")
+    selection = Selection(
+        suite=args.suite,
+        reviewers=tuple(args.reviewer),
+        contenders=tuple(args.contender),
+        combine=args.combine,
+        seed=stats.DEFAULT_SEED if args.seed is None else args.seed,
+    )
+    db = context.open_db()
+    if args.raw:
+        if output is None:
+            count = write_raw_grades(db.conn, selection, fmt, sys.stdout)
+        else:
+            with output.open("w", encoding="utf-8", newline="") as stream:
+                count = write_raw_grades(db.conn, selection, fmt, stream)
+        print(f"{count} grade events", file=sys.stderr)
+        return 0
+    text = render_report(build_report(db.conn, selection, by=by), fmt)
+    if output is None:
+        sys.stdout.write(text)
+    else:
+        output.write_text(text, encoding="utf-8")
+        print(f"wrote {output}", file=sys.stderr)
+    return 0
