@@ -683,7 +683,10 @@ def _strip_run_at_import(code: str) -> tuple[str, int]:
     lines = code.split("\n")
     removed: set[int] = set()
     for node in drop:
-        removed |= set(range(node.lineno - 1, node.end_lineno or node.lineno))
+        first = node.lineno - 1
+        while first > 0 and lines[first - 1].lstrip().startswith("#"):
+            first -= 1  # the comment that introduces it ("# Example usage:") goes too
+        removed |= set(range(first, node.end_lineno or node.lineno))
     kept = [line for i, line in enumerate(lines) if i not in removed]
     result = re.sub(r"\n{3,}", "\n\n\n", "\n".join(kept)).strip("\n")
     if result.strip() and _parse(result) is None:
