@@ -270,23 +270,20 @@ class GPT4AllBackend:
         on_text: TextCallback | None = None,
         cancel: threading.Event | None = None,
     ) -> GenerationResult:
-        instance, load_seconds = self.pool.checkout(request.model)
+        check_model_file(request.model)
         try:
+            lease = self.budget.acquire(label=request.label, cancel=cancel)
+        except Cancelled:
+            return GenerationResult(
+                text="", tokens=0, stop_reason="cancelled", ttft_seconds=None, total_seconds=0.0
+            )
+        # Threads first, then an instance: a queued generation does not load a model copy.
+        with lease:
+            instance, load_seconds = self.pool.checkout(request.model)
             try:
-                lease = self.budget.acquire(label=request.label, cancel=cancel)
-            except Cancelled:
-                return GenerationResult(
-                    text="",
-                    tokens=0,
-                    stop_reason="cancelled",
-                    ttft_seconds=None,
-                    total_seconds=0.0,
-                    load_seconds=load_seconds,
-                )
-            with lease:
                 return self._run(instance, request, on_text, cancel, lease, load_seconds)
-        finally:
-            self.pool.checkin(request.model, instance)
+            finally:
+                self.pool.checkin(request.model, instance)
 
     def _run(
         self,
