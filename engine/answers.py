@@ -40,7 +40,7 @@ if TYPE_CHECKING:
     from engine.generate import GenerationResult
 
 FINISHED: tuple[str, ...] = ("done", "max_tokens")
-REDO: tuple[str, ...] = ("cancelled", "streaming")
+REDO: tuple[str, ...] = ("cancelled",)
 INTERRUPTED = "interrupted: the process ended while this answer was streaming"
 ORPHAN_AGE = timedelta(minutes=30)
 """A ``streaming`` row without a known process is considered dead after this long."""
@@ -251,9 +251,9 @@ def start_answer(
 ) -> AnswerWriter:
     """Insert the ``streaming`` row (superseding the current one when allowed).
 
-    The current row is replaced when ``regenerate`` is true or when it is not a
-    finished answer (``cancelled``/``streaming`` left by a dead run); otherwise
-    ``AlreadyGenerated`` is raised and nothing changes.
+    The current row is replaced when ``regenerate`` is true or when it was cut off
+    (``cancelled``, which includes rows of dead runs once ``mark_stale_streaming`` has
+    closed them); otherwise ``AlreadyGenerated`` is raised and nothing changes.
     """
     generation_id = new_id()
     now = utc_now()

@@ -166,6 +166,12 @@ run_batch(Path({db!r}), backend, jobs, parallel=1, evaluate=None, flush_seconds=
 """
 
 
+def _problem_of(db, generation_id: str) -> str:
+    return db.execute(
+        "SELECT problem_id FROM generations WHERE id = ?", [generation_id]
+    ).fetchone()[0]
+
+
 def _streaming_and_done(db_path: Path) -> bool:
     """Read-only peek (no migrations) at the batch the other process is writing."""
     if not db_path.exists():
@@ -215,8 +221,8 @@ def test_kill_9_during_generate_then_rerun_finishes_with_exactly_one_answer_per_
     ).fetchone()
     assert partial is not None and len(partial[1]) > 20
     left = plan_jobs(db, problems, seats, _message)
-    summary = run_batch(db_path, FakeBackend(), left, evaluate=None)
-    assert summary.stale_closed == 1
+    assert any(j.problem.id == _problem_of(db, partial[0]) for j in left)
+    run_batch(db_path, FakeBackend(), left, evaluate=None)
     pairs = {(p.id, s.id) for p in problems for s in seats}
     current = _current(db)
     assert len(current) == len(pairs)
@@ -300,3 +306,17 @@ def test_the_kill_script_template_is_valid_python() -> None:
         "s",
         "exec",
     )
+
+
+def test_an_answer_another_live_process_is_streaming_is_left_alone(
+    db_path: Path, demo_suite_dir: Path, tmp_path: Path
+) -> None:
+    db, problems, seats = _setup(db_path, demo_suite_dir, tmp_path, styles=("plain",))
+    run_id = start_run(db, "grade")  # alive: this very process
+    start_answer(
+        db, problem_id=problems[0].id, contender_id=seats[0].id, prompt_text="p", run_id=run_id
+    )
+    left = plan_jobs(db, problems, seats, _message)
+    assert [j.problem.id for j in left] == [p.id for p in problems[1:]]
+    with pytest.raises(AlreadyGenerated):
+        start_answer(db, problem_id=problems[0].id, contender_id=seats[0].id, prompt_text="p")
