@@ -29,8 +29,8 @@ entry with the same name replaces them.
 In the database a model is keyed by its file's sha256 and a contender by a hash
 of everything that shapes its output (model sha256, chat template, prompt style and
 template text, params), so every generation row says exactly what produced it.
-Hashing a large file is slow, so ``file_sha256`` keeps a stamp (size + mtime) next to
-the database's knowledge in a small JSON cache in the user data dir.
+Hashing a large file is slow, so ``file_sha256`` caches each file's hash with its size
+and mtime in ``sha256-cache.json`` in the user data dir and re-hashes only when they change.
 """
 
 from __future__ import annotations
