@@ -98,6 +98,7 @@ def main() -> None:
             (bare_rates if is_bare else backend_rates).append((tokens - 1) / seconds)
     bare_median = statistics.median(bare_rates)
     backend_median = statistics.median(backend_rates)
+    paired = statistics.median(b / a for a, b in zip(bare_rates, backend_rates, strict=True))
     print(
         f"streaming overhead ({args.rounds} rounds x {args.tokens} tokens, {args.threads} thread(s), "
         f"model {installed_path().name})"
@@ -105,6 +106,7 @@ def main() -> None:
     print(f"  bare gpt4all loop : {bare_median:7.1f} tok/s (median; {_fmt(bare_rates)})")
     print(f"  GPT4AllBackend    : {backend_median:7.1f} tok/s (median; {_fmt(backend_rates)})")
     print(f"  ratio backend/bare: {backend_median / bare_median:.3f}  (goal >= 0.97)")
+    print(f"  paired ratio (median of per-round ratios): {paired:.3f}")
     backend.close()
     bare.close()
 
