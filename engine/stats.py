@@ -201,27 +201,33 @@ def bradley_terry(
     ``wins[i, j]`` is how often ``i`` beat ``j`` (a tie counts half to each side).
     ``prior`` adds that many tied games to every pair that met, so a player who
     never won (or never lost) still gets a finite strength; ``prior=0`` is the
-    plain maximum-likelihood fit.
+    plain maximum-likelihood fit. A stack of win matrices ``(b, m, m)`` is fitted
+    all at once (that is how the bootstrap runs).
     """
     w = np.asarray(wins, dtype=float)
-    m = w.shape[0]
+    single = w.ndim == 2
+    if single:
+        w = w[None]
+    m = w.shape[-1]
     if m == 0:
-        return np.zeros(0)
-    met = (w + w.T) > 0
+        return np.zeros(w.shape[:-1])[0] if single else np.zeros(w.shape[:-1])
+    met = (w + np.swapaxes(w, 1, 2)) > 0
     w = w + np.where(met, prior / 2.0, 0.0)
-    games = w + w.T
-    won = w.sum(axis=1)
-    strength = np.ones(m)
+    games = w + np.swapaxes(w, 1, 2)
+    won = w.sum(axis=2)
+    strength = np.ones(w.shape[:2])
     for _ in range(iterations):
-        denom = (games / (strength[:, None] + strength[None, :])).sum(axis=1)
-        updated = np.where(denom > 0, won / np.where(denom > 0, denom, 1.0), strength)
+        denom = (games / (strength[:, :, None] + strength[:, None, :])).sum(axis=2)
+        safe = np.where(denom > 0, denom, 1.0)
+        updated = np.where(denom > 0, won / safe, strength)
         updated = np.maximum(updated, 1e-300)
-        updated = updated / np.exp(np.log(updated).mean())
+        updated = updated / np.exp(np.log(updated).mean(axis=1, keepdims=True))
         change = float(np.max(np.abs(np.log(updated) - np.log(strength))))
         strength = updated
         if change < tolerance:
             break
-    return strength / strength.sum()
+    strength = strength / strength.sum(axis=1, keepdims=True)
+    return strength[0] if single else strength
 
 
 @dataclass(frozen=True)
@@ -273,8 +279,8 @@ def bradley_terry_with_ci(
         ]
     rng = np.random.default_rng(seed)
     draws = rng.multinomial(int(counts.sum()), counts / counts.sum(), size=resamples)
-    samples = np.array(
-        [bradley_terry(win_matrix(d.astype(float)), prior=prior, tolerance=1e-8) for d in draws]
+    samples = bradley_terry(
+        np.stack([win_matrix(d.astype(float)) for d in draws]), prior=prior, tolerance=1e-8
     )
     tail = (1.0 - level) / 2.0
     lows = np.quantile(samples, tail, axis=0)
