@@ -319,7 +319,11 @@ class GPT4AllBackend:
             if text:
                 pieces.append(text)
                 if on_text is not None:
-                    on_text(text)
+                    try:
+                        on_text(text)
+                    except Exception as exc:  # ctypes would swallow it; end the answer instead
+                        failure = f"on_text failed: {type(exc).__name__}: {exc}"
+                        return False
             wanted = lease.sync()
             if wanted != threads:
                 llmodel.set_thread_count(wanted)
@@ -346,8 +350,6 @@ class GPT4AllBackend:
         except Exception as exc:  # a crash inside gpt4all must not lose the text so far
             failure = f"{type(exc).__name__}: {exc}"
         finished = time.perf_counter()
-        if failure is None and cancel is not None and cancel.is_set():
-            cancelled = True
         stop: StopReason
         if failure is not None:
             stop = "error"

@@ -166,3 +166,12 @@ def test_kill_9_during_gradebench_generate_then_rerun_leaves_one_answer_per_pair
     assert all(status in ("done", "max_tokens") for _, status in current)
     assert len(interrupted) == 1
     assert interrupted[0][0] == "cancelled" and interrupted[0][1].startswith("interrupted")
+
+
+def test_a_prompt_longer_than_the_context_ends_with_stop_reason_error(backend) -> None:
+    request = _request(8)
+    too_long = replace(request, prompt_text="word " * 3000)
+    result = backend.generate(too_long)
+    assert result.stop_reason == "error"
+    assert "context window" in (result.error or "")
+    assert result.tokens == 0
