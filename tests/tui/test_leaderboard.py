@@ -1,0 +1,107 @@
+"""The leaderboard screen, driven by Pilot on the hand-worked fixture database."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+from textual.app import App
+from textual.widgets import DataTable, Static
+
+from engine.aggregate import Selection
+from engine.store import open_db
+from tests.grades_fixture import add_grade, build
+from tui.screens.leaderboard import LeaderboardScreen, score_bars
+
+
+class LeaderboardHost(App[None]):
+    def __init__(self, screen: LeaderboardScreen) -> None:
+        super().__init__()
+        self.leaderboard = screen
+
+    def on_mount(self) -> None:
+        self.push_screen(self.leaderboard)
+
+
+async def wait_until(pilot, predicate, timeout: float = 20.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"condition not met within {timeout} s")
+        await pilot.pause(0.02)
+        await asyncio.sleep(0)
+
+
+def table_rows(screen: LeaderboardScreen, selector: str = "#lb-table") -> list[list[str]]:
+    table = screen.query_one(selector, DataTable)
+    return [[str(cell) for cell in table.get_row_at(i)] for i in range(table.row_count)]
+
+
+async def test_leaderboard_shows_the_aggregate_table_agreement_and_votes(tmp_path):
+    path = build(tmp_path / "graded.db")
+    screen = LeaderboardScreen(db_path=path, selection=Selection(suite="demo"))
+    async with LeaderboardHost(screen).run_test(size=(160, 60)) as pilot:
+        await wait_until(pilot, lambda: screen.loads >= 1)
+        rows = table_rows(screen)
+        assert [row[0] for row in rows] == ["gamma", "alpha", "beta"]
+        assert rows[1][3].startswith("0.417 [")  # alpha: (1 + 0.25 + 0) / 3
+        bars = str(screen.query_one("#lb-bars", Static).render())
+        assert "gamma" in bars and "█" in bars and "├" in bars
+        agreement = str(screen.query_one("#lb-agreement", Static).render())
+        assert "Cohen's kappa ann/ben: 0.143" in agreement
+        pairwise = table_rows(screen, "#lb-pairwise")
+        assert [row[0] for row in pairwise] == ["gamma", "alpha", "beta"]
+        assert pairwise[0][1:4] == ["2", "0", "0"]
+
+
+async def test_leaderboard_updates_when_a_grade_is_added(tmp_path):
+    path = build(tmp_path / "graded.db")
+    screen = LeaderboardScreen(db_path=path, selection=Selection(suite="demo"), poll_seconds=0.1)
+    async with LeaderboardHost(screen).run_test(size=(160, 60)) as pilot:
+        await wait_until(pilot, lambda: screen.loads >= 1)
+        assert table_rows(screen)[2][0] == "beta"
+        # ann changes her mind on beta/p3 (0 -> 1): beta's mean goes from 1/3 to 2/3
+        add_grade(path, "b3", "ann", 1.0)
+        await wait_until(pilot, lambda: screen.loads >= 2)
+        rows = {row[0]: row for row in table_rows(screen)}
+        assert rows["beta"][3].startswith("0.667 [")
+        assert [row[0] for row in table_rows(screen)] == ["gamma", "beta", "alpha"]
+
+
+async def test_leaderboard_keys_switch_to_majority_and_by_difficulty(tmp_path):
+    path = build(tmp_path / "graded.db")
+    screen = LeaderboardScreen(db_path=path, selection=Selection(suite="demo"))
+    async with LeaderboardHost(screen).run_test(size=(160, 60)) as pilot:
+        await wait_until(pilot, lambda: screen.loads >= 1)
+        await pilot.press("m")
+        await wait_until(pilot, lambda: screen.loads >= 2)
+        rows = {row[0]: row for row in table_rows(screen)}
+        assert rows["beta"][3].startswith("0.167 [")  # majority, ties to the lower score
+        await pilot.press("d")
+        await wait_until(pilot, lambda: screen.loads >= 3)
+        rows = table_rows(screen)
+        assert rows[0][:2] == ["gamma", "easy"]
+        assert len(rows) == 8
+
+
+async def test_leaderboard_accepts_the_apps_database_object(tmp_path):
+    path = build(tmp_path / "graded.db")
+    db = open_db(path)
+    screen = LeaderboardScreen(db=db)
+    assert screen.db_path == path
+    db.conn.close()
+
+
+def test_score_bars_mark_the_interval_around_the_bar(tmp_path):
+    import sqlite3
+
+    from engine.aggregate import build_report
+
+    conn = sqlite3.connect(str(build(tmp_path / "graded.db")))
+    report = build_report(conn, Selection(suite="demo"))
+    text = score_bars(list(report.contender_rows), width=20).plain
+    alpha_line = next(line for line in text.splitlines() if line.startswith("alpha"))
+    bar = alpha_line[29 : 29 + 21]
+    assert bar.count("├") == 1 and bar.count("┤") == 1
+    assert bar.index("├") < bar.index("┤")
+    assert "0.417" in alpha_line
