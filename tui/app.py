@@ -222,17 +222,19 @@ class GradebenchApp(App):
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action == "leaderboard":
-            return importlib.util.find_spec("tui.screens.leaderboard") is not None
+            if importlib.util.find_spec("tui.screens.leaderboard") is None:
+                return False
+            presentation = getattr(self.screen, "presentation", None)
+            if presentation is not None and not presentation.revealed:
+                return None  # blind: results per name could tell who wrote the hidden answers
         return True
 
     def action_leaderboard(self) -> None:
-        module = importlib.import_module("tui.screens.leaderboard")
-        screen_type = module.LeaderboardScreen
-        try:
-            screen = screen_type(db=self.db)  # type: ignore[call-arg]
-        except TypeError:
-            screen = screen_type()
-        self.push_screen(screen)
+        from engine.aggregate import Selection
+        from tui.screens.leaderboard import LeaderboardScreen
+
+        suite = self.session.problems[0].suite if self.session else None
+        self.push_screen(LeaderboardScreen(db_path=self.db_path, selection=Selection(suite=suite)))
 
     def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
         yield from super().get_system_commands(screen)

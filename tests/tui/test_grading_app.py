@@ -262,3 +262,14 @@ async def test_session_screen_starts_grading_with_the_chosen_reviewer(tmp_path):
 def test_thread_count_of_the_test_process_is_sane():
     # the app's workers are threads; none may be left behind by the tests above
     assert threading.active_count() < 50
+
+
+async def test_leaderboard_key_opens_it_and_is_held_back_while_blind_names_are_hidden(tmp_path):
+    app = make_app(tmp_path, blind=True)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await wait_until(pilot, lambda: settled(app))
+        assert app.check_action("leaderboard", ()) is None
+        await pilot.press("3", "tab", "3")
+        assert app.check_action("leaderboard", ()) is True
+        await pilot.press("L")
+        await wait_until(pilot, lambda: app.screen.__class__.__name__ == "LeaderboardScreen")
