@@ -309,8 +309,8 @@ def _dedent_lines(lines: list[str], indent: int) -> list[str]:
     return [_strip_indent(line, indent) for line in lines]
 
 
-_UPWARD_SEARCH_LINES = 60
-"""How far above the last accepted line a helper's ``def`` line is looked for."""
+_CHUNK_WINDOW_LINES = 60
+"""How many lines past a statement boundary a multi-line statement is looked for."""
 _UPWARD_NODES = (
     ast.Import,
     ast.ImportFrom,
@@ -319,73 +319,133 @@ _UPWARD_NODES = (
     ast.ClassDef,
     ast.Assign,
 )
+_REPAIRABLE_ERRORS = ("never closed", "unterminated", "EOF", "expected an indented")
 
 
 def _indent_of(line: str) -> int:
     return len(line) - len(line.lstrip(" \t"))
 
 
-def _cuts_a_block(lines: list[str], end: int, limit: int, indent: int) -> bool:
-    """Whether ending a region before ``lines[end]`` would cut an indented block in two.
+def _parse_chunk(lines: list[str], indent: int) -> tuple[ast.Module | None, bool]:
+    """Parse lines dedented by ``indent``: (tree, whether more lines could still fix an error).
 
-    A region may only end where the next non-blank line is back at the region's own
-    indentation (or at ``limit``); otherwise code cut off mid-function (an answer
-    truncated by the token limit) would parse as a shorter, wrong function instead of
-    being reported as the syntax error it is.
+    A syntax error before the chunk's last line that is not an unclosed bracket,
+    string or block cannot be repaired by adding lines after it.
     """
-    for line in lines[end:limit]:
-        if line.strip():
-            return _indent_of(line) > indent
-    return False
+    code = "\n".join(_dedent_lines(lines, indent))
+    if not code.strip():
+        return None, True
+    try:
+        return ast.parse(code), True
+    except (SyntaxError, ValueError) as exc:
+        last = len(code.rstrip().split("\n"))
+        message = str(getattr(exc, "msg", ""))
+        line = getattr(exc, "lineno", None) or last
+        return None, line >= last or any(hint in message for hint in _REPAIRABLE_ERRORS)
+
+
+def _statement_starts(lines: list[str], start: int, limit: int, indent: int) -> list[int]:
+    """Line indexes after ``start`` where a statement at ``indent`` may begin, plus ``limit``.
+
+    A region may only end at one of these; ending inside an indented block would turn
+    code cut off mid-function (an answer truncated by the token limit) into a shorter
+    function that parses, instead of the syntax error it is.
+    """
+    bounds = [
+        j
+        for j in range(start + 1, limit)
+        if lines[j].strip()
+        and _indent_of(lines[j]) <= indent
+        and not lines[j].lstrip().startswith("#")
+    ]
+    return [*bounds, limit]
+
+
+def _next_chunk_end(
+    lines: list[str],
+    position: int,
+    bounds: list[int],
+    indent: int,
+    entry_point: str | None,
+    first: bool,
+) -> int | None:
+    """The nearest boundary ``b`` such that ``lines[position:b]`` parses on its own."""
+    window_end: int | None = None
+    for bound in bounds:
+        if bound <= position:
+            continue
+        if window_end is None:
+            window_end = bound + _CHUNK_WINDOW_LINES
+        elif bound > window_end:
+            return None
+        tree, repairable = _parse_chunk(lines[position:bound], indent)
+        if tree is not None and tree.body and (not first or defines(tree, entry_point)):
+            return bound
+        if not repairable:
+            return None
+    return None
+
+
+def _grow_upwards(lines: list[str], start: int, indent: int) -> int:
+    """The first line of imports, helpers, constants and decorators right above ``start``."""
+    top = start
+    for k in range(start - 1, -1, -1):
+        line = lines[k]
+        if not line.strip() or line.lstrip().startswith("#"):
+            continue
+        if _indent_of(line) < indent or top - k > _CHUNK_WINDOW_LINES:
+            break
+        if _indent_of(line) > indent:
+            continue  # inside a multi-line statement (a helper's body): keep going up
+        if line.lstrip().startswith("@"):
+            top = k  # a decorator belongs to the definition below it
+            continue
+        tree, _ = _parse_chunk(lines[k:top], indent)
+        if tree is None or not tree.body:
+            continue
+        first = tree.body[0]
+        is_call = isinstance(first, ast.Expr) and isinstance(first.value, ast.Call)
+        if not (isinstance(first, _UPWARD_NODES) or is_call):
+            break  # prose; an example call between imports and the def is passed over
+        top = k
+    return top
 
 
 def longest_parseable_region(text: str, entry_point: str | None) -> str | None:
     """The longest parseable run of lines holding ``def entry_point`` (last such def wins).
 
-    Grows downwards from the ``def`` line as far as the code still parses, then
-    upwards over imports, decorators, functions, classes and assignments (comments
-    and blank lines between them come along). ``None`` when no such region parses.
+    Grows downwards from the ``def`` line one top-level statement at a time while each
+    parses, then upwards over imports, decorators, functions, classes, assignments and
+    example calls (comments and blank lines between them come along). Each step parses
+    only the new statement, so the search stays linear in the answer's length.
+    ``None`` when no such region parses.
     """
     lines = text.split("\n")
     pattern = _def_line_pattern(entry_point)
     starts = [i for i, line in enumerate(lines) if pattern.match(line)]
     for start in reversed(starts):
-        indent = len(pattern.match(lines[start]).group("indent"))  # type: ignore[union-attr]
-        limit = len(lines)
-        for j in range(start + 1, len(lines)):
-            line = lines[j]
-            if line.strip() and len(line) - len(line.lstrip(" \t")) < indent:
-                limit = j
-                break
-        region: list[str] | None = None
-        for end in range(limit, start, -1):
-            if _cuts_a_block(lines, end, limit, indent):
-                continue
-            candidate = _dedent_lines(lines[start:end], indent)
-            tree = _parse("\n".join(candidate))
-            if tree is not None and defines(tree, entry_point):
-                region = candidate
-                break
-        if region is None:
+        indent = _indent_of(lines[start])
+        limit = next(
+            (
+                j
+                for j in range(start + 1, len(lines))
+                if lines[j].strip() and _indent_of(lines[j]) < indent
+            ),
+            len(lines),
+        )
+        bounds = _statement_starts(lines, start, limit, indent)
+        end = _next_chunk_end(lines, start, bounds, indent, entry_point, first=True)
+        if end is None:
             continue
-        top = start
-        for k in range(start - 1, -1, -1):
-            line = lines[k]
-            if not line.strip() or line.lstrip().startswith("#"):
-                continue
-            if _indent_of(line) < indent or top - k > _UPWARD_SEARCH_LINES:
-                break
-            tree = _parse("\n".join(_dedent_lines(lines[k:start], indent) + region))
-            if tree is None:
-                continue  # inside a multi-line statement (a helper's body): keep going up
-            first = tree.body[0]
-            is_call = isinstance(first, ast.Expr) and isinstance(first.value, ast.Call)
-            if not (isinstance(first, _UPWARD_NODES) or is_call):
-                break  # prose; an example call between imports and the def is passed over
-            top = k
-        if top < start:
-            region = _dedent_lines(lines[top:start], indent) + region
-        return "\n".join(region).strip("\n")
+        while (
+            later := _next_chunk_end(lines, end, bounds, indent, entry_point, False)
+        ) is not None:
+            end = later
+        top = _grow_upwards(lines, start, indent)
+        for first_line in (top, start):
+            code = "\n".join(_dedent_lines(lines[first_line:end], indent)).strip("\n")
+            if defines(_parse(code), entry_point):
+                return code
     return None
 
 
