@@ -323,18 +323,22 @@ def test_background_process_that_escapes_the_group_is_killed(evaluator, guard):
     code = """
 import os, time
 def double(x):
+    ready_r, ready_w = os.pipe()
     if os.fork() == 0:
         os.setsid()
         if os.fork() == 0:
+            os.write(ready_w, b"x")
             time.sleep(30)
             try:
                 open("WATCHED/late.txt", "w").write("still alive")
             except OSError:
                 pass
         os._exit(0)
+    os.read(ready_r, 1)  # the grandchild is running in its own session
     return None
 """
-    run_hostile(evaluator, guard, code)
+    execution = run_hostile(evaluator, guard, code)
+    assert execution.sandbox["leftovers_killed"] >= 1
 
 
 def test_blocking_on_stdin_reads_end_of_file(evaluator, guard):

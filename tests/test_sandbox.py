@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 import os
 import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -272,3 +273,52 @@ def test_parallel_children_from_threads_do_not_interfere():
     assert {n: r.outcomes[0].output for n, r in results.items()} == {n: n * 10 for n in range(4)}
     if os.geteuid() == 0:
         assert len({r.uid for r in results.values()}) == 4
+
+
+def wait_dead(pid: int) -> str:
+    """The process's state once it is gone or a zombie (PID 1 here does not reap), or
+    what it still is after a few seconds."""
+    status = Path(f"/proc/{pid}/status")
+    state = ""
+    for _ in range(300):
+        if not status.exists():
+            return "gone"
+        state = next(
+            (line for line in status.read_text().splitlines() if line.startswith("State:")), ""
+        )
+        if "zombie" in state:
+            return "zombie"
+        time.sleep(0.01)
+    return state
+
+
+ESCAPING_CHILD = """
+import os, time
+def f():
+    ready_r, ready_w = os.pipe()
+    child = os.fork()
+    if child == 0:
+        os.setsid()  # out of the process group: killpg no longer reaches it
+        os.write(ready_w, b"x")
+        time.sleep(60)
+        os._exit(0)
+    os.read(ready_r, 1)
+    return child
+"""
+
+
+def test_a_process_that_left_the_group_is_found_and_killed_by_the_sweep():
+    result = run(ESCAPING_CHILD, (0, ()))
+    assert result.leftovers_killed >= 1
+    assert wait_dead(result.outcomes[0].output) in {"gone", "zombie"}
+
+
+def test_without_root_the_sweep_still_kills_an_escaped_background_process(monkeypatch):
+    from engine import sandbox
+
+    monkeypatch.setattr(sandbox, "running_as_root", lambda: False)
+    result = run(ESCAPING_CHILD, (0, ()))
+    assert result.uid is None
+    assert "not root" in str(result.isolation["uid"])
+    assert result.leftovers_killed >= 1
+    assert wait_dead(result.outcomes[0].output) in {"gone", "zombie"}
