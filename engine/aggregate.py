@@ -95,7 +95,6 @@ class GroupRow:
     mean_ttft_seconds: float | None
     mean_tokens_per_second: float | None
     mean_tokens: float | None
-    mean_answer_chars: float | None
     mean_seconds: float | None
 
     def pass_at_k(self, k: int) -> float | None:
@@ -270,7 +269,6 @@ class _Table:
     ttft: np.ndarray
     tps: np.ndarray
     tokens: np.ndarray
-    chars: np.ndarray
     seconds: np.ndarray
     score: np.ndarray
     fmt: np.ndarray
@@ -327,7 +325,7 @@ def _load(conn: sqlite3.Connection, selection: Selection) -> _Table:
     rows = conn.execute(
         f"""
         SELECT g.id, g.contender_id, g.problem_id,
-               g.ttft_seconds, g.tokens_per_second, g.tokens, length(g.raw_answer),
+               g.ttft_seconds, g.tokens_per_second, g.tokens,
                g.total_seconds
         FROM generations g
         JOIN problems p ON p.id = g.problem_id
@@ -336,7 +334,7 @@ def _load(conn: sqlite3.Connection, selection: Selection) -> _Table:
         """,
         params,
     ).fetchall()
-    columns = list(zip(*rows, strict=True)) if rows else [[] for _ in range(8)]
+    columns = list(zip(*rows, strict=True)) if rows else [[] for _ in range(7)]
     del rows
     position = {gid: i for i, gid in enumerate(columns[0])}
     n = len(position)
@@ -350,7 +348,7 @@ def _load(conn: sqlite3.Connection, selection: Selection) -> _Table:
 
     passed = np.full(n, np.nan)
     base_passed = np.full(n, np.nan)
-    for gid, verdict, base_verdict, _ in conn.execute(LATEST_EXECUTIONS_SQL):
+    for gid, verdict, base_verdict in conn.execute(LATEST_EXECUTIONS_SQL):
         i = position.get(gid)
         if i is not None:
             passed[i] = verdict == "pass"
@@ -385,8 +383,7 @@ def _load(conn: sqlite3.Connection, selection: Selection) -> _Table:
         ttft=_float_column(list(columns[3])),
         tps=_float_column(list(columns[4])),
         tokens=_float_column(list(columns[5])),
-        chars=_float_column(list(columns[6])),
-        seconds=_float_column(list(columns[7])),
+        seconds=_float_column(list(columns[6])),
         score=score,
         fmt=fmt,
         contenders=everyone,
@@ -405,20 +402,24 @@ def _load(conn: sqlite3.Connection, selection: Selection) -> _Table:
 # from the row holding the maximum: one pass over the (generation, reviewer, created_at)
 # index gives each reviewer's latest event per generation.
 CURRENT_GRADES_SQL = """
-    SELECT generation_id, reviewer, score, format_ok, max(created_at)
-    FROM grade_events {reviewer_filter}
-    GROUP BY generation_id, reviewer
+    SELECT generation_id, reviewer, score, format_ok FROM (
+        SELECT generation_id, reviewer, score, format_ok, max(created_at)
+        FROM grade_events {reviewer_filter}
+        GROUP BY generation_id, reviewer
+    )
 """
 
 LATEST_EXECUTIONS_SQL = """
-    SELECT generation_id, verdict, base_verdict, max(created_at)
-    FROM executions WHERE generation_id IS NOT NULL
-    GROUP BY generation_id
+    SELECT generation_id, verdict, base_verdict FROM (
+        SELECT generation_id, verdict, base_verdict, max(created_at)
+        FROM executions WHERE generation_id IS NOT NULL
+        GROUP BY generation_id
+    )
 """
 
 
 def _current_grades(conn: sqlite3.Connection, selection: Selection) -> list[tuple[Any, ...]]:
-    """(generation_id, reviewer, score, format_ok, created_at) of each current grade."""
+    """(generation_id, reviewer, score, format_ok) of each current grade."""
     reviewer_filter = ""
     if selection.reviewers:
         reviewer_filter = f"WHERE reviewer IN ({','.join('?' * len(selection.reviewers))})"
@@ -527,7 +528,6 @@ def _group_row(
         mean_ttft_seconds=_nanmean(table.ttft[rows]),
         mean_tokens_per_second=_nanmean(table.tps[rows]),
         mean_tokens=_nanmean(table.tokens[rows]),
-        mean_answer_chars=_nanmean(table.chars[rows]),
         mean_seconds=_nanmean(table.seconds[rows]),
     )
 

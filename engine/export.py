@@ -70,7 +70,6 @@ def report_columns(report: Report) -> list[Column]:
         Column("mean_ttft_seconds", "TTFT (s)", lambda r: r.mean_ttft_seconds, "sec"),
         Column("mean_tokens_per_second", "Tokens/s", lambda r: r.mean_tokens_per_second),
         Column("mean_tokens", "Answer tokens", lambda r: r.mean_tokens, "int"),
-        Column("mean_answer_chars", "Answer chars", lambda r: r.mean_answer_chars, "int"),
         Column("mean_seconds", "Time/problem (s)", lambda r: r.mean_seconds, "sec"),
     ]
     return columns
@@ -459,19 +458,28 @@ def _raw_query(
     return sql, params
 
 
+def _csv_cell_sql(expr: str, kind: str) -> str:
+    """SQL for one CSV cell: NULL is empty, text is quoted, reals keep every bit."""
+    if kind == "text":
+        return f"""COALESCE('"' || replace({expr}, '"', '""') || '"', '')"""
+    if kind == "real":  # '!' lifts SQLite's 16-digit limit: 20 digits read back exactly
+        return f"COALESCE(printf('%!.20g', {expr}), '')"
+    return f"COALESCE(CAST({expr} AS TEXT), '')"
+
+
 def write_raw_grades(conn: sqlite3.Connection, selection: Selection, fmt: str, out: IO[str]) -> int:
     """Every grade event matching the selection, oldest first; returns how many."""
     if fmt not in RAW_FORMATS:
         raise UserError(f"--format: raw grades export as csv or json, not {fmt!r}")
     if fmt == "csv":
-        select = ", ".join(expr for _, expr, _ in RAW_COLUMNS)
-        sql, params = _raw_query(conn, selection, select)
+        # SQLite builds each CSV line (RFC 4180 quoting) so Python only writes strings
+        line = " || ',' || ".join(_csv_cell_sql(expr, kind) for _, expr, kind in RAW_COLUMNS)
+        sql, params = _raw_query(conn, selection, line)
         cursor = conn.execute(sql + " ORDER BY ge.created_at, ge.rowid", params)
-        writer = csv.writer(out, lineterminator="\n")
-        writer.writerow([name for name, _, _ in RAW_COLUMNS])
+        out.write(",".join(name for name, _, _ in RAW_COLUMNS) + "\n")
         count = 0
         while batch := cursor.fetchmany(10_000):
-            writer.writerows(batch)
+            out.write("\n".join(row[0] for row in batch) + "\n")
             count += len(batch)
         return count
     # JSON objects are built by SQLite itself (json_object keeps NULLs, numbers and text)

@@ -73,7 +73,7 @@ def test_resource_means(conn):
     assert alpha.mean_ttft_seconds == pytest.approx(2.0)
     assert alpha.mean_tokens_per_second == pytest.approx(10.0)
     assert alpha.mean_seconds == pytest.approx(22.0)
-    assert alpha.mean_answer_chars == pytest.approx(20.0)
+    assert alpha.mean_tokens == pytest.approx(200.0)
 
 
 def test_confidence_interval_is_reproducible_and_brackets_the_mean(conn):

@@ -91,6 +91,18 @@ def test_raw_grades_json_read_back_equals_the_grade_events(conn):
     assert [{c: r[RENAMED.get(c, c)] for c in GRADE_COLUMNS} for r in rows] == database_events(conn)
 
 
+def test_raw_grades_csv_keeps_every_bit_of_a_real(conn):
+    with conn:
+        conn.execute("UPDATE grade_events SET suggested_score = ? WHERE id = 'ge05'", (7 / 9,))
+        conn.execute("UPDATE grade_events SET suggested_score = ? WHERE id = 'ge06'", (1e-20,))
+    buffer = io.StringIO()
+    write_raw_grades(conn, Selection(), "csv", buffer)
+    rows = {r["grade_id"]: r for r in read_raw_grades_csv(io.StringIO(buffer.getvalue()))}
+    assert rows["ge05"]["suggested_score"] == 7 / 9
+    assert rows["ge06"]["suggested_score"] == 1e-20
+    assert rows["ge03"]["format_ok"] is None and rows["ge03"]["note"] == ""
+
+
 def test_raw_grades_follow_the_filters(conn):
     buffer = io.StringIO()
     count = write_raw_grades(conn, Selection(reviewers=("ben",)), "csv", buffer)

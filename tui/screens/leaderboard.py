@@ -201,11 +201,7 @@ class LeaderboardScreen(Screen[None]):
 
         table = self.query_one("#lb-table", DataTable)
         table.clear(columns=True)
-        columns = [
-            c
-            for c in report_columns(report)
-            if c.key not in ("ci_low", "ci_high", "mean_answer_chars")
-        ]
+        columns = [c for c in report_columns(report) if c.key not in ("ci_low", "ci_high")]
         table.add_columns(
             *(c.header if c.key != "mean_score" else "Mean [95% CI]" for c in columns)
         )
