@@ -165,3 +165,33 @@ def test_extract_for_problem_uses_the_humaneval_prompt_as_signature():
     namespace: dict[str, Any] = {}
     exec(result.code, namespace)
     assert namespace["total"]([1, 2, 3]) == 6
+
+
+def _mangled_answers() -> list[tuple[str, str]]:
+    """Every fixture cut at many points and with lines dropped: answers truncated or garbled."""
+    import random
+
+    rng = random.Random(20261122)
+    mangled: list[tuple[str, str]] = []
+    for path in FIXTURES:
+        text = read_answer(path)
+        for cut in sorted({rng.randrange(len(text) + 1) for _ in range(6)}):
+            mangled.append((f"{path.stem}[:{cut}]", text[:cut]))
+        lines = text.split("\n")
+        if len(lines) > 2:
+            drop = rng.randrange(len(lines))
+            mangled.append((f"{path.stem}-line{drop}", "\n".join(lines[:drop] + lines[drop + 1 :])))
+    return mangled
+
+
+def test_extraction_never_fails_and_keeps_its_invariants_on_truncated_and_garbled_answers():
+    for name, text in _mangled_answers():
+        for entry_point in ("add", "distinct", None):
+            result = extract_code(text, entry_point=entry_point, signature="def add(a, b):")
+            assert result.method in METHODS, name
+            assert result.no_code == (result.method == "none"), name
+            assert result.no_code == (result.code == ""), name
+            if result.defines_entry_point or result.followed_format:
+                ast.parse(result.code)  # code said to define the entry point always parses
+            if result.followed_format:
+                assert result.defines_entry_point, name
