@@ -22,15 +22,32 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from engine.config import Config
 from engine.default_model import installed_path
-from engine.generate import N_BATCH, GenerationRequest, GPT4AllBackend, load_gpt4all
+from engine.generate import N_BATCH, GenerationRequest, GPT4AllBackend
 from engine.models import GenerationParams, load_registry
 from engine.scheduler import ThreadBudget
 
 PROMPT = "Write a Python function that returns the n-th Fibonacci number, with a docstring."
 
 
-def bare_loop(instance, request: GenerationRequest) -> tuple[int, float]:
+class _Borrowed:
+    def __init__(self, backend: GPT4AllBackend, model, threads: int) -> None:
+        self.backend, self.model_spec, self.threads = backend, model, threads
+
+    def run(self, fn):
+        instance, _ = self.backend.pool.checkout(self.model_spec)
+        try:
+            instance.model.set_thread_count(self.threads)
+            return fn(instance)
+        finally:
+            self.backend.pool.checkin(self.model_spec, instance)
+
+
+def bare_loop(borrowed: _Borrowed, request: GenerationRequest) -> tuple[int, float]:
     """(tokens, decode seconds) from gpt4all directly."""
+    return borrowed.run(lambda instance: _bare(instance, request))
+
+
+def _bare(instance, request: GenerationRequest) -> tuple[int, float]:
     params = request.params
     stamps: list[float] = []
 
@@ -79,9 +96,11 @@ def main() -> None:
     params = GenerationParams(temperature=0.0, top_k=1, top_p=1.0, max_tokens=args.tokens)
     request = GenerationRequest.for_contender(replace(contender, params=params), PROMPT)
 
-    bare = load_gpt4all(installed_path(), threads=args.threads)
     backend = GPT4AllBackend(ThreadBudget(args.threads))
     backend.preload(request.model)
+    # The bare loop borrows the backend's one pooled instance: both sides run the very same
+    # loaded model (the runs are sequential, so it is never used by both at once).
+    bare = _Borrowed(backend, request.model, args.threads)
     bare_loop(bare, replace(request, params=replace(params, max_tokens=4)))  # warm both
     through_backend(backend, replace(request, params=replace(params, max_tokens=4)))
 
@@ -108,7 +127,6 @@ def main() -> None:
     print(f"  ratio backend/bare: {backend_median / bare_median:.3f}  (goal >= 0.97)")
     print(f"  paired ratio (median of per-round ratios): {paired:.3f}")
     backend.close()
-    bare.close()
 
 
 def _fmt(rates: list[float]) -> str:
