@@ -13,13 +13,8 @@ from typing import Any
 
 import pytest
 
-from engine.extract import (
-    METHODS,
-    Extraction,
-    extract_code,
-    extract_for_problem,
-    find_fenced_blocks,
-)
+from engine.extract import METHODS, Extraction, extract_code, extract_for_problem
+from engine.fences import find_fenced_blocks
 from engine.problems import Problem
 
 from .conftest import TEST_DATA
