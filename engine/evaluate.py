@@ -35,7 +35,13 @@ from typing import Any
 from engine import harness
 from engine.compare import Opaque, outputs_match
 from engine.problems import MISSING, Problem, TestCase
-from engine.sandbox import SandboxJob, SandboxLimits, SandboxResult, run_in_sandbox
+from engine.sandbox import (
+    SandboxJob,
+    SandboxLimits,
+    SandboxResult,
+    prepare_args,
+    run_in_sandbox,
+)
 
 VERDICTS = ("pass", "fail", "error", "timeout", "memory", "syntax", "no_code")
 REPR_CHARS = 300
@@ -102,9 +108,14 @@ def _canonical(node: Any) -> Any:
     return node
 
 
-def expected_key(problem: Problem) -> str:
+def expected_key(problem: Problem, encoded_args: Sequence[str] | None = None) -> str:
     """Content hash of everything that decides the reference's outputs."""
-    tests = [_canonical(json.loads(harness.encode(t.args))) for t in problem.tests]
+    if encoded_args is None:
+        encoded_args = [harness.encode(t.args) for t in problem.tests]
+    tests = [
+        json.dumps(_canonical(json.loads(text))) if '["S",' in text or '["F",' in text else text
+        for text in encoded_args
+    ]
     digest = hashlib.sha256()
     for part in (
         harness.PROTOCOL,
@@ -112,7 +123,7 @@ def expected_key(problem: Problem) -> str:
         problem.entry_point,
         repr(problem.take),
         problem.reference,
-        json.dumps(tests, sort_keys=True),
+        "\x1e".join(tests),
     ):
         digest.update(part.encode("utf-8", "surrogatepass") + b"\x00")
     return digest.hexdigest()
@@ -141,6 +152,7 @@ class Evaluator:
         self._lock = threading.Lock()
         self._db_lock = threading.Lock()
         self._expected: dict[tuple[str, str], ExpectedOutputs] = {}
+        self._encoded: dict[int, tuple[Problem, str, tuple[tuple[str, bytes | str], ...]]] = {}
         self._key_locks: dict[tuple[str, str], threading.Lock] = {}
 
     # ------------------------------------------------------------ running
@@ -157,9 +169,24 @@ class Evaluator:
 
     # ------------------------------------------------------------ expected outputs
 
+    def _encoding(self, problem: Problem) -> tuple[str, tuple[tuple[str, bytes | str], ...]]:
+        """(expected-output key, args prepared for the child per test), once per Problem."""
+        with self._lock:
+            cached = self._encoded.get(id(problem))
+        if cached is not None and cached[0] is problem:
+            return cached[1], cached[2]
+        encoded = [harness.encode(t.args) for t in problem.tests]
+        key = expected_key(problem, encoded)
+        prepared = tuple(
+            prepare_args(t.args, e) for t, e in zip(problem.tests, encoded, strict=True)
+        )
+        with self._lock:
+            self._encoded[id(problem)] = (problem, key, prepared)  # holds it: ids stay unique
+        return key, prepared
+
     def expected(self, problem: Problem) -> ExpectedOutputs:
         """The reference's outputs and times, computed once per content hash."""
-        key = (problem.id, expected_key(problem))
+        key = (problem.id, self._encoding(problem)[0])
         with self._lock:
             cached = self._expected.get(key)
             if cached is not None:
@@ -186,6 +213,7 @@ class Evaluator:
             code=problem.reference,
             entry_point=problem.entry_point,
             tests=tuple((i, t.args) for i, t in enumerate(problem.tests)),
+            prepared_args=self._encoding(problem)[1],
             test_limits=(self.reference_time_limit,) * len(problem.tests),
             kind=problem.kind,
             take=problem.take,
@@ -277,10 +305,12 @@ class Evaluator:
             return self._uniform(problem, "syntax", message, base_total)
         expected = self.expected(problem)
         limits = self.time_limits(problem, expected)
+        prepared = self._encoding(problem)[1]
         job = SandboxJob(
             code=code,
             entry_point=problem.entry_point,
             tests=tuple((i, problem.tests[i].args) for i in order),
+            prepared_args=tuple(prepared[i] for i in order),
             test_limits=tuple(limits[i] for i in order),
             kind=problem.kind,
             take=problem.take,

@@ -29,6 +29,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import pickle
 import random
 import select
 import shutil
@@ -78,6 +79,9 @@ class SandboxJob:
     """Seconds per test, in run order."""
     kind: str = "function"
     take: int | None = None
+    prepared_args: tuple[tuple[str, bytes | str], ...] | None = None
+    """``prepare_args`` of each test's args, same order as ``tests``, when the caller
+    has them cached (preparing large inputs takes time)."""
     total_limit: float | None = None
     """When set, all tests share this many seconds instead of ``test_limits``."""
     load_limit: float = 2.0
@@ -272,6 +276,16 @@ def _kill_group(pid: int) -> None:
         pass
 
 
+def prepare_args(args: Any, encoded: str | None = None) -> tuple[str, bytes | str]:
+    """How a test's args travel to the child: ``("pickle", bytes)`` for plain data, or
+    ``("tagged", harness.encode(args))`` when unpickling would look up a global the
+    answer could have replaced (complex numbers) or the args are not plain data."""
+    encoded = harness.encode(args) if encoded is None else encoded
+    if '["c",' in encoded or '["o",' in encoded:
+        return ("tagged", encoded)
+    return ("pickle", pickle.dumps(args, protocol=5))
+
+
 def running_as_root() -> bool:
     """Whether the child can get its own uid and namespaces (tests switch this off)."""
     return os.geteuid() == 0
@@ -315,15 +329,20 @@ def run_in_sandbox(job: SandboxJob, limits: SandboxLimits | None = None) -> Sand
         "TMPDIR": "/tmp",
         marker.split("=")[0]: marker.split("=")[1],
     }
-    payload = json.dumps(
+    prepared = job.prepared_args or tuple(prepare_args(args) for _, args in job.tests)
+    payload = pickle.dumps(
         {
             "code": job.code,
             "entry_point": job.entry_point,
             "kind": job.kind,
             "take": job.take,
-            "tests": [[index, harness.encode(args)] for index, args in job.tests],
-        }
-    ).encode()
+            "tests": [
+                (index, form, data)
+                for (index, _), (form, data) in zip(job.tests, prepared, strict=True)
+            ],
+        },
+        protocol=5,
+    )
     try:
         process = subprocess.Popen(
             [interpreter(), "-I", "-S", "-u", "-c", HARNESS_SOURCE, json.dumps(config)],
@@ -350,7 +369,7 @@ def run_in_sandbox(job: SandboxJob, limits: SandboxLimits | None = None) -> Sand
     for thread in (out_reader, err_reader, writer):
         thread.start()
     try:
-        watched = _watch(process, result_r, job, limits)
+        watched = _watch(process, result_r, job, limits, len(payload))
     finally:
         _kill_group(process.pid)
         try:
@@ -407,7 +426,11 @@ class _Watch:
 
 
 def _watch(
-    process: subprocess.Popen, result_fd: int, job: SandboxJob, limits: SandboxLimits
+    process: subprocess.Popen,
+    result_fd: int,
+    job: SandboxJob,
+    limits: SandboxLimits,
+    payload_bytes: int,
 ) -> _Watch:
     """Read result lines against deadlines until ``done``, EOF, a timeout or garbage."""
     from engine.compare import Opaque
@@ -436,11 +459,15 @@ def _watch(
     while True:
         now = time.monotonic()
         if now >= deadline:
-            what = {"startup": "starting the sandbox", "load": "loading the answer"}.get(
+            what = {
+                "startup": "starting the sandbox",
+                "prepare": "reading the test inputs",
+                "load": "loading the answer",
+            }.get(
                 phase,
                 f"running test {job.tests[position][0]}" if position < len(job.tests) else "exit",
             )
-            if phase == "startup":
+            if phase in ("startup", "prepare"):
                 return stop(
                     "startup", f"the sandbox did not start within {limits.startup_seconds}s"
                 )
@@ -472,6 +499,9 @@ def _watch(
             now = time.monotonic()
             if phase == "startup" and kind == "ready":
                 watch.isolation = json.loads(message[1])
+                phase = "prepare"
+                deadline = now + limits.startup_seconds + payload_bytes / 2_000_000
+            elif phase == "prepare" and kind == "prepared":
                 phase = "load"
                 deadline = now + job.load_limit
             elif phase == "load" and kind == "loaded":
