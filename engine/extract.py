@@ -387,13 +387,14 @@ def _finish(
         )
     code, import_notes = _add_prompt_imports(code, signature)
     notes += import_notes
-    if not code.strip() or (parse(code) is not None and not parse(code).body):  # type: ignore[union-attr]
+    tree = parse(code)
+    if not code.strip() or (tree is not None and not tree.body):
         return NO_CODE  # nothing, or only comments ("# your code here")
     return Extraction(
         code=code.strip("\n") + "\n",
         method=method,
         followed_format=followed,
-        defines_entry_point=defines(parse(code), entry_point),
+        defines_entry_point=defines(tree, entry_point),
         notes=tuple(notes),
     )
 
@@ -406,10 +407,18 @@ def extract_code(
     blocks = find_fenced_blocks(text)
     if blocks:
         found = _from_blocks(blocks, entry_point, signature)
+        outside = blank_out_blocks(text, blocks)
         if found is not None:
             code, method, followed, notes = found
+            if entry_point is None or defines(parse(code), entry_point):
+                return _finish(code, method, followed, notes, entry_point, signature)
+            # no block defines the entry point: code outside the fences may (the
+            # fences then hold output or a usage example)
+            region = longest_parseable_region(outside, entry_point)
+            if region is not None:
+                return _finish(region, "unfenced", False, [], entry_point, signature)
             return _finish(code, method, followed, notes, entry_point, signature)
-        text = blank_out_blocks(text, blocks)
+        text = outside
     region = longest_parseable_region(text, entry_point)
     if region is not None:
         return _finish(region, "unfenced", False, [], entry_point, signature)

@@ -301,11 +301,9 @@ def strip_run_at_import(code: str) -> tuple[str, int]:
             drop.append(node)
         elif isinstance(node, ast.Expr):
             is_docstring = index == 0 and isinstance(node.value, ast.Constant)
-            if not is_docstring and (
-                _calls_any(node, exercised)
-                or isinstance(node.value, ast.Name | ast.Constant | ast.Compare)
-            ):
-                drop.append(node)
+            has_call = any(isinstance(sub, ast.Call | ast.Await) for sub in ast.walk(node))
+            if not is_docstring and (_calls_any(node, exercised) or not has_call):
+                drop.append(node)  # an example call, or an expression that does nothing
         elif isinstance(node, ast.Assert | ast.For | ast.While | ast.With | ast.Try):
             if _calls_any(node, exercised):
                 drop.append(node)
