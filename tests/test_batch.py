@@ -320,3 +320,44 @@ def test_an_answer_another_live_process_is_streaming_is_left_alone(
     assert [j.problem.id for j in left] == [p.id for p in problems[1:]]
     with pytest.raises(AlreadyGenerated):
         start_answer(db, problem_id=problems[0].id, contender_id=seats[0].id, prompt_text="p")
+
+
+def test_ctrl_c_cancels_the_running_answers_and_keeps_them_for_the_next_run(
+    db_path: Path, demo_suite_dir: Path, tmp_path: Path
+) -> None:
+    script = tmp_path / "batch.py"
+    script.write_text(
+        KILLED_BATCH.format(
+            repo=str(REPO),
+            db=str(db_path),
+            demo=str(demo_suite_dir),
+            tmp=str(tmp_path),
+            quick=ADD_ANSWER,
+        )
+    )
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    process = subprocess.Popen(
+        [sys.executable, str(script)],
+        env=env,
+        cwd=REPO,
+        stderr=subprocess.PIPE,
+        text=True,
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and not _streaming_and_done(db_path):
+            time.sleep(0.05)
+        process.send_signal(signal.SIGINT)
+        _, err = process.communicate(timeout=30)
+    finally:
+        if process.poll() is None:
+            process.kill()
+    assert "KeyboardInterrupt" in err  # the batch re-raises it after cancelling
+    db, problems, seats = _setup(db_path, demo_suite_dir, tmp_path)
+    statuses = [r[0] for r in db.execute("SELECT status FROM generations")]
+    assert "streaming" not in statuses, "every running answer was closed before exiting"
+    assert "cancelled" in statuses
+    run_batch(db_path, FakeBackend(), plan_jobs(db, problems, seats, _message), evaluate=None)
+    assert len(_current(db, "done")) == len(problems) * len(seats)
+    assert len(_current(db)) == len(problems) * len(seats)
