@@ -31,6 +31,7 @@ import math
 import os
 import pickle
 import random
+import re
 import select
 import shutil
 import signal
@@ -387,6 +388,7 @@ def run_in_sandbox(job: SandboxJob, limits: SandboxLimits | None = None) -> Sand
         shutil.rmtree(workdir, ignore_errors=True)
         if uid is not None:
             _UIDS.give_back(uid)
+    _decode_results(watched)
     return SandboxResult(
         outcomes=tuple(watched.outcomes),
         stopped=watched.stopped,
@@ -418,6 +420,9 @@ def _write_all(fd: int, payload: bytes) -> None:
 @dataclass
 class _Watch:
     outcomes: list[TestOutcome] = field(default_factory=list)
+    raw_results: list[bytes] = field(default_factory=list)
+    """Result lines, decoded after the child is done so decoding a huge output
+    never eats into the next test's time."""
     stopped: str | None = None
     stopped_test: int | None = None
     message: str = ""
@@ -433,14 +438,13 @@ def _watch(
     payload_bytes: int,
 ) -> _Watch:
     """Read result lines against deadlines until ``done``, EOF, a timeout or garbage."""
-    from engine.compare import Opaque
-
     watch = _Watch()
     phase = "startup"
     deadline = time.monotonic() + limits.startup_seconds
     tests_started = 0.0
     position = 0
     buffer = bytearray()
+    scan_from = 0
     received = 0
     exited_at: float | None = None
 
@@ -488,15 +492,25 @@ def _watch(
         if received > limits.result_bytes:
             return stop("protocol", "the answer's outputs exceed the result channel's cap")
         buffer += chunk
-        while b"\n" in buffer:
-            line, _, rest = bytes(buffer).partition(b"\n")
-            buffer = bytearray(rest)
-            try:
-                message = json.loads(line)
-                kind = message[0]
-            except (ValueError, IndexError, TypeError):
-                return stop("protocol", "unreadable data on the result channel")
+        line_start = 0
+        while True:
+            newline = buffer.find(b"\n", scan_from)
+            if newline < 0:
+                break
+            line = bytes(buffer[line_start:newline])
+            line_start = scan_from = newline + 1
             now = time.monotonic()
+            header = _RESULT_HEADER.match(line)
+            if header is not None:
+                kind, index = header.group(1).decode(), int(header.group(2))
+                message = []
+            else:
+                try:
+                    message = json.loads(line)
+                    kind = message[0]
+                except (ValueError, IndexError, TypeError):
+                    return stop("protocol", "unreadable data on the result channel")
+                index = -1
             if phase == "startup" and kind == "ready":
                 watch.isolation = json.loads(message[1])
                 phase = "prepare"
@@ -511,20 +525,36 @@ def _watch(
             elif phase == "load" and kind == "load_error":
                 watch.load_error = (str(message[1]), str(message[2]))
                 return stop("load_error", f"{message[1]}: {message[2]}")
-            elif phase == "tests" and kind in ("ok", "raise") and position < len(job.tests):
-                try:
-                    outcome = _outcome(message, Opaque)
-                except (ValueError, IndexError, TypeError):
-                    return stop("protocol", "unreadable data on the result channel")
-                if outcome.index != job.tests[position][0]:
+            elif phase == "tests" and header is not None and position < len(job.tests):
+                if index != job.tests[position][0]:
                     return stop("protocol", "results arrived out of order on the result channel")
-                watch.outcomes.append(outcome)
+                watch.raw_results.append(line)
                 position += 1
                 deadline = next_deadline(now)
             elif phase == "tests" and kind == "done" and position == len(job.tests):
                 return watch
             else:
                 return stop("protocol", f"unexpected {kind!r} on the result channel")
+        del buffer[:line_start]
+        scan_from = len(buffer)
+
+
+_RESULT_HEADER = re.compile(rb'\["(ok|raise)","(\d+)",')
+
+
+def _decode_results(watch: _Watch) -> None:
+    """Turn the raw result lines into outcomes; garbage stops at the first bad line."""
+    from engine.compare import Opaque
+
+    for line in watch.raw_results:
+        try:
+            watch.outcomes.append(_outcome(json.loads(line), Opaque))
+        except (ValueError, IndexError, TypeError, RecursionError):
+            watch.stopped_test = None
+            watch.stopped = "protocol"
+            watch.message = "unreadable data on the result channel"
+            break
+    watch.raw_results.clear()
 
 
 def _outcome(message: list, opaque: type) -> TestOutcome:
