@@ -31,7 +31,7 @@ from synthetic_db import make_synthetic_db
 
 from engine.aggregate import Selection, build_report
 from engine.export import TABLE_FORMATS, render_report, write_raw_grades
-from engine.schema import SCHEMA_VERSION
+from engine.store import open_db
 
 EXPORT_LIMIT = 3.0
 SCREEN_LIMIT = 1.0
@@ -39,7 +39,7 @@ SCREEN_LIMIT = 1.0
 
 def cached_db(generations: int, grade_events: int) -> Path:
     generator = (Path(__file__).parent / "synthetic_db.py").read_bytes()
-    key = hashlib.sha256(generator + f"{SCHEMA_VERSION}".encode()).hexdigest()[:12]
+    key = hashlib.sha256(generator).hexdigest()[:12]
     folder = Path(tempfile.gettempdir()) / "gradebench-bench"
     folder.mkdir(exist_ok=True)
     path = folder / f"synthetic-{generations}-{grade_events}-{key}.db"
@@ -52,6 +52,7 @@ def cached_db(generations: int, grade_events: int) -> Path:
         make_synthetic_db(partial, generations=generations, grade_events=grade_events)
         partial.rename(path)
         print(f"  built in {time.perf_counter() - started:.1f} s", flush=True)
+    open_db(path).conn.close()  # a file cached by an older schema gets the new migrations
     return path
 
 
@@ -84,8 +85,9 @@ def export_raw(path: Path, fmt: str, out: Path) -> None:
     conn.close()
 
 
-def open_leaderboard(path: Path) -> float:
-    """Seconds from starting the app to the leaderboard's table being filled."""
+def open_leaderboard(path: Path) -> tuple[float, float]:
+    """Seconds from starting the app to the leaderboard's table being filled, and
+    the seconds the screen's worker spent computing the report."""
     from textual.app import App
 
     from tui.screens.leaderboard import LeaderboardScreen
@@ -103,7 +105,7 @@ def open_leaderboard(path: Path) -> float:
                 await pilot.pause(0.01)
             elapsed = time.perf_counter() - started
             assert host.board.query_one("#lb-table").row_count > 0
-        return elapsed
+        return elapsed, host.board.load_seconds
 
     return asyncio.run(run())
 
@@ -150,10 +152,14 @@ def main() -> None:
         wall, cpu = timed(lambda fmt=fmt, out=out: export_raw(path, fmt, out))
         worst = max(worst, wall / EXPORT_LIMIT)
         print(line(f"export --format {fmt} --raw", wall, cpu, EXPORT_LIMIT, peer))
-    screen = open_leaderboard(path)
-    print(line("leaderboard screen open + filled", screen, None, SCREEN_LIMIT, peer))
+    screen, computing = open_leaderboard(path)
+    print(line("leaderboard open + filled (cold)", screen, None, SCREEN_LIMIT, peer))
+    print(f"  of which computing the report in the worker: {computing:.2f} s")
+    warm, _ = open_leaderboard(path)
+    print(line("leaderboard reopened, data unchanged", warm, None, SCREEN_LIMIT, peer))
     print(
-        f"worst export {worst:.2f}x of its goal; leaderboard {screen / SCREEN_LIMIT:.2f}x of its goal;"
+        f"worst export {worst:.2f}x of its goal; leaderboard {screen / SCREEN_LIMIT:.2f}x cold,"
+        f" {warm / SCREEN_LIMIT:.2f}x reopened;"
         f" load average now {os.getloadavg()[0]:.1f}"
     )
     print(f"outputs in {work}")

@@ -809,8 +809,38 @@ def build_report(
     )
 
 
-def grade_change_marker(conn: sqlite3.Connection) -> tuple[int, int]:
-    """Cheap fingerprint of the grades and votes: changes whenever one is added."""
-    grades = conn.execute("SELECT COALESCE(max(rowid), 0) FROM grade_events").fetchone()[0]
-    votes = conn.execute("SELECT COALESCE(max(rowid), 0) FROM votes").fetchone()[0]
-    return int(grades), int(votes)
+def grade_change_marker(conn: sqlite3.Connection) -> tuple[int, ...]:
+    """Cheap fingerprint of what a report reads: changes whenever a grade, vote,
+    answer or test run is added (each is an append; a regenerated answer is a new row)."""
+    return tuple(
+        int(conn.execute(f"SELECT COALESCE(max(rowid), 0) FROM {table}").fetchone()[0])
+        for table in ("grade_events", "votes", "generations", "executions")
+    )
+
+
+_CACHE: dict[tuple[Any, ...], Report] = {}
+_CACHE_SIZE = 8
+
+
+def cached_report(
+    conn: sqlite3.Connection,
+    key: Any,
+    selection: Selection,
+    *,
+    by: Sequence[str] = ("contender",),
+    bt_resamples: int = 200,
+) -> tuple[Report, tuple[int, ...]]:
+    """``build_report``, remembered per (``key``, selection, grouping, data fingerprint).
+
+    ``key`` names the database (its path). Reopening the leaderboard on data that has
+    not changed since costs one fingerprint query instead of a full recomputation.
+    """
+    marker = grade_change_marker(conn)
+    cache_key = (key, marker, selection, tuple(by), bt_resamples)
+    report = _CACHE.get(cache_key)
+    if report is None:
+        report = build_report(conn, selection, by=by, bt_resamples=bt_resamples)
+        if len(_CACHE) >= _CACHE_SIZE:
+            _CACHE.pop(next(iter(_CACHE)))
+        _CACHE[cache_key] = report
+    return report, marker

@@ -21,7 +21,7 @@ from textual.containers import VerticalScroll
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Header, Static
 
-from engine.aggregate import GroupRow, Report, Selection, build_report, grade_change_marker
+from engine.aggregate import GroupRow, Report, Selection, cached_report, grade_change_marker
 from engine.export import format_value
 
 BAR_WIDTH = 40
@@ -107,7 +107,7 @@ class LeaderboardScreen(Screen[None]):
         self.report: Report | None = None
         self.load_seconds: float | None = None
         self.loads = 0
-        self._marker: tuple[int, int] | None = None
+        self._marker: tuple[int, ...] | None = None
         self._marker_conn: sqlite3.Connection | None = None
 
     def compose(self):
@@ -159,9 +159,10 @@ class LeaderboardScreen(Screen[None]):
         started = time.perf_counter()
         conn = sqlite3.connect(str(self.db_path), check_same_thread=False)
         try:
-            marker = grade_change_marker(conn)
             by = ("contender", "difficulty") if by_difficulty else ("contender",)
-            report = build_report(conn, selection, by=by, bt_resamples=100)
+            report, marker = cached_report(
+                conn, str(self.db_path.resolve()), selection, by=by, bt_resamples=100
+            )
         finally:
             conn.close()
         elapsed = time.perf_counter() - started
@@ -175,7 +176,7 @@ class LeaderboardScreen(Screen[None]):
                 f"could not compute the leaderboard: {event.worker.error}"
             )
 
-    def _show(self, report: Report, marker: tuple[int, int], elapsed: float) -> None:
+    def _show(self, report: Report, marker: tuple[int, ...], elapsed: float) -> None:
         self.report = report
         self.load_seconds = elapsed
         self.loads += 1
