@@ -322,3 +322,11 @@ def test_without_root_the_sweep_still_kills_an_escaped_background_process(monkey
     assert "not root" in str(result.isolation["uid"])
     assert result.leftovers_killed >= 1
     assert wait_dead(result.outcomes[0].output) in {"gone", "zombie"}
+
+
+def test_a_huge_output_does_not_eat_into_the_next_tests_time():
+    code = "def f(n):\n    return list(range(n))\n"
+    result = run(code, (0, (400_000,)), (1, (1,)), test_limits=(30.0, 1.0))
+    assert result.stopped is None
+    assert len(result.outcomes[0].output) == 400_000
+    assert result.outcomes[1].output == [0]
