@@ -171,3 +171,58 @@ def test_the_readme_example_config_loads_and_renders(tmp_path, demo):
     prompt = build_prompt(demo["add"], "plain", templates)
     assert python_blocks(prompt) == ["def add(a: int, b: int) -> int:"]
     assert build_prompt(demo["add"], "terse", templates).endswith("Code only.\n")
+
+
+def run_cli(*argv: str) -> int:
+    from tui.cli import main
+
+    with pytest.raises(SystemExit) as exited:
+        main(list(argv))
+    return exited.value.code
+
+
+def test_cli_prompts_show_prints_exactly_the_built_prompt(demo_suite_dir, demo, capsys):
+    code = run_cli(
+        "prompts", "show", "--suite", str(demo_suite_dir), "--problem", "add-two", "--style", "cot"
+    )
+    assert code == 0
+    assert capsys.readouterr().out == build_prompt(demo["add"], "cot")
+
+
+def test_cli_prompts_styles_lists_config_styles_with_their_file(tmp_path, capsys):
+    path = write_config(tmp_path, '[prompts]\nterse = "{statement}"\n')
+    assert run_cli("--config", str(path), "prompts", "styles") == 0
+    assert capsys.readouterr().out.splitlines() == [
+        "plain\tbuilt in",
+        "cot\tbuilt in",
+        f"terse\t{path}",
+    ]
+
+
+def test_cli_bad_template_is_one_line_on_stderr_and_exit_2(tmp_path, capsys):
+    path = write_config(tmp_path, '[prompts]\nplain = "{statement} {answer}"\n')
+    assert run_cli("--config", str(path), "prompts", "styles") == 2
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    assert captured.err.count("\n") == 1
+    assert captured.err.startswith(f"gradebench: {path}: prompts.plain: unknown placeholder")
+
+
+def test_cli_prompts_extract_reports_method_notes_and_code(demo_suite_dir, capsys):
+    answer = Path(__file__).parent / "data" / "answers" / "09-print-call-in-block.md"
+    code = run_cli(
+        "prompts", "extract", str(answer), "--suite", str(demo_suite_dir), "--problem", "add-two"
+    )
+    assert code == 0
+    out = capsys.readouterr().out
+    assert out.startswith("method: fenced\nfollowed format: no\ndefines add: yes\nnote: removed 1")
+    assert out.endswith("---\ndef add(a: int, b: int) -> int:\n    return a + b\n")
+
+
+def test_cli_unknown_problem_is_a_one_line_error(demo_suite_dir, capsys):
+    code = run_cli("prompts", "show", "--suite", str(demo_suite_dir), "--problem", "nope")
+    assert code == 2
+    assert (
+        capsys.readouterr().err
+        == f"gradebench: --problem nope: not in suite {demo_suite_dir} (3 problems)\n"
+    )

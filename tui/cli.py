@@ -21,7 +21,7 @@ from engine.errors import UserError
 if TYPE_CHECKING:
     from sqlite_utils import Database
 
-COMMAND_MODULES = ("problems", "evaluate", "models", "generate", "export")
+COMMAND_MODULES = ("problems", "evaluate", "models", "generate", "export", "prompts")
 
 
 @dataclass
