@@ -105,3 +105,34 @@ def test_score_bars_mark_the_interval_around_the_bar(tmp_path):
     assert bar.count("├") == 1 and bar.count("┤") == 1
     assert bar.index("├") < bar.index("┤")
     assert "0.417" in alpha_line
+
+
+async def test_grading_app_opens_the_leaderboard_with_L_and_it_follows_new_grades(tmp_path):
+    import sqlite3
+
+    from tests.tui.helpers import make_app
+
+    app = make_app(tmp_path)
+    db_file = tmp_path / "grades.db"
+
+    def first_answer() -> str | None:
+        conn = sqlite3.connect(str(db_file))
+        try:
+            row = conn.execute(
+                "SELECT id FROM generations WHERE status = 'done' LIMIT 1"
+            ).fetchone()
+        finally:
+            conn.close()
+        return row[0] if row else None
+
+    async with app.run_test(size=(160, 60)) as pilot:
+        await wait_until(pilot, lambda: first_answer() is not None)
+        await pilot.press("L")
+        await wait_until(pilot, lambda: isinstance(app.screen, LeaderboardScreen))
+        board = app.screen
+        await wait_until(pilot, lambda: board.loads >= 1)
+        graded_before = sum(row.graded for row in board.report.rows)
+        add_grade(db_file, first_answer(), "someone-else", 1.0)
+        await wait_until(pilot, lambda: board.loads >= 2)  # the poll notices the new grade
+        assert sum(row.graded for row in board.report.rows) == graded_before + 1
+        assert "someone-else" in board.report.agreement.reviewers
