@@ -27,14 +27,24 @@ How the code is found, in order:
    A fence that is never closed runs to the end of the answer; its code is the
    longest parseable stretch that holds the entry point, so prose written after
    the code without a closing fence is dropped (method ``unterminated-fence``).
+   A stretch only ends where a top-level statement could start: code cut off
+   mid-function by the token limit is kept whole, so the verdict is ``syntax``
+   rather than a shorter function that parses.
+   When no block defines the entry point but code outside the fences does (the
+   fences hold output or a usage example), that code wins (method ``unfenced``).
 3. No usable fence: the longest parseable stretch of lines that contains
    ``def <entry_point>`` (or ``class``), grown upwards over imports, decorators,
    helper functions and constants (method ``unfenced``).
 4. A body without its ``def`` line (a HumanEval-style completion, indented) is
    completed by putting ``signature`` in front of it (method
    ``signature-completion``); pass HumanEval's whole prompt as ``signature`` and
-   its imports and docstring come along.
-5. Otherwise there is no code (method ``none``).
+   its imports and docstring come along. An indented run that follows a line
+   ending in ``:`` belongs to that statement and is never taken as the body.
+5. Still nothing: a parseable function or class of another name, then code that
+   does not parse, from its ``def`` line to the last line that looks like code
+   (method ``unfenced``, note "does not parse"): the sandbox reports what is wrong.
+6. Otherwise, or when what is left is only comments (``# your code here``) or
+   example calls, there is no code (method ``none``).
 
 Afterwards two repairs, each recorded in ``notes``:
 
