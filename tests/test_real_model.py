@@ -9,10 +9,16 @@ from pathlib import Path
 import pytest
 
 from engine.config import Config
-from engine.default_model import PRE_TOKENIZER, installed_path, read_pre_tokenizer, read_stamp
+from engine.default_model import (
+    PRE_TOKENIZER,
+    _sha256_file,
+    installed_path,
+    read_pre_tokenizer,
+    read_stamp,
+)
 from engine.errors import UserError
 from engine.generate import GenerationRequest, GPT4AllBackend, Stream
-from engine.models import ModelSpec, file_sha256, load_registry
+from engine.models import ModelSpec, load_registry
 from engine.scheduler import ThreadBudget
 
 pytestmark = pytest.mark.model
@@ -39,7 +45,7 @@ def _request(max_tokens: int, style: str = "plain") -> GenerationRequest:
 def test_installed_default_model_carries_the_starcoder_pre_tokenizer_and_its_stamp() -> None:
     path = installed_path()
     assert read_pre_tokenizer(path) == PRE_TOKENIZER
-    assert read_stamp(path) == file_sha256(path)
+    assert read_stamp(path) == _sha256_file(path)  # the stamp tells the truth about the file
 
 
 def test_default_model_generates_a_short_answer_through_gpt4all(backend) -> None:
