@@ -266,12 +266,13 @@ def _isolate(config):
     if config["uid"] is not None:
         if libc.unshare(clone_newnet | clone_newns) == 0:
             done["network"] = "new network namespace (no interfaces up)"
-            done["mounts"] = _private_mounts(ctypes, libc)
+            done["mounts"] = _private_mounts(ctypes, libc, config)
         elif libc.unshare(clone_newnet) == 0:
             done["network"] = "new network namespace (no interfaces up)"
     elif libc.unshare(clone_newuser | clone_newnet) == 0:
         done["network"] = "new user+network namespace (no interfaces up)"
-    if not str(done["mounts"]).startswith("private"):
+    mounts = str(done["mounts"])
+    if not mounts.startswith("private") or "could not" in mounts:
         # Without the mount trick the installation may be unreadable after the uid
         # drop: import the modules answers commonly use while we still can.
         for module in _PRELOAD:
@@ -306,7 +307,7 @@ def _mount(ctypes, libc, source, target, fstype, flags, data):
     return result == 0
 
 
-def _private_mounts(ctypes, libc):
+def _private_mounts(ctypes, libc, config):
     ms_rdonly, ms_nosuid, ms_nodev, ms_remount, ms_bind, ms_rec, ms_private = (
         1,
         2,
@@ -319,6 +320,14 @@ def _private_mounts(ctypes, libc):
     if not _mount(ctypes, libc, "none", "/", None, ms_rec | ms_private, None):
         return "shared (could not make mounts private)"
     hidden = []
+    # The work dir becomes a size-limited tmpfs (so many files cannot fill the disk);
+    # chdir again so the cwd is the new mount, before /tmp is covered below.
+    workdir = os.getcwd()
+    uid, size = config["uid"], config["limits"]["work_dir_bytes"]
+    options = f"size={size},mode=0700,uid={uid},gid={uid}"
+    if _mount(ctypes, libc, "tmpfs", workdir, "tmpfs", ms_nosuid | ms_nodev, options):
+        os.chdir(workdir)
+        hidden.append(f"{workdir} ({size} bytes)")
     # Keep the Python installation readable after the uid drop: cover its first
     # non-world-traversable ancestor (e.g. /root) with an empty tmpfs and bind the
     # installation back, read-only, at the same path.
@@ -333,9 +342,14 @@ def _private_mounts(ctypes, libc):
         if ok:
             os.makedirs(prefix, exist_ok=True)
             ok = _mount(ctypes, libc, f"/proc/self/fd/{fd}", prefix, None, ms_bind | ms_rec, None)
-            _mount(ctypes, libc, None, prefix, None, ms_remount | ms_bind | ms_rdonly, None)
-            hidden.append(ancestor)
+            if ok:
+                _mount(ctypes, libc, None, prefix, None, ms_remount | ms_bind | ms_rdonly, None)
+                hidden.append(ancestor)
+            else:
+                libc.umount2(os.fsencode(ancestor), 2)  # MNT_DETACH: show the real one again
         os.close(fd)
+        if not ok:
+            hidden.append("(the Python installation could not be re-bound)")
         break
     for directory in _WORLD_WRITABLE:
         if os.path.isdir(directory) and _mount(

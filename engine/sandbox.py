@@ -59,6 +59,8 @@ class SandboxLimits:
     file_bytes: int = 16 << 20
     processes: int = 32
     open_files: int = 64
+    work_dir_bytes: int = 64 << 20
+    """Size of the tmpfs the work dir becomes (with the mount namespace)."""
     output_bytes: int = 64 << 10
     """stdout and stderr kept, each; the rest is read and discarded."""
     result_bytes: int = 256 << 20
@@ -321,6 +323,7 @@ def run_in_sandbox(job: SandboxJob, limits: SandboxLimits | None = None) -> Sand
             "file_bytes": limits.file_bytes,
             "open_files": limits.open_files,
             "processes": limits.processes,
+            "work_dir_bytes": limits.work_dir_bytes,
         },
     }
     env = {

@@ -9,6 +9,7 @@ child of this test process still alive afterwards.
 
 from __future__ import annotations
 
+import os
 import socket
 import threading
 from pathlib import Path
@@ -303,6 +304,7 @@ def test_network_connection_to_a_local_server_never_arrives(evaluator, guard):
     listener = threading.Thread(target=accept)
     listener.start()
     code = f"""
+import os
 import socket
 def double(x):
     try:
@@ -456,3 +458,22 @@ def first(items):
     assert execution.verdict == "fail"
     assert execution.passed == 1
     guard.check(execution)
+
+
+def test_filling_the_disk_with_many_files_stops_at_the_work_dir_size(evaluator, guard):
+    # Each file stays under RLIMIT_FSIZE; together they would pass the work dir's tmpfs.
+    code = """
+def double(x):
+    written = 0
+    try:
+        for i in range(40):
+            with open(f"chunk{i}.bin", "wb") as handle:
+                handle.write(b"x" * (8 << 20))
+            written += 8 << 20
+    except OSError:
+        pass
+    return 2 * x if written > (64 << 20) else None
+"""
+    execution = run_hostile(evaluator, guard, code)
+    if os.geteuid() == 0:
+        assert execution.verdict == "fail"
