@@ -40,7 +40,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "--samples", type=_positive, default=1, metavar="N", help="answers per pair (pass@k)"
     )
     parser.add_argument(
-        "--parallel", type=_positive, metavar="N", help="answers generated at once (default: cores)"
+        "--parallel",
+        type=_positive,
+        metavar="N",
+        help="answers generated at once (default: one per contender, up to the thread budget)",
     )
     parser.add_argument(
         "--threads", type=_positive, metavar="N", help="cap on total ggml threads (default: cores)"
