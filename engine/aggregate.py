@@ -296,6 +296,22 @@ def _filters(selection: Selection, contender_ids: Sequence[str] | None) -> tuple
     return "".join(f" AND {c}" for c in clauses), params
 
 
+class _Locator:
+    """Positions of text ids in a list of them, by binary search in numpy (-1: absent)."""
+
+    def __init__(self, ids: Sequence[str]) -> None:
+        self.ids = np.array(ids, dtype=str) if len(ids) else np.zeros(0, dtype=str)
+        self.order = np.argsort(self.ids, kind="stable")
+        self.sorted = self.ids[self.order]
+
+    def __call__(self, wanted: Sequence[str]) -> np.ndarray:
+        if not len(wanted) or not len(self.sorted):
+            return np.full(len(wanted), -1, dtype=np.int64)
+        query = np.array(wanted, dtype=str)
+        at = np.minimum(np.searchsorted(self.sorted, query), len(self.sorted) - 1)
+        return np.where(self.sorted[at] == query, self.order[at], -1).astype(np.int64)
+
+
 def _float_column(values: list[Any]) -> np.ndarray:
     return np.array([np.nan if v is None else v for v in values], dtype=float)
 
@@ -336,8 +352,8 @@ def _load(conn: sqlite3.Connection, selection: Selection) -> _Table:
     ).fetchall()
     columns = list(zip(*rows, strict=True)) if rows else [[] for _ in range(7)]
     del rows
-    position = {gid: i for i, gid in enumerate(columns[0])}
-    n = len(position)
+    n = len(columns[0])
+    locate = _Locator(columns[0])
     rowid = np.arange(n, dtype=np.int64)
     contender = np.array([contender_index[c] for c in columns[1]], dtype=np.int64)
     problem = np.array([problem_index[p] for p in columns[2]], dtype=np.int64)
@@ -348,22 +364,32 @@ def _load(conn: sqlite3.Connection, selection: Selection) -> _Table:
 
     passed = np.full(n, np.nan)
     base_passed = np.full(n, np.nan)
-    for gid, verdict, base_verdict in conn.execute(LATEST_EXECUTIONS_SQL):
-        i = position.get(gid)
-        if i is not None:
-            passed[i] = verdict == "pass"
-            if base_verdict is not None:
-                base_passed[i] = base_verdict == "pass"
+    executions = conn.execute(LATEST_EXECUTIONS_SQL).fetchall()
+    if executions:
+        ex_gid, ex_verdict, ex_base = zip(*executions, strict=True)
+        at = locate(ex_gid)
+        hit = at >= 0
+        passed[at[hit]] = (np.array(ex_verdict, dtype=object) == "pass")[hit]
+        base = np.array(ex_base, dtype=object)
+        has_base = hit & (base != None)  # noqa: E711 - elementwise test on an object array
+        base_passed[at[has_base]] = (base == "pass")[has_base]
 
     grades = _current_grades(conn, selection)
-    found = [(position.get(r[0]), r) for r in grades]
-    found = [(i, r) for i, r in found if i is not None]
-    reviewers = sorted({r[1] for _, r in found})
+    if grades:
+        g_gid, g_reviewer, g_score, g_fmt = zip(*grades, strict=True)
+    else:
+        g_gid, g_reviewer, g_score, g_fmt = (), (), (), ()
+    at = locate(g_gid)
+    hit = at >= 0
+    reviewers = sorted(set(g_reviewer))
     reviewer_index = {name: i for i, name in enumerate(reviewers)}
-    grade_pos = np.array([i for i, _ in found], dtype=np.int64)
-    grade_reviewer = np.array([reviewer_index[r[1]] for _, r in found], dtype=np.int64)
-    grade_score = np.array([r[2] for _, r in found], dtype=float)
-    grade_fmt = _float_column([r[3] for _, r in found])
+    grade_pos = at[hit]
+    grade_reviewer = np.array([reviewer_index[r] for r in g_reviewer], dtype=np.int64)[hit]
+    grade_score = np.array(g_score, dtype=float)[hit]
+    grade_fmt = _float_column(list(g_fmt))[hit]
+    reviewers = [reviewers[i] for i in np.unique(grade_reviewer)] if len(grade_pos) else []
+    if reviewers:
+        _, grade_reviewer = np.unique(grade_reviewer, return_inverse=True)
 
     n = len(rowid)
     score = _combine(grade_pos, grade_score, n, selection.combine)
