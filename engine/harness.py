@@ -45,6 +45,7 @@ MAX_MATERIALIZE = 100_000
 MESSAGE_CHARS = 2000
 
 _WORLD_WRITABLE = ("/tmp", "/var/tmp", "/dev/shm", "/run/lock", "/dev/mqueue")
+_SYSTEM_DIRS = frozenset(["bin", "sbin", "lib", "lib32", "lib64", "libx32", "usr", "etc", "dev", "proc", "sys", "tmp", "var", "run"])
 _PRELOAD = [
     "abc",
     "array",
@@ -328,29 +329,41 @@ def _private_mounts(ctypes, libc, config):
     if _mount(ctypes, libc, "tmpfs", workdir, "tmpfs", ms_nosuid | ms_nodev, options):
         os.chdir(workdir)
         hidden.append(f"{workdir} ({size} bytes)")
-    # Keep the Python installation readable after the uid drop: cover its first
-    # non-world-traversable ancestor (e.g. /root) with an empty tmpfs and bind the
-    # installation back, read-only, at the same path.
+    # Only system directories stay visible: every other top-level folder (/root, /home,
+    # /work, /opt, /srv, /mnt...) is covered by an empty tmpfs, so the answer cannot read
+    # the repository, problem files with their references, or the database. The Python
+    # installation is bound back read-only at its own path when it lives under one of
+    # them, or under a folder the sandbox uid could not traverse.
     prefix = os.path.realpath(sys.base_prefix)
-    parts = prefix.strip("/").split("/")
-    for depth in range(1, len(parts)):
-        ancestor = "/" + "/".join(parts[:depth])
-        if os.stat(ancestor).st_mode & 0o001:
+    prefix_fd = os.open(prefix, os.O_RDONLY | os.O_DIRECTORY)
+    rebind_under = None
+    for name in sorted(os.listdir("/")):
+        path = "/" + name
+        if name in _SYSTEM_DIRS or os.path.islink(path) or not os.path.isdir(path):
             continue
-        fd = os.open(prefix, os.O_RDONLY | os.O_DIRECTORY)
-        ok = _mount(ctypes, libc, "tmpfs", ancestor, "tmpfs", ms_nosuid | ms_nodev, "mode=0755")
-        if ok:
-            os.makedirs(prefix, exist_ok=True)
-            ok = _mount(ctypes, libc, f"/proc/self/fd/{fd}", prefix, None, ms_bind | ms_rec, None)
-            if ok:
-                _mount(ctypes, libc, None, prefix, None, ms_remount | ms_bind | ms_rdonly, None)
+        if _mount(ctypes, libc, "tmpfs", path, "tmpfs", ms_nosuid | ms_nodev, "size=1m,mode=0755"):
+            hidden.append(path)
+            if prefix.startswith(path + "/"):
+                rebind_under = path
+    if rebind_under is None:
+        parts = prefix.strip("/").split("/")
+        for depth in range(1, len(parts)):
+            ancestor = "/" + "/".join(parts[:depth])
+            if os.stat(ancestor).st_mode & 0o001:
+                continue
+            if _mount(ctypes, libc, "tmpfs", ancestor, "tmpfs", ms_nosuid | ms_nodev, "mode=0755"):
                 hidden.append(ancestor)
-            else:
-                libc.umount2(os.fsencode(ancestor), 2)  # MNT_DETACH: show the real one again
-        os.close(fd)
-        if not ok:
+                rebind_under = ancestor
+            break
+    if rebind_under is not None:
+        os.makedirs(prefix, exist_ok=True)
+        if _mount(ctypes, libc, f"/proc/self/fd/{prefix_fd}", prefix, None, ms_bind | ms_rec, None):
+            _mount(ctypes, libc, None, prefix, None, ms_remount | ms_bind | ms_rdonly, None)
+        else:
+            libc.umount2(os.fsencode(rebind_under), 2)  # MNT_DETACH: show the real one again
+            hidden.remove(rebind_under)
             hidden.append("(the Python installation could not be re-bound)")
-        break
+    os.close(prefix_fd)
     for directory in _WORLD_WRITABLE:
         if os.path.isdir(directory) and _mount(
             ctypes, libc, "tmpfs", directory, "tmpfs", ms_nosuid | ms_nodev, "size=16m,mode=1777"

@@ -330,3 +330,17 @@ def test_a_huge_output_does_not_eat_into_the_next_tests_time():
     assert result.stopped is None
     assert len(result.outcomes[0].output) == 400_000
     assert result.outcomes[1].output == [0]
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="the mount namespace needs root")
+def test_repository_and_database_folders_are_hidden_from_the_answer(db_path, db):
+    repo = Path(__file__).resolve().parent.parent
+    code = """
+import os
+def f(paths):
+    return [os.path.exists(p) for p in paths]
+"""
+    paths = [str(repo / "engine" / "harness.py"), str(db_path), str(Path.home())]
+    assert all(os.path.exists(p) for p in paths)
+    seen = run(code, (0, (paths,))).outcomes[0].output
+    assert seen[:2] == [False, False]
