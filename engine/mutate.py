@@ -1,8 +1,11 @@
 """Automatic mutants of a reference solution, for measuring how strong a problem's tests are.
 
 A mutant is the reference with one small, plausible bug put in by an AST rewrite:
-a flipped comparison, an off-by-one constant, a dropped branch, a changed
-constant, ``and``/``or`` swapped, or ``+``/``-`` (``*``/``//``...) swapped. Good tests
+a flipped comparison, an off-by-one constant, index or ``range`` bound, a dropped
+branch or comprehension filter, a negated condition, a changed constant,
+``and``/``or`` swapped, ``+``/``-`` (``*``/``//``...) swapped, a dropped update
+statement, or a call changed (``min``/``max`` swapped, a keyword argument dropped,
+``sorted`` reversed). Good tests
 fail ("kill") most mutants; a mutant that survives is either a gap in the tests or
 an equivalent program (it behaves like the reference on every input).
 
@@ -44,6 +47,24 @@ _BINOP_SWAPS: dict[type[ast.operator], type[ast.operator]] = {
     ast.RShift: ast.LShift,
 }
 _BOOLOP_SWAPS: dict[type[ast.boolop], type[ast.boolop]] = {ast.And: ast.Or, ast.Or: ast.And}
+_FUNCTION_SWAPS = {
+    "min": "max",
+    "max": "min",
+    "any": "all",
+    "all": "any",
+    "bisect_left": "bisect_right",
+    "bisect_right": "bisect_left",
+}
+_METHOD_SWAPS = {
+    "upper": "lower",
+    "lower": "upper",
+    "startswith": "endswith",
+    "endswith": "startswith",
+    "popleft": "pop",
+    "appendleft": "append",
+    "lstrip": "rstrip",
+    "rstrip": "lstrip",
+}
 
 
 @dataclass(frozen=True)
@@ -52,7 +73,8 @@ class Mutant:
 
     source: str
     operator: str
-    """Kind of change: ``compare``, ``constant``, ``off-by-one``, ``branch``, ``boolop``, ``arith``."""
+    """Kind of change: ``compare``, ``constant``, ``off-by-one``, ``branch``, ``negate``,
+    ``boolop``, ``arith``, ``statement`` or ``call``."""
     line: int
     description: str
 
@@ -63,6 +85,87 @@ _Edit = tuple[str, str, Callable[[ast.AST], ast.AST | None]]
 
 def _edits_for(node: ast.AST) -> list[_Edit]:
     """The single-site changes possible at ``node`` (without touching its children)."""
+    return _operator_edits(node) + _extra_edits(node)
+
+
+def _negated(n: ast.AST, field: str) -> ast.AST:
+    setattr(n, field, ast.UnaryOp(op=ast.Not(), operand=getattr(n, field)))
+    return n
+
+
+def _extra_edits(node: ast.AST) -> list[_Edit]:
+    """Negated conditions, dropped statements and filters, changed calls."""
+    edits: list[_Edit] = []
+    if isinstance(node, ast.If | ast.While | ast.IfExp):
+        edits.append(("negate", "condition -> not condition", lambda n: _negated(n, "test")))
+    elif isinstance(node, ast.AugAssign) or (
+        isinstance(node, ast.Expr) and isinstance(node.value, ast.Call)
+    ):
+        edits.append(("statement", "statement -> pass", lambda n: ast.Pass()))
+    elif isinstance(node, ast.comprehension):
+        for i in range(len(node.ifs)):
+
+            def drop_filter(n: ast.AST, i: int = i) -> ast.AST:
+                assert isinstance(n, ast.comprehension)
+                n.ifs = n.ifs[:i] + n.ifs[i + 1 :]
+                return n
+
+            def negate_filter(n: ast.AST, i: int = i) -> ast.AST:
+                assert isinstance(n, ast.comprehension)
+                n.ifs[i] = ast.UnaryOp(op=ast.Not(), operand=n.ifs[i])
+                return n
+
+            edits.append(("branch", "drop comprehension filter", drop_filter))
+            edits.append(("negate", "comprehension filter -> not filter", negate_filter))
+    elif isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub | ast.Not):
+        edits.append(("arith", f"drop unary {type(node.op).__name__}", lambda n: n.operand))
+    elif isinstance(node, ast.Call):
+        edits.extend(_call_edits(node))
+    return edits
+
+
+def _call_edits(node: ast.Call) -> list[_Edit]:
+    edits: list[_Edit] = []
+    func = node.func
+    if isinstance(func, ast.Name) and func.id in _FUNCTION_SWAPS:
+        other = _FUNCTION_SWAPS[func.id]
+        edits.append(("call", f"{func.id} -> {other}", lambda n: _renamed(n, other)))
+    if isinstance(func, ast.Attribute) and func.attr in _METHOD_SWAPS:
+        other = _METHOD_SWAPS[func.attr]
+        edits.append(("call", f".{func.attr} -> .{other}", lambda n: _renamed(n, other)))
+    names = [k.arg for k in node.keywords]
+    if isinstance(func, ast.Name) and func.id == "sorted" and "reverse" not in names:
+
+        def reverse(n: ast.AST) -> ast.AST:
+            assert isinstance(n, ast.Call)
+            n.keywords = [*n.keywords, ast.keyword(arg="reverse", value=ast.Constant(True))]
+            return n
+
+        edits.append(("call", "sorted(...) -> sorted(..., reverse=True)", reverse))
+    for i, name in enumerate(names):
+        if name is None:
+            continue
+
+        def drop_keyword(n: ast.AST, i: int = i) -> ast.AST:
+            assert isinstance(n, ast.Call)
+            n.keywords = n.keywords[:i] + n.keywords[i + 1 :]
+            return n
+
+        edits.append(("call", f"drop {name}= argument", drop_keyword))
+    return edits
+
+
+def _renamed(n: ast.AST, name: str) -> ast.AST:
+    assert isinstance(n, ast.Call)
+    if isinstance(n.func, ast.Name):
+        n.func = ast.Name(id=name, ctx=ast.Load())
+    elif isinstance(n.func, ast.Attribute):
+        n.func = ast.Attribute(value=n.func.value, attr=name, ctx=ast.Load())
+    return n
+
+
+def _operator_edits(node: ast.AST) -> list[_Edit]:
+    """Flipped comparisons and operators, changed constants, off-by-one, dropped branches."""
     edits: list[_Edit] = []
     if isinstance(node, ast.Compare):
         for i, op in enumerate(node.ops):
@@ -247,10 +350,17 @@ def mutants(source: str, limit: int | None = None) -> list[Mutant]:
             if text in seen:
                 continue
             seen.add(text)
-            found.append(Mutant(text, operator, getattr(node, "lineno", 0), description))
+            found.append(Mutant(text, operator, _line_of(node), description))
             if limit is not None and len(found) >= limit:
                 return found
     return found
+
+
+def _line_of(node: ast.AST) -> int:
+    """The node's line; a comprehension has none, so its target's."""
+    if isinstance(node, ast.comprehension):
+        node = node.target
+    return getattr(node, "lineno", 0)
 
 
 def _nth(tree: ast.AST, index: int, expected_count: int) -> ast.AST:

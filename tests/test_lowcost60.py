@@ -325,6 +325,7 @@ def test_mutant_generator_is_deterministic_and_every_mutant_compiles_and_differs
         "            total += xs[i] * 2\n"
         "        elif xs[i] != 0:\n"
         "            total -= 1\n"
+        "    total += len(xs)\n"
         "    return total if total else 'none'\n"
     )
     first, second = mutants(source), mutants(source)
@@ -336,9 +337,33 @@ def test_mutant_generator_is_deterministic_and_every_mutant_compiles_and_differs
     for text in texts:
         compile(text, "<mutant>", "exec")
     kinds = {m.operator for m in first}
-    assert kinds == {"compare", "off-by-one", "branch", "constant", "boolop", "arith"}
+    assert kinds == {
+        "compare",
+        "off-by-one",
+        "branch",
+        "negate",
+        "constant",
+        "boolop",
+        "arith",
+        "statement",
+    }
     flips = {m.description for m in first if m.operator == "compare"}
     assert {"Gt -> GtE", "LtE -> Lt", "Eq -> NotEq", "NotEq -> Eq"} <= flips
+
+
+def test_mutants_change_calls_and_comprehension_filters():
+    source = "def k(xs):\n    return min(sorted(xs, key=abs), default=0) + len([x for x in xs if x > 0])\n"
+    descriptions = {m.description for m in mutants(source)}
+    assert {
+        "min -> max",
+        "drop default= argument",
+        "drop key= argument",
+        "sorted(...) -> sorted(..., reverse=True)",
+        "drop comprehension filter",
+        "comprehension filter -> not filter",
+    } <= descriptions
+    filtered = [m for m in mutants(source) if m.description == "drop comprehension filter"]
+    assert filtered[0].line == 2
 
 
 def test_mutant_sample_spreads_over_kinds_and_keeps_source_order():
