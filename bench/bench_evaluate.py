@@ -128,8 +128,6 @@ def main() -> int:
                 str(he_samples),
                 "--n_workers",
                 str(jobs),
-                "--k",
-                "1",
             ],
             env=env,
         )
