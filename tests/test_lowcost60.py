@@ -256,9 +256,16 @@ SMALL_TEST_CHARS = 2000
 
 
 def small_tests_only(problem: Problem) -> Problem:
-    """The problem with only its small tests: a mutant failing here fails the full set too."""
+    """The problem with only its small tests, each timed from the reference's time.
+
+    A mutant failing a test here fails the full set too. A ``time_limit`` meant for
+    large inputs is dropped: the evaluator then allows each small test
+    ``max(1 s, 4 x reference)``, so a mutant that loops forever costs about a second
+    instead of the whole budget (one that needs more than a second on a tiny input
+    counts as killed).
+    """
     small = tuple(t for t in problem.tests if len(harness.encode(t.args)) <= SMALL_TEST_CHARS)
-    return dataclasses.replace(problem, tests=small)
+    return dataclasses.replace(problem, tests=small, time_limit=None)
 
 
 def run_mutants(evaluator: Evaluator, jobs: list[tuple[Problem, Mutant]]) -> list[Execution]:
