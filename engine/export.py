@@ -300,7 +300,7 @@ HTML_STYLE = """
 body { font-family: system-ui, sans-serif; margin: 2em; color: #222; }
 table { border-collapse: collapse; margin: 1em 0; font-size: 0.9em; }
 th, td { border-bottom: 1px solid #ccc; padding: 0.3em 0.6em; text-align: right; }
-th:first-child, td:first-child { text-align: left; }
+th:first-child, td:first-child, td.t { text-align: left; }
 th { border-bottom: 2px solid #444; }
 .settings { color: #666; }
 svg text { font-family: system-ui, sans-serif; font-size: 12px; }
@@ -349,7 +349,13 @@ def svg_score_chart(rows: Sequence[GroupRow], title: str) -> str:
 def _html_table(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
     head = "".join(f"<th>{html.escape(h)}</th>" for h in headers)
     body = "".join(
-        "<tr>" + "".join(f"<td>{html.escape(c)}</td>" for c in row) + "</tr>" for row in rows
+        "<tr>"
+        + "".join(
+            f"<td>{html.escape(c)}</td>" if _numeric(c) else f'<td class="t">{html.escape(c)}</td>'
+            for c in row
+        )
+        + "</tr>"
+        for row in rows
     )
     return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
 
