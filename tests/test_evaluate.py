@@ -94,7 +94,9 @@ def test_missing_or_blank_code_is_no_code(evaluator, code):
 
 def test_endless_code_times_out_and_later_tests_do_not_pass(evaluator):
     code = "def f(x):\n    while x == 3:\n        pass\n    return x * x\n"
+    runs = evaluator.sandbox_runs
     execution = evaluator.evaluate(SQUARE, code)
+    assert evaluator.sandbox_runs == runs + 2  # a timeout is confirmed by a second run
     assert execution.verdict == "timeout"
     assert execution.passed == 1  # test 0 passed; test 1 timed out; test 2 never ran
     assert execution.first_failure["test"] == 1
