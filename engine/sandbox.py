@@ -9,7 +9,10 @@ child's writes are ever blocked).
 
 When gradebench runs as root (it does in its container) the child, before it reads
 any candidate code, sets its resource limits, enters new network and mount
-namespaces and drops to a fresh unprivileged uid used by no other process. That
+namespaces (no interface up; its work dir a size-limited tmpfs; /tmp and the other
+world-writable folders, and every non-system top-level folder, covered by empty
+tmpfs; the Python installation bound back read-only) and drops to a fresh
+unprivileged uid used by no other process. That
 uid makes ``RLIMIT_NPROC`` count only the answer's own processes (root ignores
 it), stops writes outside the work dir, and lets the parent find and kill every
 process the answer started, even ones that left the process group with
@@ -19,7 +22,8 @@ environment. ``SandboxResult.isolation`` records what was in force.
 
 The parent enforces the time limits itself: each test has a deadline measured
 from the previous result, and when one passes the whole group and every process
-of the sandbox uid are killed with SIGKILL. Results arrive over a dedicated pipe
+of the sandbox uid are killed with SIGKILL (``kill(-1)`` sent as that uid, then
+confirmed by scanning ``/proc``). Results arrive over a dedicated pipe
 as encoded outputs (see ``engine/harness.py``); the parent only accepts them in
 the order it sent the tests.
 """
