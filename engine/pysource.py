@@ -216,7 +216,9 @@ def _grow_upwards(lines: list[str], start: int, indent: int) -> int:
 
 
 def longest_parseable_region(text: str, entry_point: str | None) -> str | None:
-    """The longest parseable run of lines holding ``def entry_point`` (last such def wins).
+    """The longest parseable run of lines holding ``def entry_point``.
+
+    Among several such lines the least indented wins, then the last one.
 
     Grows downwards from the ``def`` line one top-level statement at a time while each
     parses, then upwards over imports, decorators, functions, classes, assignments and
@@ -227,7 +229,8 @@ def longest_parseable_region(text: str, entry_point: str | None) -> str | None:
     lines = text.split("\n")
     pattern = def_line_pattern(entry_point)
     starts = [i for i, line in enumerate(lines) if pattern.match(line)]
-    for start in reversed(starts):
+    # outermost first (a class before its methods), then the last one (models revise)
+    for start in sorted(starts, key=lambda i: (_indent_of(lines[i]), -i)):
         indent = _indent_of(lines[start])
         limit = next(
             (
