@@ -229,6 +229,11 @@ def longest_parseable_region(text: str, entry_point: str | None) -> str | None:
     lines = text.split("\n")
     pattern = def_line_pattern(entry_point)
     starts = [i for i, line in enumerate(lines) if pattern.match(line)]
+    if entry_point is None and starts:
+        # any name: only the outermost definitions (a function nested in a broken one
+        # is not the answer's code; the broken outer one is, and will not parse)
+        outermost = min(_indent_of(lines[i]) for i in starts)
+        starts = [i for i in starts if _indent_of(lines[i]) == outermost]
     # outermost first (a class before its methods), then the last one (models revise)
     for start in sorted(starts, key=lambda i: (_indent_of(lines[i]), -i)):
         indent = _indent_of(lines[start])
