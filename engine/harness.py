@@ -45,7 +45,24 @@ MAX_MATERIALIZE = 100_000
 MESSAGE_CHARS = 2000
 
 _WORLD_WRITABLE = ("/tmp", "/var/tmp", "/dev/shm", "/run/lock", "/dev/mqueue")
-_SYSTEM_DIRS = frozenset(["bin", "sbin", "lib", "lib32", "lib64", "libx32", "usr", "etc", "dev", "proc", "sys", "tmp", "var", "run"])
+_SYSTEM_DIRS = frozenset(
+    [
+        "bin",
+        "sbin",
+        "lib",
+        "lib32",
+        "lib64",
+        "libx32",
+        "usr",
+        "etc",
+        "dev",
+        "proc",
+        "sys",
+        "tmp",
+        "var",
+        "run",
+    ]
+)
 _PRELOAD = [
     "abc",
     "array",
