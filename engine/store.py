@@ -7,9 +7,12 @@ most what was being streamed, never a grade.
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import json
+import os
 import sqlite3
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -44,6 +47,32 @@ def sha256_text(*parts: str) -> str:
     return digest.hexdigest()
 
 
+@contextmanager
+def _migration_lock(path: Path):
+    """Serialise migrations between processes opening the same file at once.
+
+    ``flock`` on the database file itself: independent of SQLite's own POSIX
+    locks on Linux, and it needs no extra file beside the database.
+    """
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)
+
+
+def _apply_migrations(db: Database, path: Path) -> None:
+    if (
+        not migrations.pending(db)
+        and db.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
+    ):
+        return
+    with _migration_lock(path):
+        migrations.apply(db)  # re-checks what is pending under the lock
+        db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+
+
 def open_db(path: str | Path, *, migrate: bool = True) -> Database:
     """Open (creating if needed) and upgrade a gradebench database."""
     path = Path(path)
@@ -59,8 +88,7 @@ def open_db(path: str | Path, *, migrate: bool = True) -> Database:
         conn.execute("PRAGMA foreign_keys = ON")
         db = Database(conn)
         if migrate:
-            migrations.apply(db)
-            conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+            _apply_migrations(db, path)
     except sqlite3.DatabaseError as exc:
         raise UserError(f"database {path}: {exc}") from None
     return db

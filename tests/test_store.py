@@ -93,3 +93,19 @@ def test_only_one_current_generation_per_problem_contender_sample(db):
     db.execute("UPDATE generations SET superseded_at = 'later'")
     db["generations"].insert({"id": new_id(), **row})
     assert db["generations"].count == 2
+
+
+def _open_and_count_tables(path: str) -> int:
+    db = open_db(path)
+    count = len(db.table_names())
+    db.conn.close()
+    return count
+
+
+def test_processes_opening_a_new_file_at_once_all_get_the_full_schema(tmp_path):
+    import multiprocessing
+
+    paths = [str(tmp_path / f"race{i}.db") for i in range(4) for _ in range(4)]
+    with multiprocessing.get_context("spawn").Pool(4) as pool:
+        counts = pool.map(_open_and_count_tables, paths)
+    assert len(set(counts)) == 1 and counts[0] >= len(TABLES)
