@@ -152,10 +152,16 @@ async def main() -> int:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--presses", type=int, default=60)
     parser.add_argument("--problem", type=int, default=0, help="index in lowcost60")
+    parser.add_argument(
+        "--max-tokens", type=int, default=160, help="answer length cap, same for bare and app"
+    )
     args = parser.parse_args()
 
     registry = load_registry(Config())
-    defaults = [registry.contender(n) for n in DEFAULT_CONTENDERS]
+    defaults = [
+        replace(c, params=replace(c.params, max_tokens=args.max_tokens))
+        for c in (registry.contender(n) for n in DEFAULT_CONTENDERS)
+    ]
     greedy = replace(
         defaults[0], name="smollm2-plain-greedy", params=replace(defaults[0].params, temperature=0)
     )

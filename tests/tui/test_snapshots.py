@@ -45,6 +45,14 @@ def test_help_screen(snap_compare, tmp_path):
     async def before(pilot):
         await wait_settled(pilot)
         await pilot.press("question_mark")
+        app = pilot.app
+        await wait_until(
+            pilot,
+            lambda: (
+                app.screen.__class__.__name__ == "HelpScreen"
+                and len(app.screen.query_one("Markdown").children) > 0
+            ),
+        )
         await pilot.pause()
 
     assert snap_compare(settled_app(tmp_path), terminal_size=(120, 40), run_before=before)

@@ -62,6 +62,9 @@ class PaneFailed(PaneMessage):
     error: str
 
 
+FLUSH_SECONDS = 0.05
+"""How often streamed text reaches the screen (workers batch at ~40 ms too)."""
+
 PALETTE: tuple[tuple[str, str, str], ...] = (
     ("accept", "Accept suggested", "a: take the score the tests suggest"),
     ("toggle_format", "Toggle format flag", "f: followed the requested format yes/no"),
@@ -123,6 +126,7 @@ class GradingScreen(Screen):
         self.cancels: list[threading.Event] = [threading.Event() for _ in session.seats]
         self.vote: grading.Vote | None = None
         self.current = 0
+        self._panes: list[AnswerPane] | None = None
         for level, score in enumerate(session.rubric.levels):
             # the footer shows the rubric's own labels on the score keys
             key = str(level + 1)
@@ -153,13 +157,17 @@ class GradingScreen(Screen):
             [p.id for p in self.session.problems],
             [s.contender_id for s in self.session.seats],
         )
+        # one repaint of all streaming panes per tick, whatever the token rate
+        self.set_interval(FLUSH_SECONDS, self.flush_streams)
         if self.session.problems:
             self.show_problem(self.index)
         self.panes[0].focus()
 
     @property
     def panes(self) -> list[AnswerPane]:
-        return list(self.query(AnswerPane))
+        if self._panes is None:
+            self._panes = list(self.query(AnswerPane))
+        return self._panes
 
     @property
     def problem(self) -> Problem:
@@ -276,6 +284,10 @@ class GradingScreen(Screen):
                 self.post_message(PaneFailed(i, serial, f"{type(exc).__name__}: {exc}"))
 
         self.run_worker(work, thread=True, group=f"eval-{i}", exit_on_error=False)
+
+    def flush_streams(self) -> None:
+        for pane in self.panes:
+            pane.flush()
 
     def cancel_all(self) -> None:
         for event in self.cancels:

@@ -31,6 +31,19 @@ def cap(text: str, limit: int = OUTPUT_CAP) -> str:
     return text if len(text) <= limit else text[:limit] + f"… (+{len(text) - limit} chars)"
 
 
+def tail_lines(text: str, width: int, height: int) -> str:
+    """The last ``height`` screen lines of ``text`` wrapped at ``width`` (cheap, no Rich)."""
+    if width <= 0 or height <= 0:
+        return ""
+    rows: list[str] = []
+    for line in reversed(text.split("\n")):
+        chunks = [line[i : i + width] for i in range(0, len(line), width)] or [""]
+        rows[:0] = chunks
+        if len(rows) >= height:
+            break
+    return "\n".join(rows[-height:])
+
+
 @dataclass
 class PaneDraft:
     """What the reviewer set before (or besides) a score: the format flag and the note."""
@@ -67,8 +80,12 @@ class AnswerPane(Vertical, can_focus=True):
         self.draft = PaneDraft()
         self.status = ""
         self.stable = False
+        self.unflushed = False
 
     def compose(self):
+        # while streaming: a fixed-size view of the answer's tail, updated without a
+        # layout pass; once the answer ends: the whole answer in a scrolling view
+        yield Static(id=f"stream-{self.index}", classes="answer-stream")
         with VerticalScroll(classes="answer-scroll", can_focus=False):
             yield Static(id=f"answer-{self.index}", classes="answer-text")
         yield Static(id=f"result-{self.index}", classes="answer-result")
@@ -81,6 +98,7 @@ class AnswerPane(Vertical, can_focus=True):
     # --- state changes, each followed by one render ---
 
     def reset(self, label: str) -> None:
+        self.set_class(False, "-streaming")
         self.label = label
         self.pieces = []
         self.tokens = 0
@@ -95,6 +113,7 @@ class AnswerPane(Vertical, can_focus=True):
         self.render_all()
 
     def start_stream(self) -> None:
+        self.set_class(True, "-streaming")
         self.pieces = []
         self.tokens = 0
         self.rate = None
@@ -105,17 +124,26 @@ class AnswerPane(Vertical, can_focus=True):
         self.render_all()
 
     def add_text(self, text: str, tokens: int, rate: float | None) -> None:
-        """A batch of tokens (the screen batches; this renders once per batch)."""
+        """A batch of tokens from the worker: kept until the screen's next ``flush``."""
         self.pieces.append(text)
         self.tokens = tokens
         self.rate = rate
         self.status = "streaming"
-        self.query_one(f"#answer-{self.index}", Static).update(Text("".join(self.pieces)))
+        self.unflushed = True
+
+    def flush(self) -> None:
+        """Repaint the streaming view once (no layout pass: the view has a fixed size)."""
+        if not self.unflushed or not self.streaming:
+            return
+        self.unflushed = False
+        stream = self.query_one(f"#stream-{self.index}", Static)
+        size = stream.content_size
+        stream.update(Text(tail_lines("".join(self.pieces), size.width, size.height)), layout=False)
         self._render_title()
-        self.query_one(".answer-scroll", VerticalScroll).scroll_end(animate=False)
 
     def settle(self, answer: Answer) -> None:
         """The answer ended: show it once, in full, with its extracted code highlighted."""
+        self.set_class(False, "-streaming")
         self.streaming = False
         self.answer = answer
         self.tokens = answer.tokens
@@ -128,6 +156,7 @@ class AnswerPane(Vertical, can_focus=True):
         self.render_all()
 
     def stop_stream(self, status: str) -> None:
+        self.set_class(False, "-streaming")
         self.streaming = False
         self.status = status
         self.render_all()
