@@ -128,18 +128,23 @@ async def latency_run(backend, contenders, problem, folder: Path, presses: int) 
         await pilot.press("shift+tab")  # focus the stored answer's pane
         assert screen.focused_pane() is target
         keys = "123"
-        for n in range(presses):
-            if not all(p.streaming for p in panes[:2]):
-                break
+        while len(timings) < presses:
+            for pane in panes[:2]:
+                if not pane.streaming:  # an answer ended: start another, keep two streaming
+                    screen.serials[pane.index] += 1
+                    screen.start_generation(pane)
+            while not all(p.streaming and p.tokens > 0 for p in panes[:2]):
+                await asyncio.sleep(0.02)
             before = watcher.execute("SELECT count(*) FROM grade_events").fetchone()[0]
             started = time.perf_counter()
-            await pilot.press(keys[n % 3])
+            await pilot.press(keys[len(timings) % 3])
             committed = watcher.execute("SELECT count(*) FROM grade_events").fetchone()[0]
             shown = target.grade is not None and target.history_count == before + 1
             elapsed = time.perf_counter() - started
             if committed != before + 1 or not shown:
-                raise SystemExit(f"press {n}: grade not committed/shown")
-            timings.append(elapsed)
+                raise SystemExit(f"press {len(timings)}: grade not committed/shown")
+            if all(p.streaming for p in panes[:2]):
+                timings.append(elapsed)  # only presses made while both streams ran count
             await asyncio.sleep(0.03)  # a fast reviewer, not a key-repeat flood
         screen.cancel_all()
         await pilot.pause()
@@ -149,7 +154,7 @@ async def latency_run(backend, contenders, problem, folder: Path, presses: int) 
 
 async def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--rounds", type=int, default=3, help="throughput rounds (0: skip)")
     parser.add_argument("--presses", type=int, default=60)
     parser.add_argument("--problem", type=int, default=0, help="index in lowcost60")
     parser.add_argument(
@@ -190,11 +195,11 @@ async def main() -> int:
     finally:
         backend.close()
 
-    ratio = statistics.median(app) / statistics.median(bare)
+    ratio = statistics.median(app) / statistics.median(bare) if app and bare else float("nan")
     p50, p95 = percentile(timings, 0.5) * 1000, percentile(timings, 0.95) * 1000
     print(
-        f"streaming: bare median {statistics.median(bare):.1f} tok/s ({len(bare)} streams), "
-        f"in app {statistics.median(app):.1f} tok/s ({len(app)} streams), "
+        f"streaming: bare median {statistics.median(bare or [0]):.1f} tok/s ({len(bare)} streams), "
+        f"in app {statistics.median(app or [0]):.1f} tok/s ({len(app)} streams), "
         f"app/bare = {ratio:.3f} (goal >= 0.95)"
     )
     print(

@@ -229,6 +229,9 @@ class GradingScreen(Screen):
                 self.start_evaluation(pane, answer)
             else:
                 pane.show_result(result)
+        self.current = 0  # each problem starts on its first pane
+        if self.is_mounted:
+            self.panes[0].focus()
         self.update_progress()
         self.refresh_bindings()
 
