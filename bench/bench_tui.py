@@ -129,11 +129,11 @@ async def latency_run(backend, contenders, problem, folder: Path, presses: int) 
         assert screen.focused_pane() is target
         keys = "123"
         while len(timings) < presses:
-            for pane in panes[:2]:
-                if not pane.streaming:  # an answer ended: start another, keep two streaming
-                    screen.serials[pane.index] += 1
-                    screen.start_generation(pane)
             while not all(p.streaming and p.tokens > 0 for p in panes[:2]):
+                for pane in panes[:2]:
+                    if not pane.streaming:  # an answer ended: start another, keep two streaming
+                        screen.serials[pane.index] += 1
+                        screen.start_generation(pane)
                 await asyncio.sleep(0.02)
             before = watcher.execute("SELECT count(*) FROM grade_events").fetchone()[0]
             started = time.perf_counter()

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import importlib.util
 import random
+import sys
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -26,6 +27,7 @@ from engine.problems import Problem
 from engine.store import open_db
 
 DEFAULT_CONTENDERS = ("smollm2-plain", "smollm2-cot")
+GIL_SWITCH_SECONDS = 0.0005
 PROBLEM_CHOICES = ("all", "ungraded", "failing", "easy", "medium", "hard")
 
 
@@ -107,6 +109,9 @@ class GradebenchApp(App):
     # --- starting a session ---
 
     def on_mount(self) -> None:
+        # model threads need the GIL for a moment at every token; a short switch
+        # interval keeps them from queueing behind a screen repaint
+        sys.setswitchinterval(GIL_SWITCH_SECONDS)
         if self.ask:
             from tui.screens.session import SessionScreen
 
