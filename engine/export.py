@@ -435,14 +435,15 @@ NOT_NULL_TEXT = frozenset({"note", "rubric"})
 """Text columns that are never NULL: an empty CSV cell is the empty string there."""
 
 
-def _raw_query(
-    conn: sqlite3.Connection, selection: Selection, select: str
+def _raw_filters(
+    conn: sqlite3.Connection, selection: Selection, suite: str
 ) -> tuple[str, list[Any]]:
+    """WHERE clause and parameters of a selection; ``suite`` is the SQL naming the suite."""
     check_selection(conn, selection)
     clauses: list[str] = []
     params: list[Any] = []
     if selection.suite is not None:
-        clauses.append("p.suite = ?")
+        clauses.append(f"{suite} = ?")
         params.append(selection.suite)
     if selection.reviewers:
         clauses.append(f"ge.reviewer IN ({','.join('?' * len(selection.reviewers))})")
@@ -452,6 +453,13 @@ def _raw_query(
         clauses.append(f"g.contender_id IN ({','.join('?' * len(chosen))})")
         params.extend(c.id for c in chosen)
     where = (" WHERE " + " AND ".join(clauses)) if clauses else ""
+    return where, params
+
+
+def _raw_query(
+    conn: sqlite3.Connection, selection: Selection, select: str
+) -> tuple[str, list[Any]]:
+    where, params = _raw_filters(conn, selection, "p.suite")
     sql = f"""
         SELECT {select}
         FROM grade_events ge
@@ -473,15 +481,62 @@ def _csv_cell_sql(expr: str, kind: str) -> str:
     return f"COALESCE(CAST({expr} AS TEXT), '')"
 
 
+def _csv_cells_sql(columns: Sequence[tuple[str, str, str]], renamed: dict[str, str]) -> str:
+    return " || ',' || ".join(
+        _csv_cell_sql(renamed.get(expr, expr), kind) for _, expr, kind in columns
+    )
+
+
+_RAW_NAMES = [name for name, _, _ in RAW_COLUMNS]
+PROBLEM_COLUMNS = slice(_RAW_NAMES.index("problem_id"), _RAW_NAMES.index("difficulty") + 1)
+"""problem_id, suite, difficulty: the same for every grade of a problem."""
+CONTENDER_COLUMNS = slice(_RAW_NAMES.index("contender_id"), _RAW_NAMES.index("prompt_style") + 1)
+"""contender_id .. prompt_style: the same for every grade of a contender."""
+
+
+def _raw_csv_query(conn: sqlite3.Connection, selection: Selection) -> tuple[str, list[Any]]:
+    """One CSV line per grade event, oldest first, built by SQLite.
+
+    The cells that come from a problem or a contender are quoted once per problem
+    and contender (two small materialised tables) and pasted into each line, which
+    is a third less work than quoting them on every one of the lines.
+    """
+    problem_cells = _csv_cells_sql(RAW_COLUMNS[PROBLEM_COLUMNS], {"g.problem_id": "p.id"})
+    contender_cells = _csv_cells_sql(RAW_COLUMNS[CONTENDER_COLUMNS], {"g.contender_id": "c.id"})
+    head = _csv_cells_sql(RAW_COLUMNS[: PROBLEM_COLUMNS.start], {})
+    tail = _csv_cells_sql(RAW_COLUMNS[CONTENDER_COLUMNS.stop :], {})
+    where, params = _raw_filters(conn, selection, "pd.suite")
+    sql = f"""
+        WITH pd AS MATERIALIZED (
+            SELECT p.id AS id, p.suite AS suite, {problem_cells} AS cells FROM problems p
+        ),
+        cd AS MATERIALIZED (
+            SELECT c.id AS id, {contender_cells} AS cells
+            FROM contenders c LEFT JOIN models m ON m.sha256 = c.model_sha256
+        )
+        SELECT {head} || ',' || pd.cells || ',' || cd.cells || ',' || {tail}
+        FROM grade_events ge
+        JOIN generations g ON g.id = ge.generation_id
+        JOIN pd ON pd.id = g.problem_id
+        JOIN cd ON cd.id = g.contender_id
+        {where}
+        ORDER BY ge.created_at, ge.rowid
+    """
+    return sql, params
+
+
 def write_raw_grades(conn: sqlite3.Connection, selection: Selection, fmt: str, out: IO[str]) -> int:
-    """Every grade event matching the selection, oldest first; returns how many."""
+    """Every grade event matching the selection, oldest first; returns how many.
+
+    Both formats are read in creation order straight from the ``grade_events_created``
+    index (migration m003), so no sort of the 300,000 joined rows is needed.
+    """
     if fmt not in RAW_FORMATS:
         raise UserError(f"--format: raw grades export as csv or json, not {fmt!r}")
     if fmt == "csv":
         # SQLite builds each CSV line (RFC 4180 quoting) so Python only writes strings
-        line = " || ',' || ".join(_csv_cell_sql(expr, kind) for _, expr, kind in RAW_COLUMNS)
-        sql, params = _raw_query(conn, selection, line)
-        cursor = conn.execute(sql + " ORDER BY ge.created_at, ge.rowid", params)
+        sql, params = _raw_csv_query(conn, selection)
+        cursor = conn.execute(sql, params)
         out.write(",".join(name for name, _, _ in RAW_COLUMNS) + "\n")
         count = 0
         while batch := cursor.fetchmany(10_000):

@@ -191,4 +191,11 @@ def m002_current_grade_index(db: Database) -> None:
     )
 
 
+@migrations(name="m003_grade_events_created_index")
+def m003_grade_events_created_index(db: Database) -> None:
+    """Grade events in creation order without a sort: the raw export streams them straight
+    from this index (its rowid tie-break is the index's own last column)."""
+    db.execute("CREATE INDEX IF NOT EXISTS grade_events_created ON grade_events(created_at)")
+
+
 SCHEMA_VERSION = len(migrations._migrations)
