@@ -297,19 +297,17 @@ def _filters(selection: Selection, contender_ids: Sequence[str] | None) -> tuple
 
 
 class _Locator:
-    """Positions of text ids in a list of them, by binary search in numpy (-1: absent)."""
+    """Positions of generation rowids in the (ascending) rowids of the table (-1: absent)."""
 
-    def __init__(self, ids: Sequence[str]) -> None:
-        self.ids = np.array(ids, dtype=str) if len(ids) else np.zeros(0, dtype=str)
-        self.order = np.argsort(self.ids, kind="stable")
-        self.sorted = self.ids[self.order]
+    def __init__(self, rowids: np.ndarray) -> None:
+        self.sorted = rowids
 
-    def __call__(self, wanted: Sequence[str]) -> np.ndarray:
+    def __call__(self, wanted: Sequence[int]) -> np.ndarray:
         if not len(wanted) or not len(self.sorted):
             return np.full(len(wanted), -1, dtype=np.int64)
-        query = np.array(wanted, dtype=str)
+        query = np.asarray(wanted, dtype=np.int64)
         at = np.minimum(np.searchsorted(self.sorted, query), len(self.sorted) - 1)
-        return np.where(self.sorted[at] == query, self.order[at], -1).astype(np.int64)
+        return np.where(self.sorted[at] == query, at, -1).astype(np.int64)
 
 
 def _float_column(values: list[Any]) -> np.ndarray:
@@ -340,7 +338,7 @@ def _load(conn: sqlite3.Connection, selection: Selection) -> _Table:
 
     rows = conn.execute(
         f"""
-        SELECT g.id, g.contender_id, g.problem_id,
+        SELECT g.rowid, g.contender_id, g.problem_id,
                g.ttft_seconds, g.tokens_per_second, g.tokens,
                g.total_seconds
         FROM generations g
@@ -353,7 +351,7 @@ def _load(conn: sqlite3.Connection, selection: Selection) -> _Table:
     columns = list(zip(*rows, strict=True)) if rows else [[] for _ in range(7)]
     del rows
     n = len(columns[0])
-    locate = _Locator(columns[0])
+    locate = _Locator(np.array(columns[0], dtype=np.int64))
     rowid = np.arange(n, dtype=np.int64)
     contender = np.array([contender_index[c] for c in columns[1]], dtype=np.int64)
     problem = np.array([problem_index[p] for p in columns[2]], dtype=np.int64)
@@ -366,13 +364,13 @@ def _load(conn: sqlite3.Connection, selection: Selection) -> _Table:
     base_passed = np.full(n, np.nan)
     executions = conn.execute(LATEST_EXECUTIONS_SQL).fetchall()
     if executions:
-        ex_gid, ex_verdict, ex_base = zip(*executions, strict=True)
+        ex_gid, ex_passed, ex_base = zip(*executions, strict=True)
         at = locate(ex_gid)
         hit = at >= 0
-        passed[at[hit]] = (np.array(ex_verdict, dtype=object) == "pass")[hit]
-        base = np.array(ex_base, dtype=object)
-        has_base = hit & (base != None)  # noqa: E711 - elementwise test on an object array
-        base_passed[at[has_base]] = (base == "pass")[has_base]
+        passed[at[hit]] = np.array(ex_passed, dtype=float)[hit]
+        base = np.array(ex_base, dtype=float)  # None (no base verdict) becomes NaN
+        has_base = hit & ~np.isnan(base)
+        base_passed[at[has_base]] = base[has_base]
 
     grades = _current_grades(conn, selection)
     if grades:
@@ -426,26 +424,29 @@ def _load(conn: sqlite3.Connection, selection: Selection) -> _Table:
 
 # SQLite documents that with max() in an aggregate query, the other bare columns come
 # from the row holding the maximum: one pass over the (generation, reviewer, created_at)
-# index gives each reviewer's latest event per generation.
+# index gives each reviewer's latest event per generation. Generations are named by
+# their rowid (an integer: cheap to hand to Python and to look up in numpy).
 CURRENT_GRADES_SQL = """
-    SELECT generation_id, reviewer, score, format_ok FROM (
+    SELECT g.rowid, x.reviewer, x.score, x.format_ok FROM (
         SELECT generation_id, reviewer, score, format_ok, max(created_at)
         FROM grade_events {reviewer_filter}
         GROUP BY generation_id, reviewer
-    )
+    ) x JOIN generations g ON g.id = x.generation_id
 """
 
 LATEST_EXECUTIONS_SQL = """
-    SELECT generation_id, verdict, base_verdict FROM (
+    SELECT g.rowid, x.verdict = 'pass',
+           CASE WHEN x.base_verdict IS NULL THEN NULL ELSE x.base_verdict = 'pass' END
+    FROM (
         SELECT generation_id, verdict, base_verdict, max(created_at)
         FROM executions WHERE generation_id IS NOT NULL
         GROUP BY generation_id
-    )
+    ) x JOIN generations g ON g.id = x.generation_id
 """
 
 
 def _current_grades(conn: sqlite3.Connection, selection: Selection) -> list[tuple[Any, ...]]:
-    """(generation_id, reviewer, score, format_ok) of each current grade."""
+    """(generation rowid, reviewer, score, format_ok) of each current grade."""
     reviewer_filter = ""
     if selection.reviewers:
         reviewer_filter = f"WHERE reviewer IN ({','.join('?' * len(selection.reviewers))})"
