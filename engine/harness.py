@@ -525,8 +525,134 @@ def _run(config):
     send(out_fd, '["done"]')
 
 
+def _serve(sock_fd):
+    """The fork server: one pre-started interpreter that forks a monitor per job.
+
+    Each request on the control socket (a SOCK_SEQPACKET from the parent) carries a
+    JSON job description and five descriptors: job pipe, result pipe, stdout, stderr
+    and a status pipe. The monitor forks the sandbox child, writes ``pid N`` to the
+    status pipe, waits for the child, checks as the sandbox uid whether any process
+    of that uid is left, and writes ``exit CODE LEFT``. Only the parent can reach the
+    control socket and the status pipe: both are closed in the child before any
+    isolation or candidate code runs. The server ends when the parent closes the
+    socket (its end of the pair is never inherited by anyone else).
+    """
+    import signal
+    import socket
+
+    if os.fork() > 0:  # detach: the server is nobody's child, its monitors are its own
+        os._exit(0)
+    sock = socket.socket(fileno=sock_fd)
+    signal.signal(signal.SIGCHLD, signal.SIG_IGN)  # monitors are reaped by the kernel
+    while True:
+        try:
+            data, fds, _flags, _addr = socket.recv_fds(sock, 1 << 16, 8)
+        except OSError:
+            os._exit(0)
+        if not data:
+            os._exit(0)
+        try:
+            pid = os.fork()
+        except OSError:
+            pid = -1
+        if pid == 0:
+            try:
+                sock.close()
+                signal.signal(signal.SIGCHLD, signal.SIG_DFL)
+                _monitor(json.loads(data), fds)
+            finally:
+                os._exit(70)
+        for fd in fds:
+            os.close(fd)
+
+
+def _monitor(request, fds):
+    job_r, result_w, out_w, err_w, status_w = fds
+    pid = os.fork()
+    if pid == 0:
+        try:
+            _child(request, job_r, result_w, out_w, err_w)
+        finally:
+            os._exit(70)
+    for fd in (job_r, result_w, out_w, err_w):
+        os.close(fd)
+    os.write(status_w, f"pid {pid}\n".encode())
+    while True:
+        try:
+            _, status = os.waitpid(pid, 0)
+            break
+        except ChildProcessError:
+            status = 0
+            break
+    code = os.waitstatus_to_exitcode(status)
+    uid = request["config"]["uid"]
+    left = _uid_has_processes(uid) if uid is not None else 1
+    os.write(status_w, f"exit {code} {left}\n".encode())
+    os._exit(0)
+
+
+def _uid_has_processes(uid):
+    """1 when a process of ``uid`` (other than the prober) may be alive; else 0.
+
+    The prober becomes ``uid`` and lowers its ``RLIMIT_NPROC`` to 2: the kernel then
+    lets it fork only when it is the sole task counted for that uid (zombies and
+    processes being forked count too, so a 0 is proof)."""
+    import resource
+
+    try:
+        pid = os.fork()
+    except OSError:
+        return 1
+    if pid == 0:
+        code = 1
+        try:
+            os.setgroups([])
+            os.setgid(uid)
+            os.setuid(uid)
+            resource.setrlimit(resource.RLIMIT_NPROC, (2, 2))
+            try:
+                grandchild = os.fork()
+            except OSError:
+                grandchild = -1
+            if grandchild == 0:
+                os._exit(0)
+            if grandchild > 0:
+                os.waitpid(grandchild, 0)
+                code = 0
+        finally:
+            os._exit(code)
+    try:
+        _, status = os.waitpid(pid, 0)
+    except ChildProcessError:
+        return 1
+    return 0 if os.waitstatus_to_exitcode(status) == 0 else 1
+
+
+def _child(request, job_r, result_w, out_w, err_w):
+    """In the forked sandbox child: own session, standard descriptors, nothing else open."""
+    import fcntl
+
+    os.setsid()
+    devnull = os.open("/dev/null", os.O_RDONLY)
+    moved = [fcntl.fcntl(fd, fcntl.F_DUPFD, 100) for fd in (devnull, out_w, err_w, job_r, result_w)]
+    for target, fd in enumerate(moved):
+        os.dup2(fd, target)
+    os.closerange(5, 1 << 16)
+    os.chdir(request["workdir"])
+    os.environ.clear()
+    os.environ.update(request["env"])
+    config = dict(request["config"], job_fd=3, result_fd=4)
+    _main_with(config)
+
+
 def main(argv):
-    config = json.loads(argv[1])
+    if argv[1] == "--serve":
+        _serve(int(argv[2]))
+        os._exit(0)
+    _main_with(json.loads(argv[1]))
+
+
+def _main_with(config):
     try:
         _run(config)
     except BaseException as exc:  # the harness itself failed: tell stderr, exit non-zero

@@ -39,6 +39,7 @@ import re
 import select
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import tempfile
@@ -277,10 +278,173 @@ def _sweep(uid: int | None, marker: str) -> int:
 
 
 def _kill_group(pid: int) -> None:
-    try:
-        os.killpg(pid, signal.SIGKILL)
-    except (ProcessLookupError, PermissionError):
+    for kill in (os.killpg, os.kill):  # the child may not have made its session yet
+        try:
+            kill(pid, signal.SIGKILL)
+        except (ProcessLookupError, PermissionError):
+            pass
+
+
+class _ForkedChild:
+    """A sandbox child forked by the fork server, seen through its monitor's status pipe:
+    the parts of ``subprocess.Popen`` the sandbox uses."""
+
+    def __init__(self, pid: int, status_fd: int, pending: bytes) -> None:
+        self.pid = pid
+        self.returncode: int | None = None
+        self.uid_busy = True
+        """Whether processes of the sandbox uid may be left (the monitor says no only
+        when a ``kill(-1, 0)`` sent as that uid found none)."""
+        self.stdout: Any = None
+        self.stderr: Any = None
+        self._fd = status_fd
+        self._buffer = pending
+
+    def _read(self, timeout: float | None) -> None:
+        end = None if timeout is None else time.monotonic() + timeout
+        while self.returncode is None:
+            if b"\n" in self._buffer:
+                line, _, self._buffer = self._buffer.partition(b"\n")
+                parts = line.split()
+                if len(parts) == 3 and parts[0] == b"exit":
+                    self.returncode = int(parts[1])
+                    self.uid_busy = parts[2] != b"0"
+                continue
+            wait = None if end is None else max(0.0, end - time.monotonic())
+            ready, _, _ = select.select([self._fd], [], [], wait)
+            if not ready:
+                return
+            chunk = os.read(self._fd, 4096)
+            if not chunk:  # the monitor died: treat as killed, sweep in full
+                self.returncode = -signal.SIGKILL
+                return
+            self._buffer += chunk
+
+    def poll(self) -> int | None:
+        self._read(0)
+        return self.returncode
+
+    def wait(self, timeout: float | None = None) -> int | None:
+        self._read(timeout)
+        return self.returncode
+
+    def close(self) -> None:
+        os.close(self._fd)
+
+
+class _ExecChild:
+    """Without root: a fresh ``python -I -S -u -c <harness>`` per answer, whose environment
+    (with the sweep's marker) is what ``/proc/PID/environ`` shows for it and anything it
+    forks; the same interface as ``_ForkedChild``."""
+
+    uid_busy = True
+
+    def __init__(self, request: dict, job_r: int, result_w: int, out_w: int, err_w: int) -> None:
+        self._popen = subprocess.Popen(
+            [interpreter(), "-I", "-S", "-u", "-c", HARNESS_SOURCE, json.dumps(request["config"])],
+            stdin=subprocess.DEVNULL,
+            stdout=out_w,
+            stderr=err_w,
+            pass_fds=(job_r, result_w),
+            cwd=request["workdir"],
+            env=request["env"],
+            start_new_session=True,
+        )
+        self.pid = self._popen.pid
+        self.stdout: Any = None
+        self.stderr: Any = None
+
+    @property
+    def returncode(self) -> int | None:
+        return self._popen.returncode
+
+    def poll(self) -> int | None:
+        return self._popen.poll()
+
+    def wait(self, timeout: float | None = None) -> int | None:
+        try:
+            return self._popen.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            return None
+
+    def close(self) -> None:
         pass
+
+
+class _ForkServer:
+    """One pre-started harness interpreter per parent process (``harness._serve``) that
+    forks each sandbox child, so an answer does not pay for a Python start-up. Started
+    on first use with a clean environment, detached (it is nobody's child, so it is never
+    mistaken for something an answer left behind); it ends when this process closes its
+    socket, and is started again when a send finds it gone."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._sock: socket.socket | None = None
+
+    def _ensure(self) -> socket.socket:
+        if self._sock is not None:
+            return self._sock
+        ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+        try:
+            launcher = subprocess.Popen(
+                [
+                    interpreter(),
+                    "-I",
+                    "-S",
+                    "-u",
+                    "-c",
+                    HARNESS_SOURCE,
+                    "--serve",
+                    str(theirs.fileno()),
+                ],
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+                pass_fds=(theirs.fileno(),),
+                cwd="/",
+                env={"PATH": "/usr/local/bin:/usr/bin:/bin", "LANG": "C.UTF-8"},
+                start_new_session=True,
+            )
+            launcher.wait()  # the server forks itself away and this launcher exits
+        finally:
+            theirs.close()
+        ours.set_inheritable(False)
+        self._sock = ours
+        return ours
+
+    def start(self, request: dict, fds: list[int], status_fd: int) -> _ForkedChild:
+        """Send one job; returns once the child exists (its pid came back)."""
+        data = json.dumps(request).encode()
+        try:
+            with self._lock:
+                for attempt in range(2):
+                    sock = self._ensure()
+                    try:
+                        socket.send_fds(sock, [data], fds)
+                        break
+                    except OSError:
+                        if attempt:
+                            raise
+                        sock.close()
+                        self._sock = None
+        except BaseException:
+            os.close(status_fd)
+            raise
+        pending = b""
+        deadline = time.monotonic() + 10
+        while b"\n" not in pending:
+            ready, _, _ = select.select([status_fd], [], [], max(0.0, deadline - time.monotonic()))
+            chunk = os.read(status_fd, 4096) if ready else b""
+            if not chunk:
+                os.close(status_fd)
+                raise OSError("the sandbox fork server did not start a child")
+            pending += chunk
+        line, _, rest = pending.partition(b"\n")
+        return _ForkedChild(int(line.split()[1]), status_fd, rest)
+
+
+_FORK_SERVER = _ForkServer()
 
 
 def prepare_args(args: Any, encoded: str | None = None) -> tuple[str, bytes | str]:
@@ -351,26 +515,28 @@ def run_in_sandbox(job: SandboxJob, limits: SandboxLimits | None = None) -> Sand
         },
         protocol=5,
     )
+    out_r, out_w = os.pipe()
+    err_r, err_w = os.pipe()
+    status_r, status_w = os.pipe()
+    request = {"config": config, "env": env, "workdir": workdir}
     try:
-        process = subprocess.Popen(
-            [interpreter(), "-I", "-S", "-u", "-c", HARNESS_SOURCE, json.dumps(config)],
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            pass_fds=(job_r, result_w),
-            cwd=workdir,
-            env=env,
-            start_new_session=True,
-        )
+        if uid is not None:
+            fds = [job_r, result_w, out_w, err_w, status_w]
+            process: _ForkedChild | _ExecChild = _FORK_SERVER.start(request, fds, status_r)
+        else:
+            os.close(status_r)
+            process = _ExecChild(request, job_r, result_w, out_w, err_w)
     except BaseException:
-        for fd in (job_r, job_w, result_r, result_w):
+        for fd in (job_w, result_r, out_r, err_r):
             os.close(fd)
         shutil.rmtree(workdir, ignore_errors=True)
         if uid is not None:
             _UIDS.give_back(uid)
         raise
-    os.close(job_r)
-    os.close(result_w)
+    finally:
+        for fd in (job_r, result_w, out_w, err_w, status_w):
+            os.close(fd)
+    process.stdout, process.stderr = os.fdopen(out_r, "rb", 0), os.fdopen(err_r, "rb", 0)
     out_reader = _CappedReader(process.stdout, limits.output_bytes)
     err_reader = _CappedReader(process.stderr, limits.output_bytes)
     writer = threading.Thread(target=_write_all, args=(job_w, payload), daemon=True)
@@ -380,12 +546,13 @@ def run_in_sandbox(job: SandboxJob, limits: SandboxLimits | None = None) -> Sand
         watched = _watch(process, result_r, job, limits, len(payload))
     finally:
         _kill_group(process.pid)
-        try:
+        if process.wait(timeout=5) is None:
+            _kill_group(process.pid)
             process.wait(timeout=5)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-        leftovers = _sweep(uid, marker)
+        # The monitor already asked, as the sandbox uid, whether anything is left:
+        # only then is the full sweep (scan, uid-wide kill, scan) needed.
+        leftovers = _sweep(uid, marker) if process.uid_busy else 0
+        process.close()
         os.close(result_r)
         writer.join(timeout=2)
         out_reader.join(timeout=2)
@@ -438,7 +605,7 @@ class _Watch:
 
 
 def _watch(
-    process: subprocess.Popen,
+    process: _ForkedChild | _ExecChild,
     result_fd: int,
     job: SandboxJob,
     limits: SandboxLimits,
