@@ -4,8 +4,10 @@ Usage: ``.venv/bin/python bench/bench_export.py [--generations N] [--grade-event
 
 Builds (once, cached under the temp dir) a synthetic database with the real
 schema, then times every export format and the leaderboard screen opening until
-its table is filled. Each time is printed with its ratio to the goal (exports
-<= 3 s, leaderboard <= 1 s) and to a peer measured in the same run: a bare
+its aggregate table is shown (and, apart, until agreement and votes are filled
+too: the screen computes those after showing the table). Each time is printed
+with its ratio to the goal (exports <= 3 s, leaderboard <= 1 s) and to a peer
+measured in the same run: a bare
 ``SELECT * FROM grade_events`` written out with the csv module, the least any
 export of the grades has to do. Wall time on a shared machine moves with the
 load, so CPU time of this process and the load average are printed too.
@@ -22,6 +24,7 @@ import sqlite3
 import sys
 import tempfile
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
@@ -85,9 +88,21 @@ def export_raw(path: Path, fmt: str, out: Path) -> None:
     conn.close()
 
 
-def open_leaderboard(path: Path) -> tuple[float, float, float]:
-    """Seconds from starting the app to the leaderboard's table being filled, CPU
-    seconds of the process (all threads) meanwhile, and the worker's own seconds."""
+@dataclass(frozen=True)
+class ScreenTimes:
+    opened: float
+    """Seconds from starting the app until the leaderboard shows its aggregate table."""
+    opened_cpu: float
+    """CPU seconds of the process (all threads) meanwhile."""
+    complete: float
+    """Seconds until agreement, per-difficulty bars and votes are filled too."""
+    complete_cpu: float
+    worker: float
+    """The worker's own seconds for the complete report."""
+
+
+def open_leaderboard(path: Path) -> ScreenTimes:
+    """Start the app with the leaderboard; time the table, then the whole screen."""
     from textual.app import App
 
     from tui.screens.leaderboard import LeaderboardScreen
@@ -96,16 +111,19 @@ def open_leaderboard(path: Path) -> tuple[float, float, float]:
         def on_mount(self) -> None:
             self.push_screen(self.board)
 
-    async def run() -> tuple[float, float, float]:
+    async def run() -> ScreenTimes:
         host = Host()
         host.board = LeaderboardScreen(db_path=path, poll_seconds=3600)
         started, cpu = time.perf_counter(), time.process_time()
-        async with host.run_test(size=(160, 60)) as pilot:
-            while host.board.loads < 1:
-                await pilot.pause(0.05)
-            elapsed, cpu = time.perf_counter() - started, time.process_time() - cpu
+        async with host.run_test(size=(160, 60)):  # no Pilot polling: it costs CPU
+            while host.board.tables_shown < 1:
+                await asyncio.sleep(0.01)
+            opened, opened_cpu = time.perf_counter() - started, time.process_time() - cpu
             assert host.board.query_one("#lb-table").row_count > 0
-        return elapsed, cpu, host.board.load_seconds
+            while host.board.loads < 1:
+                await asyncio.sleep(0.01)
+            complete, complete_cpu = time.perf_counter() - started, time.process_time() - cpu
+        return ScreenTimes(opened, opened_cpu, complete, complete_cpu, host.board.load_seconds)
 
     return asyncio.run(run())
 
@@ -152,14 +170,23 @@ def main() -> None:
         wall, cpu = timed(lambda fmt=fmt, out=out: export_raw(path, fmt, out))
         worst = max(worst, wall / EXPORT_LIMIT)
         print(line(f"export --format {fmt} --raw", wall, cpu, EXPORT_LIMIT, peer))
-    screen, screen_cpu, computing = open_leaderboard(path)
-    print(line("leaderboard open + filled (cold)", screen, screen_cpu, SCREEN_LIMIT, peer))
-    print(f"  of which computing the report in the worker: {computing:.2f} s")
-    warm, warm_cpu, _ = open_leaderboard(path)
-    print(line("leaderboard reopened, data unchanged", warm, warm_cpu, SCREEN_LIMIT, peer))
+    cold = open_leaderboard(path)
+    print(line("leaderboard opened, table shown", cold.opened, cold.opened_cpu, SCREEN_LIMIT, peer))
     print(
-        f"worst export {worst:.2f}x of its goal; leaderboard {screen / SCREEN_LIMIT:.2f}x cold,"
-        f" {warm / SCREEN_LIMIT:.2f}x reopened;"
+        line(
+            "  ... agreement and votes filled", cold.complete, cold.complete_cpu, SCREEN_LIMIT, peer
+        )
+    )
+    print(f"  of which computing the whole report in the worker: {cold.worker:.2f} s")
+    warm = open_leaderboard(path)
+    print(
+        line(
+            "leaderboard reopened, data unchanged", warm.opened, warm.opened_cpu, SCREEN_LIMIT, peer
+        )
+    )
+    print(
+        f"worst export {worst:.2f}x of its goal; leaderboard {cold.opened / SCREEN_LIMIT:.2f}x"
+        f" opened cold, {warm.opened / SCREEN_LIMIT:.2f}x reopened;"
         f" load average now {os.getloadavg()[0]:.1f}"
     )
     print(f"outputs in {work}")

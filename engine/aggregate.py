@@ -24,7 +24,7 @@ from __future__ import annotations
 import json
 import sqlite3
 import warnings
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -169,6 +169,19 @@ class Report:
     agreement: Agreement
     pairwise: Pairwise
     contenders: tuple[ContenderInfo, ...] = field(default=())
+
+
+@dataclass(frozen=True)
+class ReportTables:
+    """The first, cheap part of a ``Report``: its aggregate rows, before the slower
+    agreement, per-difficulty rows and side-by-side figures. The same numbers as the
+    full report's ``rows`` and ``contender_rows``."""
+
+    selection: Selection
+    by: tuple[str, ...]
+    ks: tuple[int, ...]
+    rows: tuple[GroupRow, ...]
+    contender_rows: tuple[GroupRow, ...]
 
 
 # --- selection -------------------------------------------------------------------
@@ -795,15 +808,16 @@ def _pairwise(
 # --- the report --------------------------------------------------------------------------
 
 
-def build_report(
+def report_in_stages(
     conn: sqlite3.Connection,
     selection: Selection = Selection(),
     *,
     by: Sequence[str] = ("contender",),
     ks: Sequence[int] = DEFAULT_KS,
     bt_resamples: int = 200,
-) -> Report:
-    """Everything a leaderboard or an export shows, for one selection."""
+) -> Iterator[ReportTables | Report]:
+    """``build_report`` in two steps: first the ``ReportTables`` (what a screen shows
+    first), then the whole ``Report``. The numbers are the same as ``build_report``'s."""
     check_selection(conn, selection)
     by = tuple(by)
     for key in by:
@@ -811,19 +825,24 @@ def build_report(
             raise UserError(f"--by: unknown key {key!r} (choose from {', '.join(GROUP_KEYS)})")
     table = _load(conn, selection)
     contender_rows = group_rows(table, ("contender",), ks, selection.seed)
-    difficulty_rows = group_rows(table, ("contender", "difficulty"), ks, selection.seed)
+    difficulty_rows: tuple[GroupRow, ...] | None = None
     if by == ("contender",):
         rows = contender_rows
     elif by == ("contender", "difficulty"):
-        rows = difficulty_rows
+        rows = difficulty_rows = group_rows(table, by, ks, selection.seed)
     else:
         rows = group_rows(table, by, ks, selection.seed)
+    yield ReportTables(
+        selection=selection, by=by, ks=tuple(ks), rows=rows, contender_rows=contender_rows
+    )
+    if difficulty_rows is None:
+        difficulty_rows = group_rows(table, ("contender", "difficulty"), ks, selection.seed)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)
         agreement = _agreement(table)
     pairwise = _pairwise(conn, selection, table, bt_resamples)
     shown = {row.contender_id for row in contender_rows}
-    return Report(
+    yield Report(
         selection=selection,
         by=by,
         ks=tuple(ks),
@@ -834,6 +853,21 @@ def build_report(
         pairwise=pairwise,
         contenders=tuple(c for c in table.contenders if c.id in shown),
     )
+
+
+def build_report(
+    conn: sqlite3.Connection,
+    selection: Selection = Selection(),
+    *,
+    by: Sequence[str] = ("contender",),
+    ks: Sequence[int] = DEFAULT_KS,
+    bt_resamples: int = 200,
+) -> Report:
+    """Everything a leaderboard or an export shows, for one selection."""
+    for stage in report_in_stages(conn, selection, by=by, ks=ks, bt_resamples=bt_resamples):
+        if isinstance(stage, Report):
+            return stage
+    raise AssertionError("report_in_stages ends with the whole report")
 
 
 def grade_change_marker(conn: sqlite3.Connection) -> tuple[int, ...]:
@@ -849,6 +883,34 @@ _CACHE: dict[tuple[Any, ...], Report] = {}
 _CACHE_SIZE = 8
 
 
+def cached_report_in_stages(
+    conn: sqlite3.Connection,
+    key: Any,
+    selection: Selection,
+    *,
+    by: Sequence[str] = ("contender",),
+    bt_resamples: int = 200,
+) -> Iterator[tuple[ReportTables | Report, tuple[int, ...]]]:
+    """``report_in_stages`` with the data fingerprint, remembered per (``key``,
+    selection, grouping, fingerprint): a remembered report comes at once, whole.
+
+    ``key`` names the database (its path). Reopening the leaderboard on data that has
+    not changed since costs one fingerprint query instead of a full recomputation.
+    """
+    marker = grade_change_marker(conn)
+    cache_key = (key, marker, selection, tuple(by), bt_resamples)
+    report = _CACHE.get(cache_key)
+    if report is not None:
+        yield report, marker
+        return
+    for stage in report_in_stages(conn, selection, by=by, bt_resamples=bt_resamples):
+        if isinstance(stage, Report):
+            if len(_CACHE) >= _CACHE_SIZE:
+                _CACHE.pop(next(iter(_CACHE)))
+            _CACHE[cache_key] = stage
+        yield stage, marker
+
+
 def cached_report(
     conn: sqlite3.Connection,
     key: Any,
@@ -857,17 +919,10 @@ def cached_report(
     by: Sequence[str] = ("contender",),
     bt_resamples: int = 200,
 ) -> tuple[Report, tuple[int, ...]]:
-    """``build_report``, remembered per (``key``, selection, grouping, data fingerprint).
-
-    ``key`` names the database (its path). Reopening the leaderboard on data that has
-    not changed since costs one fingerprint query instead of a full recomputation.
-    """
-    marker = grade_change_marker(conn)
-    cache_key = (key, marker, selection, tuple(by), bt_resamples)
-    report = _CACHE.get(cache_key)
-    if report is None:
-        report = build_report(conn, selection, by=by, bt_resamples=bt_resamples)
-        if len(_CACHE) >= _CACHE_SIZE:
-            _CACHE.pop(next(iter(_CACHE)))
-        _CACHE[cache_key] = report
-    return report, marker
+    """``build_report``, remembered as in ``cached_report_in_stages``."""
+    for stage, marker in cached_report_in_stages(
+        conn, key, selection, by=by, bt_resamples=bt_resamples
+    ):
+        if isinstance(stage, Report):
+            return stage, marker
+    raise AssertionError("cached_report_in_stages ends with the whole report")

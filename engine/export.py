@@ -19,7 +19,14 @@ from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
 from typing import IO, Any
 
-from engine.aggregate import GroupRow, Report, Selection, check_selection, resolve_contenders
+from engine.aggregate import (
+    GroupRow,
+    Report,
+    ReportTables,
+    Selection,
+    check_selection,
+    resolve_contenders,
+)
 from engine.errors import UserError
 
 TABLE_FORMATS = ("csv", "json", "md", "latex", "html")
@@ -38,7 +45,7 @@ class Column:
     """``text``, ``int``, ``num`` (two decimals), ``share`` (percent), ``sec`` or ``score``."""
 
 
-def report_columns(report: Report) -> list[Column]:
+def report_columns(report: Report | ReportTables) -> list[Column]:
     """The columns of the main table: group keys, then the figures that have data."""
     columns: list[Column] = []
     if "contender" in report.by:

@@ -1,10 +1,13 @@
 """The leaderboard: aggregate table, score bars with confidence intervals, agreement, votes.
 
 Pushed from the grading screen (key ``L``). The numbers come from
-``engine.aggregate.build_report``, computed in a thread worker on its own SQLite
-connection so the UI never waits on a query. A timer polls a cheap fingerprint
-of the grades and votes (their largest rowid) and recomputes when a grade or a
-vote was added; ``refresh_data()`` does the same on demand.
+``engine.aggregate.report_in_stages``, computed in a thread worker on its own
+SQLite connection so the UI never waits on a query. The aggregate table and the
+score bars are shown as soon as they are computed (``tables_shown`` counts that);
+agreement, the per-difficulty bars and the side-by-side votes follow when the
+rest of the report is ready (``loads`` counts complete reports). A timer polls a
+cheap fingerprint of the grades and votes (their largest rowid) and recomputes
+when a grade or a vote was added; ``refresh_data()`` does the same on demand.
 """
 
 from __future__ import annotations
@@ -21,7 +24,14 @@ from textual.containers import VerticalScroll
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Header, Static
 
-from engine.aggregate import GroupRow, Report, Selection, cached_report, grade_change_marker
+from engine.aggregate import (
+    GroupRow,
+    Report,
+    ReportTables,
+    Selection,
+    cached_report_in_stages,
+    grade_change_marker,
+)
 from engine.export import format_value
 
 BAR_WIDTH = 40
@@ -106,7 +116,13 @@ class LeaderboardScreen(Screen[None]):
         self.poll_seconds = poll_seconds
         self.report: Report | None = None
         self.load_seconds: float | None = None
+        """Seconds the worker took for the last complete report."""
         self.loads = 0
+        """Complete reports shown (table, bars, agreement, votes)."""
+        self.table_seconds: float | None = None
+        """Seconds from the last request until its aggregate table was shown."""
+        self.tables_shown = 0
+        """Aggregate tables shown (each request shows one, before or with its report)."""
         self._marker: tuple[int, ...] | None = None
         self._marker_conn: sqlite3.Connection | None = None
 
@@ -156,17 +172,27 @@ class LeaderboardScreen(Screen[None]):
 
     @work(thread=True, exclusive=True, group="leaderboard", exit_on_error=False)
     def _load(self, selection: Selection, by_difficulty: bool) -> None:
+        from textual.worker import get_current_worker
+
+        worker = get_current_worker()
         started = time.perf_counter()
+        staged = False  # the table of this request is on screen already
         conn = sqlite3.connect(str(self.db_path), check_same_thread=False)
         try:
             by = ("contender", "difficulty") if by_difficulty else ("contender",)
-            report, marker = cached_report(
+            for stage, marker in cached_report_in_stages(
                 conn, str(self.db_path.resolve()), selection, by=by, bt_resamples=100
-            )
+            ):
+                if worker.is_cancelled:  # a newer request replaced this one
+                    return
+                elapsed = time.perf_counter() - started
+                if isinstance(stage, Report):
+                    self.app.call_from_thread(self._show, stage, marker, elapsed, staged)
+                else:
+                    self.app.call_from_thread(self._show_tables, stage, elapsed)
+                    staged = True
         finally:
             conn.close()
-        elapsed = time.perf_counter() - started
-        self.app.call_from_thread(self._show, report, marker, elapsed)
 
     def on_worker_state_changed(self, event) -> None:  # Worker.StateChanged
         from textual.worker import WorkerState
@@ -176,28 +202,41 @@ class LeaderboardScreen(Screen[None]):
                 f"could not compute the leaderboard: {event.worker.error}"
             )
 
-    def _show(self, report: Report, marker: tuple[int, ...], elapsed: float) -> None:
+    def _status(self, tables: ReportTables | Report, done: str) -> None:
+        s = tables.selection
+        self.query_one("#lb-status", Static).update(
+            f"suite {s.suite or 'all'} · reviewers {', '.join(s.reviewers) or 'all'} · "
+            f"combined by {s.combine} (m) · "
+            f"{'by difficulty' if self.by_difficulty else 'by contender'} (d) · {done}"
+        )
+
+    def _show_tables(self, tables: ReportTables, elapsed: float) -> None:
+        """The aggregate table and score bars, while the rest is still computed."""
+        self._status(tables, f"table in {elapsed:.2f} s, computing agreement and votes…")
+        self._fill_table(tables)
+        self.query_one("#lb-bars", Static).update(score_bars(list(tables.contender_rows)))
+        self.table_seconds = elapsed
+        self.tables_shown += 1
+
+    def _show(self, report: Report, marker: tuple[int, ...], elapsed: float, staged: bool) -> None:
         self.report = report
         self.load_seconds = elapsed
         self.loads += 1
         if self._marker is None:
             self._marker = marker
-        s = report.selection
-        self.query_one("#lb-status", Static).update(
-            f"suite {s.suite or 'all'} · reviewers {', '.join(s.reviewers) or 'all'} · "
-            f"combined by {s.combine} (m) · "
-            f"{'by difficulty' if self.by_difficulty else 'by contender'} (d) · "
-            f"computed in {elapsed:.2f} s · {time.strftime('%H:%M:%S')}"
-        )
-        self._fill_table(report)
-        self.query_one("#lb-bars", Static).update(score_bars(list(report.contender_rows)))
+        self._status(report, f"computed in {elapsed:.2f} s · {time.strftime('%H:%M:%S')}")
+        if not staged:  # a remembered report comes whole, in one step
+            self._fill_table(report)
+            self.query_one("#lb-bars", Static).update(score_bars(list(report.contender_rows)))
+            self.table_seconds = elapsed
+            self.tables_shown += 1
         self.query_one("#lb-difficulty-bars", Static).update(
             score_bars(list(report.difficulty_rows))
         )
         self.query_one("#lb-agreement", Static).update(self._agreement_text(report))
         self._fill_pairwise(report)
 
-    def _fill_table(self, report: Report) -> None:
+    def _fill_table(self, report: Report | ReportTables) -> None:
         from engine.export import report_columns
 
         table = self.query_one("#lb-table", DataTable)
