@@ -297,6 +297,14 @@ class _Table:
     reviewers: list[str]
 
 
+def tune_for_reading(conn: sqlite3.Connection) -> None:
+    """Connection settings for reading a large database in a few big passes: the file
+    mapped into memory (no copy per page read) and temporary tables kept in memory.
+    They change no result, only this connection's speed (about a tenth here)."""
+    conn.execute("PRAGMA mmap_size = 1073741824")
+    conn.execute("PRAGMA temp_store = MEMORY")
+
+
 def _filters(selection: Selection, contender_ids: Sequence[str] | None) -> tuple[str, list[Any]]:
     clauses: list[str] = []
     params: list[Any] = []
@@ -823,6 +831,7 @@ def report_in_stages(
     for key in by:
         if key not in GROUP_KEYS:
             raise UserError(f"--by: unknown key {key!r} (choose from {', '.join(GROUP_KEYS)})")
+    tune_for_reading(conn)
     table = _load(conn, selection)
     contender_rows = group_rows(table, ("contender",), ks, selection.seed)
     difficulty_rows: tuple[GroupRow, ...] | None = None

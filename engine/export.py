@@ -26,6 +26,7 @@ from engine.aggregate import (
     Selection,
     check_selection,
     resolve_contenders,
+    tune_for_reading,
 )
 from engine.errors import UserError
 
@@ -540,6 +541,7 @@ def write_raw_grades(conn: sqlite3.Connection, selection: Selection, fmt: str, o
     """
     if fmt not in RAW_FORMATS:
         raise UserError(f"--format: raw grades export as csv or json, not {fmt!r}")
+    tune_for_reading(conn)
     if fmt == "csv":
         # SQLite builds each CSV line (RFC 4180 quoting) so Python only writes strings
         sql, params = _raw_csv_query(conn, selection)
