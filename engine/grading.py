@@ -644,9 +644,12 @@ def select_problems(
 
 
 def start_grading_run(db: Database, *, suite: str, reviewer: str, settings: dict[str, Any]) -> str:
-    """A ``runs`` row for one grading session; grade events and votes point to it."""
-    import os
-    import platform
+    """A ``runs`` row for one grading session; grade events and votes point to it.
+
+    ``host`` records the pid and hostname, so answers left ``streaming`` by a crashed
+    session are recognised as dead at once (``engine.answers``), not after a timeout.
+    """
+    from engine.answers import host_info
 
     run_id = new_id()
     with db.conn:
@@ -658,7 +661,7 @@ def start_grading_run(db: Database, *, suite: str, reviewer: str, settings: dict
                 suite,
                 reviewer,
                 to_json(settings),
-                to_json({"cpus": os.cpu_count(), "python": platform.python_version()}),
+                to_json(host_info()),
                 utc_now(),
             ),
         )
