@@ -80,6 +80,40 @@ class ExpectedOutputs:
     """Why the reference produced no output for a test (None where it did)."""
     complete: bool = True
     """False when the reference run was stopped (then nothing is cached in the DB)."""
+    encoded: tuple[str | None, ...] = ()
+    """Each output as ``harness.encode`` writes it (None with an error): an answer whose
+    output arrives as the same text passes without decoding (``fast_match_text``)."""
+
+
+class _LazyOutputs(Sequence):
+    """Expected outputs decoded from their encoded text on first use (most never are:
+    a matching answer is recognised by its text)."""
+
+    def __init__(self, encoded: Sequence[str | None]) -> None:
+        self._encoded = list(encoded)
+        self._decoded: dict[int, Any] = {}
+
+    def __len__(self) -> int:
+        return len(self._encoded)
+
+    def __getitem__(self, index: Any) -> Any:
+        if isinstance(index, slice):
+            return [self[i] for i in range(len(self))[index]]
+        if index not in self._decoded:
+            text = self._encoded[index]
+            self._decoded[index] = None if text is None else harness.decode(text, Opaque)
+        return self._decoded[index]
+
+
+def fast_match_text(problem: Problem, test: TestCase, encoded: str | None) -> str | None:
+    """The expected output's text when an identical answer text is sure to pass under the
+    problem's rule: every rule but ``poly_root`` accepts a value equal to the expected one
+    with the same types, except with NaN (never equal) or opaque values (equal nothing)."""
+    if encoded is None or test.expected is not MISSING or problem.compare == "poly_root":
+        return None
+    if '["o",' in encoded or "nan" in encoded:
+        return None
+    return encoded
 
 
 def suggested_score(verdict: str, passed: int, total: int) -> float:
@@ -240,7 +274,11 @@ class Evaluator:
                     f"the reference raised {outcome.error_type}: {outcome.message}"
                 )
         complete = result.stopped in (None, "load_error")
-        return ExpectedOutputs(tuple(outputs), tuple(seconds), tuple(errors), complete)
+        encoded = tuple(
+            None if error is not None else harness.encode(output)
+            for output, error in zip(outputs, errors, strict=True)
+        )
+        return ExpectedOutputs(tuple(outputs), tuple(seconds), tuple(errors), complete, encoded)
 
     def _load_expected(self, key: tuple[str, str]) -> ExpectedOutputs | None:
         if self.db is None:
@@ -255,25 +293,32 @@ class Evaluator:
             )
         if not rows:
             return None
-        outputs, errors = [], []
-        for node in json.loads(rows[0]["outputs"]):
-            if isinstance(node, dict):
-                outputs.append(None)
-                errors.append(str(node.get("error")))
-            else:
-                outputs.append(harness.decode_node(node, Opaque))
+        encoded: list[str | None] = []
+        errors: list[str | None] = []
+        for item in json.loads(rows[0]["outputs"]):
+            if isinstance(item, dict) and "error" in item:
+                encoded.append(None)
+                errors.append(str(item.get("error")))
+            elif isinstance(item, dict):  # {"v": encoded text}
+                encoded.append(str(item["v"]))
+                errors.append(None)
+            else:  # rows written before the text form: a decoded node
+                encoded.append(harness.encode(harness.decode_node(item, Opaque)))
                 errors.append(None)
         seconds = tuple(json.loads(rows[0]["reference_seconds"]))
-        return ExpectedOutputs(tuple(outputs), seconds, tuple(errors), True)
+        outputs: Any = _LazyOutputs(encoded)
+        return ExpectedOutputs(outputs, seconds, tuple(errors), True, tuple(encoded))
 
     def _store_expected(self, key: tuple[str, str], expected: ExpectedOutputs) -> None:
         if self.db is None:
             return
         from engine.store import to_json, utc_now
 
+        # Each output as its encoded text: loading is then one JSON decode of a list of
+        # strings, and the values are decoded only when a comparison needs them.
         encoded = [
-            {"error": error} if error is not None else json.loads(harness.encode(output))
-            for output, error in zip(expected.outputs, expected.errors, strict=True)
+            {"error": error} if error is not None else {"v": text}
+            for text, error in zip(expected.encoded, expected.errors, strict=True)
         ]
         with self._db_lock, self.db.conn:
             self.db["expected_outputs"].insert(
@@ -322,6 +367,12 @@ class Evaluator:
             take=problem.take,
             total_limit=problem.time_limit,
             load_limit=max(LOAD_SECONDS, self.min_time_limit),
+            expected_encoded=tuple(
+                fast_match_text(problem, problem.tests[i], expected.encoded[i])
+                if expected.encoded
+                else None
+                for i in order
+            ),
         )
         result = self._run(job)
         if result.stopped == "timeout" and self.confirm_timeouts:
@@ -394,6 +445,9 @@ class Evaluator:
         """Per test index: (pass | fail | error | memory | timeout, failure details)."""
         statuses: dict[int, tuple[str, dict | None]] = {}
         for outcome in result.outcomes:
+            if outcome.matched_expected:  # same text as a fast_match_text: a pass
+                statuses[outcome.index] = ("pass", None)
+                continue
             test = problem.tests[outcome.index]
             want, reference_error = _expected_for(test, expected, outcome.index)
             details = {

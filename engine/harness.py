@@ -568,6 +568,14 @@ def _serve(sock_fd):
 
 def _monitor(request, fds):
     job_r, result_w, out_w, err_w, status_w = fds
+    for uid in request["uids"]:
+        if not _uid_has_processes(uid):
+            break
+    else:
+        os.write(status_w, b"busy\n")
+        os._exit(0)
+    request["config"]["uid"] = uid
+    os.chown(request["workdir"], uid, uid)
     pid = os.fork()
     if pid == 0:
         try:
@@ -576,7 +584,7 @@ def _monitor(request, fds):
             os._exit(70)
     for fd in (job_r, result_w, out_w, err_w):
         os.close(fd)
-    os.write(status_w, f"pid {pid}\n".encode())
+    os.write(status_w, f"pid {pid} {uid}\n".encode())
     while True:
         try:
             _, status = os.waitpid(pid, 0)
@@ -585,8 +593,7 @@ def _monitor(request, fds):
             status = 0
             break
     code = os.waitstatus_to_exitcode(status)
-    uid = request["config"]["uid"]
-    left = _uid_has_processes(uid) if uid is not None else 1
+    left = _uid_has_processes(uid)
     os.write(status_w, f"exit {code} {left}\n".encode())
     os._exit(0)
 
