@@ -348,8 +348,9 @@ class _Locator:
         return np.where(self.sorted[at] == query, at, -1).astype(np.int64)
 
 
-def _float_column(values: list[Any]) -> np.ndarray:
-    return np.array([np.nan if v is None else v for v in values], dtype=float)
+def _float_column(values: Sequence[Any]) -> np.ndarray:
+    """Numbers as floats, SQL NULL (None) as NaN (numpy's own conversion of None)."""
+    return np.array(values, dtype=float)
 
 
 def _load(conn: sqlite3.Connection, selection: Selection) -> _Table:
@@ -422,7 +423,7 @@ def _load(conn: sqlite3.Connection, selection: Selection) -> _Table:
     grade_pos = at[hit]
     grade_reviewer = np.array([reviewer_index[r] for r in g_reviewer], dtype=np.int64)[hit]
     grade_score = np.array(g_score, dtype=float)[hit]
-    grade_fmt = _float_column(list(g_fmt))[hit]
+    grade_fmt = _float_column(g_fmt)[hit]
     reviewers = [reviewers[i] for i in np.unique(grade_reviewer)] if len(grade_pos) else []
     if reviewers:
         _, grade_reviewer = np.unique(grade_reviewer, return_inverse=True)
@@ -442,10 +443,10 @@ def _load(conn: sqlite3.Connection, selection: Selection) -> _Table:
         difficulty=difficulty,
         passed=passed,
         base_passed=base_passed,
-        ttft=_float_column(list(columns[3])),
-        tps=_float_column(list(columns[4])),
-        tokens=_float_column(list(columns[5])),
-        seconds=_float_column(list(columns[6])),
+        ttft=_float_column(columns[3]),
+        tps=_float_column(columns[4]),
+        tokens=_float_column(columns[5]),
+        seconds=_float_column(columns[6]),
         score=score,
         fmt=fmt,
         contenders=everyone,
