@@ -1,4 +1,4 @@
-"""Token batching for the UI: collect a worker's tokens, hand them over every ~40 ms.
+"""Token batching for the UI: collect a worker's tokens, hand them over every ~100 ms.
 
 The backend calls ``add`` once per token in the worker thread; ``emit`` (which
 posts a message to the UI) runs at most once per ``interval`` with everything that
@@ -10,7 +10,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 
-BATCH_SECONDS = 0.04
+BATCH_SECONDS = 0.1
 
 
 class TokenBatcher:

@@ -62,7 +62,7 @@ class PaneFailed(PaneMessage):
     error: str
 
 
-FLUSH_SECONDS = 0.05
+FLUSH_SECONDS = 0.1
 """How often streamed text reaches the screen (workers batch at ~40 ms too)."""
 
 PALETTE: tuple[tuple[str, str, str], ...] = (

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 from typing import ClassVar
 
@@ -16,6 +17,9 @@ from engine.answering import Answer, TestResult
 from engine.grading import GradeEvent, Rubric
 
 OUTPUT_CAP = 400
+TITLE_SECONDS = 1.0
+"""While streaming, the token count and rate in the border change at most this often:
+a border change repaints the whole column, the streamed text only its own view."""
 VERDICT_STYLES = {
     "pass": "bold black on green",
     "fail": "bold white on red",
@@ -81,6 +85,7 @@ class AnswerPane(Vertical, can_focus=True):
         self.status = ""
         self.stable = False
         self.unflushed = False
+        self.title_shown = 0.0
 
     def compose(self):
         # while streaming: a fixed-size view of the answer's tail, updated without a
@@ -139,7 +144,10 @@ class AnswerPane(Vertical, can_focus=True):
         stream = self.query_one(f"#stream-{self.index}", Static)
         size = stream.content_size
         stream.update(Text(tail_lines("".join(self.pieces), size.width, size.height)), layout=False)
-        self._render_title()
+        now = time.monotonic()
+        if now - self.title_shown >= TITLE_SECONDS:
+            self.title_shown = now
+            self._render_title()
 
     def settle(self, answer: Answer) -> None:
         """The answer ended: show it once, in full, with its extracted code highlighted."""
