@@ -1,8 +1,9 @@
 """The program that runs inside the sandbox child, and the value encoding both sides share.
 
-This file is imported by the parent (for ``encode``/``decode``) and executed by the
-child as ``python -I -S -c <this source> <config>``; it imports only the standard
-library. The child:
+This file is imported by the parent (for ``encode``/``decode``) and executed as
+``python -I -S -c <this source> <config>`` (without root, once per answer) or
+``... --serve FD`` (the fork server, as root: ``_serve`` forks a monitor and the child
+per job); it imports only the standard library. The child:
 
 1. while still root (trusted, before any candidate code): sets resource limits,
    enters fresh network and mount namespaces when the OS allows, hides the world

@@ -1,11 +1,17 @@
 """Running untrusted code in a child process: limits, isolation, deadlines, kill, capture.
 
-One child per answer: ``python -I -S -c <engine/harness.py>`` in a new session
-(so its process group can be killed at once), with its own temporary directory as
-cwd (deleted afterwards), stdin from ``/dev/null``, a clean environment, and
+One child per answer, running ``engine/harness.py`` in a new session (so its process
+group can be killed at once), with its own temporary directory as cwd (deleted
+afterwards), stdin from ``/dev/null``, a clean environment, and
 stdout/stderr read incrementally by threads that keep only the first
 ``output_bytes`` of each (the rest is read and dropped, so neither memory nor the
 child's writes are ever blocked).
+
+As root the child is forked by a fork server (``_ForkServer``: one detached
+``python -I -S -u -c <harness>`` per parent process, see ``harness._serve``) through a
+per-job monitor that reports the child's pid and exit status on a status pipe and
+whether any process of the sandbox uid is left; without root every child is a fresh
+``python -I -S -u -c <harness>`` (``_ExecChild``).
 
 When gradebench runs as root (it does in its container) the child, before it reads
 any candidate code, sets its resource limits, enters new network and mount
@@ -23,7 +29,8 @@ environment. ``SandboxResult.isolation`` records what was in force.
 The parent enforces the time limits itself: each test has a deadline measured
 from the previous result, and when one passes the whole group and every process
 of the sandbox uid are killed with SIGKILL (``kill(-1)`` sent as that uid, then
-confirmed by scanning ``/proc``). Results arrive over a dedicated pipe
+confirmed by scanning ``/proc``); after a normal end that sweep runs only when the
+monitor found processes of the uid left. Results arrive over a dedicated pipe
 as encoded outputs (see ``engine/harness.py``); the parent only accepts them in
 the order it sent the tests.
 """
