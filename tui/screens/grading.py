@@ -424,10 +424,13 @@ class GradingScreen(Screen):
             blind=self.session.blind,
             run_id=self.session.run_id,
         )
+        first_grade = pane.history_count == 0
         pane.show_grade(event, pane.history_count + 1)
-        self.after_grade()
+        self.after_grade(bindings_changed=first_grade)
 
-    def after_grade(self) -> None:
+    def after_grade(self, bindings_changed: bool = True) -> None:
+        """Header, reveal, and the footer only when a key's availability changed (the
+        first grade enables ``h``): a footer refresh rebuilds all its keys."""
         if (
             self.session.blind
             and self.presentation is not None
@@ -435,11 +438,13 @@ class GradingScreen(Screen):
             and all(p.grade is not None for p in self.panes)
         ):
             self.presentation = grading.reveal(self.gb.db, self.presentation)
+            bindings_changed = True
             for pane in self.panes:
                 pane.label = self.pane_label(pane.index)
                 pane.render_all()
         self.update_progress()
-        self.refresh_bindings()
+        if bindings_changed:
+            self.refresh_bindings()
 
     def action_score(self, level: int) -> None:
         pane = self.focused_pane()
