@@ -69,7 +69,8 @@ UID_CANDIDATES = 4
 class SandboxLimits:
     """Resource limits for one child; defaults suit one answer to one problem."""
 
-    memory_bytes: int = 1 << 30
+    memory_bytes: int = 4 << 30
+    """Address space (RLIMIT_AS): 4 GiB, as EvalPlus allows (HumanEval/130's reference needs more than 1)."""
     file_bytes: int = 16 << 20
     processes: int = 32
     open_files: int = 64
@@ -77,7 +78,7 @@ class SandboxLimits:
     """Size of the tmpfs the work dir becomes (with the mount namespace)."""
     output_bytes: int = 64 << 10
     """stdout and stderr kept, each; the rest is read and discarded."""
-    result_bytes: int = 256 << 20
+    result_bytes: int = 1 << 30
     """Most bytes accepted on the result channel before the child is stopped."""
     startup_seconds: float = 10.0
     """Interpreter start and isolation, before any candidate code (generous: the
