@@ -347,7 +347,7 @@ class GradingScreen(Screen):
         summary = grading.reviewer_summary(self.gb.db, session.reviewer, counted, seat_ids)
         mode = "blind" if session.blind else "open"
         first = (
-            f"[b]{session.suite}[/b]  problem [b]{self.index + 1}[/b] of {len(problem_ids)}  ·  "
+            f"[b]{self.problem.suite}[/b]  problem [b]{self.index + 1}[/b] of {len(problem_ids)}  ·  "
             f"graded {graded}/{len(problem_ids)}  ·  reviewer [b]{session.reviewer}[/b] ({mode})"
         )
         parts = []
