@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import importlib.util
 import random
+import re
 import sys
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -224,8 +225,9 @@ class GradebenchApp(App):
             self.push_screen(screen)
 
     def export_screenshot(self, *, title: str | None = None, simplify: bool = True) -> str:
-        """SVG of the screen; segments are merged so equal screens give equal files."""
-        return super().export_screenshot(title=title, simplify=simplify)
+        """SVG of the screen; segments and background cells are merged so equal screens
+        give equal files (styles that differ only in invisible metadata split runs)."""
+        return merge_background_rects(super().export_screenshot(title=title, simplify=simplify))
 
     # --- app-wide actions ---
 
@@ -278,3 +280,45 @@ def _session_screen_type() -> type:
     from tui.screens.session import SessionScreen
 
     return SessionScreen
+
+
+_RECT = re.compile(
+    r'<rect fill="(?P<fill>[^"]+)" x="(?P<x>[\d.]+)" y="(?P<y>[\d.]+)" '
+    r'width="(?P<width>[\d.]+)" height="(?P<height>[\d.]+)" shape-rendering="crispEdges"/>'
+)
+
+
+def merge_background_rects(svg: str) -> str:
+    """Join runs of adjacent same-colour background cells of one row into one rect."""
+    out: list[str] = []
+    pending: dict[str, str] | None = None
+    position = 0
+
+    def flush() -> None:
+        if pending is not None:
+            out.append(
+                f'<rect fill="{pending["fill"]}" x="{pending["x"]}" y="{pending["y"]}" '
+                f'width="{float(pending["width"]):g}" height="{pending["height"]}" '
+                'shape-rendering="crispEdges"/>'
+            )
+
+    for match in _RECT.finditer(svg):
+        between = svg[position : match.start()]
+        rect = match.groupdict()
+        joinable = (
+            pending is not None
+            and not between
+            and rect["fill"] == pending["fill"]
+            and rect["y"] == pending["y"]
+            and abs(float(pending["x"]) + float(pending["width"]) - float(rect["x"])) < 0.05
+        )
+        if joinable:
+            pending["width"] = f"{float(pending['width']) + float(rect['width']):.4f}"
+        else:
+            flush()
+            out.append(between)
+            pending = rect
+        position = match.end()
+    flush()
+    out.append(svg[position:])
+    return "".join(out)
