@@ -169,6 +169,10 @@ def ensure_problem_row(db: Database, problem: Problem) -> None:
 
     if db.conn.execute("SELECT 1 FROM problems WHERE id = ?", (problem.id,)).fetchone():
         return
+    # Called on every problem change (UI thread) and per job: hashing every test input costs
+    # ~30 ms a problem, so only a missing row pays for it.
+    if db.conn.execute("SELECT 1 FROM problems WHERE id = ?", (problem.id,)).fetchone():
+        return
     # repr() of the tests would fail on integers over 4300 digits; the evaluator's key does not
     digest = expected_key(problem)
     with db.conn:
