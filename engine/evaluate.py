@@ -258,27 +258,27 @@ class Evaluator:
             kind=problem.kind,
             take=problem.take,
             load_limit=self.reference_time_limit,
+            decode_outputs=False,  # kept as the child's text, decoded only when compared
         )
         result = self._run(job)
         count = len(problem.tests)
-        outputs: list[Any] = [None] * count
+        encoded: list[str | None] = [None] * count
         seconds: list[float | None] = [None] * count
         errors: list[str | None] = [f"the reference did not run: {result.message}"] * count
         for outcome in result.outcomes:
             seconds[outcome.index] = outcome.seconds
             if outcome.returned:
-                outputs[outcome.index] = outcome.output
+                encoded[outcome.index] = (
+                    outcome.text if outcome.text is not None else harness.encode(outcome.output)
+                )
                 errors[outcome.index] = None
             else:
                 errors[outcome.index] = (
                     f"the reference raised {outcome.error_type}: {outcome.message}"
                 )
         complete = result.stopped in (None, "load_error")
-        encoded = tuple(
-            None if error is not None else harness.encode(output)
-            for output, error in zip(outputs, errors, strict=True)
-        )
-        return ExpectedOutputs(tuple(outputs), tuple(seconds), tuple(errors), complete, encoded)
+        outputs: Any = _LazyOutputs(encoded)
+        return ExpectedOutputs(outputs, tuple(seconds), tuple(errors), complete, tuple(encoded))
 
     def _load_expected(self, key: tuple[str, str]) -> ExpectedOutputs | None:
         if self.db is None:

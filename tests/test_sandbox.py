@@ -97,6 +97,84 @@ def test_too_deep_values_become_opaque_instead_of_crashing():
     assert isinstance(decoded, Opaque) and decoded.type_name == "too large"
 
 
+class _SpoofMeta(type):
+    """A metaclass that claims to be equal to (and hash like) ``int``."""
+
+    def __eq__(cls, other):
+        return True
+
+    def __hash__(cls):
+        return hash(int)
+
+
+class _Spoof(metaclass=_SpoofMeta):
+    def __index__(self):
+        return 1
+
+
+N = harness.FLAT_MIN_ITEMS
+FLAT_VALUES = {
+    "ints": [*range(-N, N), 2**100, -(10**5000)],
+    "floats": [0.1 * i for i in range(N)] + [math.inf, -math.inf, -0.0, math.nan, 1e-310],
+    "floats_packed": [0.1 * i for i in range(N)] + [math.inf, -math.inf, -0.0, 1e-310],
+    "mixed": [1, 3.0, 2, 8.0] * N,
+    "mixed_runs": [1, 2] + [0.5 * i for i in range(3 * N)] + [7] + [-0.0] * N,
+    "strings": ["a", 'q"uote', "\\", "é", "\ud800", ""] * N,
+    "tuple": tuple(range(N)),
+    "bools": [True, False, 1, 0] * N,
+    "subclass": [1] * N + [type("MyInt", (int,), {})(2)],
+    "spoof": [1] * N + [_Spoof()],
+    "nested": [list(range(N)) for _ in range(3)],
+    "short": [1, 2.0, "x"],
+}
+
+
+@pytest.mark.parametrize("name", list(FLAT_VALUES))
+def test_long_flat_lists_encode_at_c_speed_and_decode_exactly(name):
+    """Lists of scalars take a C-speed path. Without long float runs its text equals the
+    per-item walk's; long NaN-free float runs are packed; decoding gives back the same
+    types and the same bits (-0.0 stays -0.0)."""
+    value = FLAT_VALUES[name]
+    tag = "l" if type(value) is list else "t"
+    text = harness.encode(value)
+    by_item = '["' + tag + '",[' + ",".join(harness.encode(x) for x in value) + "]]"
+    packed = '["*f",' in text
+    assert packed == (name in ("floats_packed", "mixed_runs"))
+    if not packed:
+        assert text == by_item
+    decoded = harness.decode(text, Opaque)
+    assert type(decoded) is type(value) and len(decoded) == len(value)
+    for got, want in zip(decoded, value, strict=True):
+        if isinstance(want, _Spoof) or type(want).__name__ == "MyInt":
+            assert isinstance(got, Opaque)  # the odd item stays opaque, not an int
+            continue
+        assert type(got) is type(want)
+        if type(want) is float:
+            assert math.copysign(1, got) == math.copysign(1, want)
+            assert got == want or (math.isnan(got) and math.isnan(want))
+        else:
+            assert got == want
+    assert harness.encode(decoded) == text or name in ("subclass", "spoof")
+
+
+def test_a_float_run_with_nan_stays_visible_as_text():
+    text = harness.encode([1.5] * harness.FLAT_MIN_ITEMS + [math.nan])
+    assert '["*f",' not in text and '"nan"' in text
+
+
+@pytest.mark.parametrize("text", ['["l",[["*f","00"]]]', '["l",[["*f"]]]', '["*f","00"]'])
+def test_malformed_float_runs_are_rejected(text):
+    with pytest.raises(ValueError):
+        harness.decode(text, Opaque)
+
+
+def test_flat_lists_count_towards_the_value_cap(monkeypatch):
+    monkeypatch.setattr(harness, "MAX_NODES", 1000)
+    encode = harness.make_encoder()
+    assert json.loads(encode(list(range(999))))[0] == "l"
+    assert json.loads(encode(list(range(1000))))[:2] == ["o", "too large"]
+
+
 def test_malformed_encoded_data_is_rejected():
     for text in ('["zz"]', '["i"]', "[1]", '["l","notalist"]', "{}"):
         with pytest.raises(ValueError):
