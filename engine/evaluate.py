@@ -332,6 +332,25 @@ class Evaluator:
                 replace=True,
             )
 
+    def reference_seconds(self, problem_ids: Iterable[str]) -> dict[str, float]:
+        """Total seconds the reference took on each problem's tests, where a run is
+        cached in the database (any content version: it is a hint for scheduling)."""
+        if self.db is None:
+            return {}
+        wanted = set(problem_ids)
+        totals: dict[str, float] = {}
+        with self._db_lock:
+            rows = self.db.execute(
+                "select problem_id, reference_seconds from expected_outputs order by created_at"
+            ).fetchall()
+        for problem_id, seconds_json in rows:
+            if problem_id in wanted:
+                try:
+                    totals[problem_id] = float(sum(s or 0.0 for s in json.loads(seconds_json)))
+                except (TypeError, ValueError):
+                    continue
+        return totals
+
     # ------------------------------------------------------------ evaluating
 
     def time_limits(self, problem: Problem, expected: ExpectedOutputs) -> list[float]:

@@ -321,10 +321,17 @@ def decode(text, opaque=None):
 # ---------------------------------------------------------------- child side
 
 
-def _libc():
-    import ctypes
+_LIBC = []
 
-    return ctypes, ctypes.CDLL(None, use_errno=True)
+
+def _libc():
+    """(ctypes, the C library), loaded once per process (the fork server loads them
+    before it forks, so no sandbox child pays for the import)."""
+    if not _LIBC:
+        import ctypes
+
+        _LIBC.extend((ctypes, ctypes.CDLL(None, use_errno=True)))
+    return _LIBC[0], _LIBC[1]
 
 
 def _isolate(config):
@@ -614,6 +621,11 @@ def _serve(sock_fd):
 
     if os.fork() > 0:  # detach: the server is nobody's child, its monitors are its own
         os._exit(0)
+    # Modules every monitor and child needs, imported once here instead of per job.
+    import fcntl  # noqa: F401
+    import resource  # noqa: F401
+
+    _libc()
     sock = socket.socket(fileno=sock_fd)
     signal.signal(signal.SIGCHLD, signal.SIG_IGN)  # monitors are reaped by the kernel
     while True:
@@ -641,7 +653,7 @@ def _serve(sock_fd):
 def _monitor(request, fds):
     job_r, result_w, out_w, err_w, status_w = fds
     for uid in request["uids"]:
-        if not _uid_has_processes(uid):
+        if not _uid_has_processes(uid, stay=False):
             break
     else:
         os.write(status_w, b"busy\n")
@@ -665,46 +677,50 @@ def _monitor(request, fds):
             status = 0
             break
     code = os.waitstatus_to_exitcode(status)
-    left = _uid_has_processes(uid)
+    left = _uid_has_processes(uid, stay=True)  # the monitor ends next: it may stay that uid
     os.write(status_w, f"exit {code} {left}\n".encode())
     os._exit(0)
 
 
-def _uid_has_processes(uid):
-    """1 when a process of ``uid`` (other than the prober) may be alive; else 0.
+def _uid_has_processes(uid, stay):
+    """1 when a process of ``uid`` (other than this one) may be alive; else 0.
 
-    The prober becomes ``uid`` and lowers its ``RLIMIT_NPROC`` to 2: the kernel then
-    lets it fork only when it is the sole task counted for that uid (zombies and
-    processes being forked count too, so a 0 is proof)."""
+    This process becomes ``uid`` (real and effective; root stays the saved uid unless
+    ``stay``) and lowers its soft ``RLIMIT_NPROC`` to 2: the kernel then lets it fork only
+    when it is the sole task counted for that uid (zombies and processes being forked
+    count too, so a 0 is proof). Without ``stay`` it turns back into root, limit
+    restored. The probe forks once, with no extra prober process. While it is that
+    uid, a process of the uid could signal it; the parent treats a monitor that died
+    as one whose uid is busy (full sweep)."""
     import resource
 
+    saved = resource.getrlimit(resource.RLIMIT_NPROC)
+    groups = os.getgroups()
     try:
-        pid = os.fork()
+        os.setgroups([])
+        os.setresgid(uid, uid, 0)
+        os.setresuid(uid, uid, 0)
+        # the soft limit only: this root may lack CAP_SYS_RESOURCE to raise it back
+        resource.setrlimit(resource.RLIMIT_NPROC, (2, saved[1]))
+        try:
+            pid = os.fork()
+        except OSError:
+            return 1
+        if pid == 0:
+            os._exit(0)
+        try:
+            os.waitpid(pid, 0)
+        except ChildProcessError:
+            pass
+        return 0
     except OSError:
         return 1
-    if pid == 0:
-        code = 1
-        try:
-            os.setgroups([])
-            os.setgid(uid)
-            os.setuid(uid)
-            resource.setrlimit(resource.RLIMIT_NPROC, (2, 2))
-            try:
-                grandchild = os.fork()
-            except OSError:
-                grandchild = -1
-            if grandchild == 0:
-                os._exit(0)
-            if grandchild > 0:
-                os.waitpid(grandchild, 0)
-                code = 0
-        finally:
-            os._exit(code)
-    try:
-        _, status = os.waitpid(pid, 0)
-    except ChildProcessError:
-        return 1
-    return 0 if os.waitstatus_to_exitcode(status) == 0 else 1
+    finally:
+        if not stay:
+            os.setresuid(0, 0, 0)
+            os.setresgid(0, 0, 0)
+            os.setgroups(groups)
+            resource.setrlimit(resource.RLIMIT_NPROC, saved)
 
 
 def _child(request, job_r, result_w, out_w, err_w):

@@ -428,3 +428,49 @@ def f(paths):
     assert all(os.path.exists(p) for p in paths)
     seen = run(code, (0, (paths,))).outcomes[0].output
     assert seen[:2] == [False, False]
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="the uid probe runs only as root")
+def test_the_uid_probe_sees_a_live_process_of_the_uid_and_gives_root_back():
+    """``harness._uid_has_processes`` answers 1 while a process of the uid lives and 0
+    once it is gone; without ``stay`` the prober is root again afterwards (it is the
+    monitor, which still has to fork the sandbox child). Run in a forked process, since
+    the probe changes the credentials of whoever calls it."""
+    uid = 1_999_123
+
+    def probe(stay: bool) -> tuple[int, tuple[int, int, int]]:
+        reader, writer = os.pipe()
+        pid = os.fork()
+        if pid == 0:
+            try:
+                answer = harness._uid_has_processes(uid, stay=stay)
+                os.write(writer, json.dumps([answer, list(os.getresuid())]).encode())
+            finally:
+                os._exit(0)
+        os.close(writer)
+        os.waitpid(pid, 0)
+        answer, ids = json.loads(os.read(reader, 1000))
+        os.close(reader)
+        return answer, tuple(ids)
+
+    assert probe(stay=False) == (0, (0, 0, 0))
+    ready_r, ready_w = os.pipe()
+    holder = os.fork()
+    if holder == 0:
+        try:
+            os.setgid(uid)
+            os.setuid(uid)
+            os.write(ready_w, b"x")
+            time.sleep(30)
+        finally:
+            os._exit(0)
+    os.close(ready_w)
+    assert os.read(ready_r, 1) == b"x"  # the holder is that uid now
+    os.close(ready_r)
+    try:
+        assert probe(stay=False) == (1, (0, 0, 0))
+        assert probe(stay=True) == (1, (uid, uid, 0))
+    finally:
+        os.kill(holder, 9)
+        os.waitpid(holder, 0)
+    assert probe(stay=False)[0] == 0
