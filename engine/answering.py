@@ -167,10 +167,8 @@ def ensure_problem_row(db: Database, problem: Problem) -> None:
     from engine.evaluate import expected_key
     from engine.store import to_json, utc_now
 
-    if db.conn.execute("SELECT 1 FROM problems WHERE id = ?", (problem.id,)).fetchone():
-        return
-    # Called on every problem change (UI thread) and per job: hashing every test input costs
-    # ~30 ms a problem, so only a missing row pays for it.
+    # Called on every problem change (UI thread) and per job: hashing every test input
+    # costs time on large suites, so only a missing row pays for it.
     if db.conn.execute("SELECT 1 FROM problems WHERE id = ?", (problem.id,)).fetchone():
         return
     # repr() of the tests would fail on integers over 4300 digits; the evaluator's key does not

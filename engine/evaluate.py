@@ -28,6 +28,8 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import pickle
+import re
 import threading
 from collections.abc import Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -144,14 +146,33 @@ def _canonical(node: Any) -> Any:
     return node
 
 
-def expected_key(problem: Problem, encoded_args: Sequence[str] | None = None) -> str:
-    """Content hash of everything that decides the reference's outputs."""
-    if encoded_args is None:
-        encoded_args = [harness.encode(t.args) for t in problem.tests]
-    tests = [
-        json.dumps(_canonical(json.loads(text))) if '["S",' in text or '["F",' in text else text
-        for text in encoded_args
-    ]
+_NOT_PLAIN_PICKLE = re.compile(b"[\x82-\x84\x8f-\x91\x93]")
+"""Pickle (protocol 5) opcodes of a global lookup (STACK_GLOBAL, EXT1/2/4) and of sets.
+A pickle without any of these bytes holds only plain data in a fixed order, so its
+bytes can name the inputs and be unpickled in the child with no global lookup. The
+bytes may also occur inside data; then the slower, exact path is taken."""
+
+
+def prepared_inputs(problem: Problem) -> tuple[str, tuple[tuple[str, bytes | str], ...]]:
+    """(content hash of everything that decides the reference's outputs, how each test's
+    args travel to the child), in one pass over the tests.
+
+    Args whose pickle is plain data are named by the pickle itself (C speed); the
+    others (complex numbers, sets, anything that is not plain data) by their encoded
+    text with set items in canonical order, and travel as ``prepare_args`` says."""
+    parts: list[bytes] = []
+    prepared: list[tuple[str, bytes | str]] = []
+    for test in problem.tests:
+        data = pickle.dumps(test.args, protocol=5)
+        if _NOT_PLAIN_PICKLE.search(data) is None:
+            prepared.append(("pickle", data))
+            parts.append(b"p" + data)
+            continue
+        text = harness.encode(test.args)
+        prepared.append(prepare_args(test.args, text))
+        if '["S",' in text or '["F",' in text:
+            text = json.dumps(_canonical(json.loads(text)))
+        parts.append(b"e" + text.encode("utf-8", "surrogatepass"))
     digest = hashlib.sha256()
     for part in (
         harness.PROTOCOL,
@@ -159,10 +180,16 @@ def expected_key(problem: Problem, encoded_args: Sequence[str] | None = None) ->
         problem.entry_point,
         repr(problem.take),
         problem.reference,
-        "\x1e".join(tests),
     ):
         digest.update(part.encode("utf-8", "surrogatepass") + b"\x00")
-    return digest.hexdigest()
+    for part in parts:
+        digest.update(len(part).to_bytes(8, "little") + part)
+    return digest.hexdigest(), tuple(prepared)
+
+
+def expected_key(problem: Problem) -> str:
+    """Content hash of everything that decides the reference's outputs."""
+    return prepared_inputs(problem)[0]
 
 
 class Evaluator:
@@ -215,11 +242,7 @@ class Evaluator:
             cached = self._encoded.get(id(problem))
         if cached is not None and cached[0] is problem:
             return cached[1], cached[2]
-        encoded = [harness.encode(t.args) for t in problem.tests]
-        key = expected_key(problem, encoded)
-        prepared = tuple(
-            prepare_args(t.args, e) for t, e in zip(problem.tests, encoded, strict=True)
-        )
+        key, prepared = prepared_inputs(problem)
         with self._lock:
             self._encoded[id(problem)] = (problem, key, prepared)  # holds it: ids stay unique
         return key, prepared
@@ -284,28 +307,16 @@ class Evaluator:
         if self.db is None:
             return None
         with self._db_lock:
-            rows = list(
-                self.db.query(
-                    "select outputs, reference_seconds from expected_outputs"
-                    " where problem_id = ? and content_sha256 = ?",
-                    list(key),
-                )
-            )
+            rows = self.db.execute(
+                "select outputs, reference_seconds from expected_outputs"
+                " where problem_id = ? and content_sha256 = ?",
+                list(key),
+            ).fetchall()
         if not rows:
             return None
-        encoded: list[str | None] = []
-        errors: list[str | None] = []
-        for item in json.loads(rows[0]["outputs"]):
-            if isinstance(item, dict) and "error" in item:
-                encoded.append(None)
-                errors.append(str(item.get("error")))
-            elif isinstance(item, dict):  # {"v": encoded text}
-                encoded.append(str(item["v"]))
-                errors.append(None)
-            else:  # rows written before the text form: a decoded node
-                encoded.append(harness.encode(harness.decode_node(item, Opaque)))
-                errors.append(None)
-        seconds = tuple(json.loads(rows[0]["reference_seconds"]))
+        stored, seconds_json = rows[0]
+        encoded, errors = _parse_stored_outputs(stored)
+        seconds = tuple(json.loads(seconds_json))
         outputs: Any = _LazyOutputs(encoded)
         return ExpectedOutputs(outputs, seconds, tuple(errors), True, tuple(encoded))
 
@@ -314,18 +325,12 @@ class Evaluator:
             return
         from engine.store import to_json, utc_now
 
-        # Each output as its encoded text: loading is then one JSON decode of a list of
-        # strings, and the values are decoded only when a comparison needs them.
-        encoded = [
-            {"error": error} if error is not None else {"v": text}
-            for text, error in zip(expected.encoded, expected.errors, strict=True)
-        ]
         with self._db_lock, self.db.conn:
             self.db["expected_outputs"].insert(
                 {
                     "problem_id": key[0],
                     "content_sha256": key[1],
-                    "outputs": to_json(encoded),
+                    "outputs": _stored_outputs(expected.encoded, expected.errors),
                     "reference_seconds": to_json(list(expected.seconds)),
                     "created_at": utc_now(),
                 },
@@ -510,6 +515,49 @@ class Evaluator:
                 },
             )
         return statuses
+
+
+STORED_OUTPUTS_HEADER = "gradebench-outputs-2"
+
+
+def _stored_outputs(encoded: Sequence[str | None], errors: Sequence[str | None]) -> str:
+    """The reference's outputs as stored: a header line, then one line per test, either
+    the output's encoded text (JSON, never a raw newline) or, when the reference gave no
+    output, the error message as a JSON string. Loading is then a split at C speed
+    instead of decoding JSON inside JSON."""
+    lines = [STORED_OUTPUTS_HEADER]
+    for text, error in zip(encoded, errors, strict=True):
+        if error is not None or text is None:
+            lines.append(json.dumps(error if error is not None else "no output"))
+        else:
+            lines.append(text)
+    return "\n".join(lines)
+
+
+def _parse_stored_outputs(stored: str) -> tuple[list[str | None], list[str | None]]:
+    """(encoded output or None, error or None) per test, from either stored form."""
+    encoded: list[str | None] = []
+    errors: list[str | None] = []
+    if stored.startswith(STORED_OUTPUTS_HEADER + "\n") or stored == STORED_OUTPUTS_HEADER:
+        for line in stored.split("\n")[1:]:
+            if line.startswith('"'):
+                encoded.append(None)
+                errors.append(str(json.loads(line)))
+            else:
+                encoded.append(line)
+                errors.append(None)
+        return encoded, errors
+    for item in json.loads(stored):  # rows written by earlier versions: a JSON list
+        if isinstance(item, dict) and "error" in item:
+            encoded.append(None)
+            errors.append(str(item.get("error")))
+        elif isinstance(item, dict):  # {"v": encoded text}
+            encoded.append(str(item["v"]))
+            errors.append(None)
+        else:  # a decoded node
+            encoded.append(harness.encode(harness.decode_node(item, Opaque)))
+            errors.append(None)
+    return encoded, errors
 
 
 def _expected_for(test: TestCase, expected: ExpectedOutputs, index: int) -> tuple[Any, str | None]:

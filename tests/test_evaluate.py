@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from engine import harness
 from engine.evaluate import Evaluator, Execution, expected_key, save_execution
 from engine.problems import Problem, TestCase
 from engine.suites import load_suite
@@ -234,6 +235,23 @@ def test_expected_outputs_are_cached_in_the_database_and_reused(db):
     second.evaluate(changed, "def f(x):\n    return x * x\n")
     assert second.reference_runs == 1  # a different reference means a new key
     assert db["expected_outputs"].count == 2
+
+
+def test_stored_outputs_round_trip_and_earlier_rows_still_load():
+    from engine.evaluate import _parse_stored_outputs, _stored_outputs
+
+    encoded = [harness.encode([1, 2.5, "a\nb"]), None, harness.encode('"quoted"'), None]
+    errors = [None, "the reference raised ValueError: x\ny", None, None]
+    stored = _stored_outputs(encoded, errors)
+    assert stored.count("\n") == 4  # header + one line per test, newlines escaped
+    back_encoded, back_errors = _parse_stored_outputs(stored)
+    assert back_encoded == encoded
+    assert back_errors == [None, "the reference raised ValueError: x\ny", None, "no output"]
+    legacy = json.dumps([{"v": encoded[0]}, {"error": "boom"}, ["i", "0x5"]])
+    assert _parse_stored_outputs(legacy) == (
+        [encoded[0], None, harness.encode(5)],
+        [None, "boom", None],
+    )
 
 
 def test_expected_outputs_are_computed_once_across_threads():
