@@ -409,7 +409,7 @@ class Evaluator:
             base_verdict, base_passed, _ = _summarize(base_order, statuses)
         sandbox = {
             **result.isolation,
-            "test_seconds": [round(limits[i], 3) for i in order][:50],
+            "test_seconds": [round(limits[i], 3) for i in order[:50]],
             "total_limit": problem.time_limit,
             "stopped": result.stopped,
             "leftovers_killed": result.leftovers_killed,
