@@ -1,8 +1,9 @@
 """From ``grades.db`` to the numbers of a leaderboard: per-group rows, agreement, pairwise.
 
-Three set-based queries do the reading (window functions pick the current grade,
-the latest execution and the current vote); numpy does the grouping, so the cost
-is a few passes over arrays however many generations there are.
+Three set-based queries do the reading (the current grades and latest executions
+come from the tables the schema's triggers keep, ``grade_current`` and
+``execution_latest``; a window function picks the current vote); numpy does the
+grouping, so the cost is a few passes over arrays however many generations there are.
 
 Definitions (the README's "Statistics and export" section says the same):
 
@@ -461,26 +462,20 @@ def _load(conn: sqlite3.Connection, selection: Selection) -> _Table:
     )
 
 
-# SQLite documents that with max() in an aggregate query, the other bare columns come
-# from the row holding the maximum: one pass over the (generation, reviewer, created_at)
-# index gives each reviewer's latest event per generation. Generations are named by
-# their rowid (an integer: cheap to hand to Python and to look up in numpy).
+# The current grade per (generation, reviewer) and the latest execution per generation
+# are kept in their own tables by triggers (schema m004), so reading them is a plain
+# scan. Generations are named by their rowid (an integer: cheap to hand to Python and
+# to look up in numpy); rowids are only compared within one read.
 CURRENT_GRADES_SQL = """
-    SELECT g.rowid, x.reviewer, x.score, x.format_ok FROM (
-        SELECT generation_id, reviewer, score, format_ok, max(created_at)
-        FROM grade_events {reviewer_filter}
-        GROUP BY generation_id, reviewer
-    ) x JOIN generations g ON g.id = x.generation_id
+    SELECT g.rowid, x.reviewer, x.score, x.format_ok
+    FROM grade_current x JOIN generations g ON g.id = x.generation_id
+    {reviewer_filter}
 """
 
 LATEST_EXECUTIONS_SQL = """
     SELECT g.rowid, x.verdict = 'pass',
            CASE WHEN x.base_verdict IS NULL THEN NULL ELSE x.base_verdict = 'pass' END
-    FROM (
-        SELECT generation_id, verdict, base_verdict, max(created_at)
-        FROM executions WHERE generation_id IS NOT NULL
-        GROUP BY generation_id
-    ) x JOIN generations g ON g.id = x.generation_id
+    FROM execution_latest x JOIN generations g ON g.id = x.generation_id
 """
 
 
@@ -488,7 +483,7 @@ def _current_grades(conn: sqlite3.Connection, selection: Selection) -> list[tupl
     """(generation rowid, reviewer, score, format_ok) of each current grade."""
     reviewer_filter = ""
     if selection.reviewers:
-        reviewer_filter = f"WHERE reviewer IN ({','.join('?' * len(selection.reviewers))})"
+        reviewer_filter = f"WHERE x.reviewer IN ({','.join('?' * len(selection.reviewers))})"
     sql = CURRENT_GRADES_SQL.format(reviewer_filter=reviewer_filter)
     return conn.execute(sql, list(selection.reviewers)).fetchall()
 
