@@ -108,7 +108,7 @@ class SandboxJob:
     expected_encoded: tuple[str | None, ...] | None = None
     """Parent side only, never sent to the child: per test in run order, an encoded
     output that counts as a match when the child's output is that exact text (then the
-    outcome is not decoded: ``TestOutcome.matched_expected``)."""
+    test is listed in ``SandboxResult.matched`` and its output is never decoded)."""
     decode_outputs: bool = True
     """False: returned values stay encoded text (``TestOutcome.text``), for a caller
     that keeps them as text anyway (the reference's outputs, which are cached so)."""
@@ -126,9 +126,6 @@ class TestOutcome:
     error_type: str = ""
     message: str = ""
     seconds: float = 0.0
-    matched_expected: bool = False
-    """The output's encoded text was the job's ``expected_encoded`` one (``output`` is
-    then not decoded and stays None)."""
     text: str | None = None
     """The output as encoded text, not decoded (``output`` stays None), when the job
     said ``decode_outputs=False``."""
@@ -139,6 +136,7 @@ class SandboxResult:
     """Everything the parent observed about one child."""
 
     outcomes: tuple[TestOutcome, ...]
+    """Every test that ran, in run order, except the ``matched`` ones."""
     stopped: str | None = None
     """None when every test ran; else ``startup``, ``load_error``, ``timeout``,
     ``exited`` (the child died or quit early) or ``protocol`` (garbage on the
@@ -156,6 +154,9 @@ class SandboxResult:
     uid: int | None = None
     leftovers_killed: int = 0
     """Processes of the sandbox still alive after the child ended, killed by the sweep."""
+    matched: tuple[tuple[int, float], ...] = ()
+    """(test index, seconds) of each test whose output was exactly the job's
+    ``expected_encoded`` text: passed, recognised while reading, never decoded."""
 
 
 class _CappedReader(threading.Thread):
@@ -629,6 +630,7 @@ def run_in_sandbox(job: SandboxJob, limits: SandboxLimits | None = None) -> Sand
     _decode_results(watched, job)
     return SandboxResult(
         outcomes=tuple(watched.outcomes),
+        matched=tuple(watched.matched),
         stopped=watched.stopped,
         stopped_test=watched.stopped_test,
         message=watched.message,
@@ -658,7 +660,7 @@ def _write_all(fd: int, payload: bytes) -> None:
 @dataclass
 class _Watch:
     outcomes: list[TestOutcome] = field(default_factory=list)
-    raw_results: list[bytes | TestOutcome] = field(default_factory=list)
+    raw_results: list[bytes] = field(default_factory=list)
     """Result lines, decoded after the child is done so decoding a huge output
     never eats into the next test's time."""
     stopped: str | None = None
@@ -666,6 +668,7 @@ class _Watch:
     message: str = ""
     load_error: tuple[str, str] | None = None
     isolation: dict[str, Any] = field(default_factory=dict)
+    matched: list[tuple[int, float]] = field(default_factory=list)
 
 
 def _watch(
@@ -738,6 +741,13 @@ def _watch(
         buffer += chunk
         line_start = 0
         while True:
+            if phase == "tests" and position < len(prefixes):
+                # Lines that are exactly an expected output: recognised in place, in a
+                # tight loop (no copy of the line, no parsing), the deadline set once.
+                start, position = _matched_lines(buffer, line_start, prefixes, position, job, watch)
+                if start != line_start:
+                    line_start = scan_from = start
+                    deadline = next_deadline(time.monotonic())
             newline = buffer.find(b"\n", scan_from)
             if newline < 0:
                 break
@@ -745,13 +755,6 @@ def _watch(
                 line = view[line_start:newline].tobytes()
             line_start = scan_from = newline + 1
             now = time.monotonic()
-            if phase == "tests" and position < len(prefixes):
-                matched = _prefixed_outcome(line, prefixes[position], job.tests[position][0])
-                if matched is not None:  # the expected output's exact text: a pass
-                    watch.raw_results.append(matched)
-                    position += 1
-                    deadline = next_deadline(now)
-                    continue
             header = _RESULT_HEADER.match(line)
             if header is not None:
                 kind, index = header.group(1).decode(), int(header.group(2))
@@ -794,15 +797,36 @@ def _watch(
 _RESULT_HEADER = re.compile(rb'\["(ok|raise)","(\d+)",')
 
 
-def _prefixed_outcome(line: bytes, prefix: bytes | None, index: int) -> TestOutcome | None:
-    """The outcome of a line that is ``prefix`` + seconds + ``"]``; else None."""
-    if prefix is None or not line.startswith(prefix) or not line.endswith(b'"]'):
-        return None
-    try:
-        seconds = float(line[len(prefix) : -2])
-    except ValueError:
-        return None
-    return TestOutcome(index=index, returned=True, seconds=seconds, matched_expected=True)
+def _matched_lines(
+    buffer: bytearray,
+    start: int,
+    prefixes: list[bytes | None],
+    position: int,
+    job: SandboxJob,
+    watch: _Watch,
+) -> tuple[int, int]:
+    """From ``start``, take every complete line that is ``prefixes[position]`` (then the
+    next) + seconds + ``"]``; record each in ``watch.matched``; return where the first
+    other line (or an incomplete one) begins, and the position of its test."""
+    while position < len(prefixes):
+        prefix = prefixes[position]
+        if prefix is None or not buffer.startswith(prefix, start):
+            break
+        field_start = start + len(prefix)
+        newline = buffer.find(b"\n", field_start, field_start + 48)
+        if newline < 0:
+            break
+        field = bytes(buffer[field_start:newline])
+        if not field.endswith(b'"]'):
+            break
+        try:
+            seconds = float(field[:-2])
+        except ValueError:
+            break
+        watch.matched.append((job.tests[position][0], seconds))
+        position += 1
+        start = newline + 1
+    return start, position
 
 
 def _decode_results(watch: _Watch, job: SandboxJob) -> None:
@@ -810,9 +834,6 @@ def _decode_results(watch: _Watch, job: SandboxJob) -> None:
     from engine.compare import Opaque
 
     for line in watch.raw_results:
-        if isinstance(line, TestOutcome):  # recognised while reading (the expected text)
-            watch.outcomes.append(line)
-            continue
         if not job.decode_outputs and line.startswith(b'["ok",'):
             outcome = _text_outcome(line)
             if outcome is not None:

@@ -474,3 +474,22 @@ def test_the_uid_probe_sees_a_live_process_of_the_uid_and_gives_root_back():
         os.kill(holder, 9)
         os.waitpid(holder, 0)
     assert probe(stay=False)[0] == 0
+
+
+def test_outputs_equal_to_the_expected_text_are_matched_without_decoding():
+    """A test whose output text is exactly its ``expected_encoded`` lands in ``matched``
+    (index and seconds, in run order); a different output is decoded as usual."""
+    code = "def f(x):\n    return x if x != 2 else [x, 'two']\n"
+    want = tuple(harness.encode(v) for v in (1, [2, "TWO"], 3, [4.5] * 20))
+    result = run(
+        code,
+        (10, (1,)),
+        (11, (2,)),
+        (12, (3,)),
+        (13, ([4.5] * 20,)),
+        expected_encoded=want,
+    )
+    assert result.stopped is None
+    assert [index for index, _ in result.matched] == [10, 12, 13]
+    assert all(seconds >= 0 for _, seconds in result.matched)
+    assert [(o.index, o.output) for o in result.outcomes] == [(11, [2, "two"])]
