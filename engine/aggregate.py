@@ -1,9 +1,9 @@
 """From ``grades.db`` to the numbers of a leaderboard: per-group rows, agreement, pairwise.
 
-Three set-based queries do the reading (the current grades and latest executions
-come from the tables the schema's triggers keep, ``grade_current`` and
-``execution_latest``; a window function picks the current vote); numpy does the
-grouping, so the cost is a few passes over arrays however many generations there are.
+Three set-based queries do the reading (the current grades, latest executions and
+current votes come from the tables the schema's triggers keep, ``grade_current``,
+``execution_latest`` and ``vote_current``); numpy does the grouping, so the cost is a
+few passes over arrays however many generations there are.
 
 Definitions (the README's "Statistics and export" section says the same):
 
@@ -718,35 +718,27 @@ def _agreement(table: _Table) -> Agreement:
 # --- pairwise ----------------------------------------------------------------------
 
 CURRENT_VOTES_SQL = """
-    WITH live AS (
-        SELECT reviewer, generation_a, generation_b, outcome,
-               ROW_NUMBER() OVER (
-                   PARTITION BY problem_id, reviewer,
-                                min(generation_a, generation_b), max(generation_a, generation_b)
-                   ORDER BY created_at DESC, rowid DESC
-               ) AS rn
-        FROM votes
-        {reviewer_filter}
-    )
-    SELECT ga.contender_id, gb.contender_id, live.outcome
-    FROM live
-    JOIN generations ga ON ga.id = live.generation_a
-    JOIN generations gb ON gb.id = live.generation_b
+    SELECT ga.contender_id, gb.contender_id, v.outcome
+    FROM vote_current v
+    JOIN generations ga ON ga.id = v.generation_a
+    JOIN generations gb ON gb.id = v.generation_b
     JOIN problems p ON p.id = ga.problem_id
-    WHERE live.rn = 1 AND ga.superseded_at IS NULL AND gb.superseded_at IS NULL
+    WHERE ga.superseded_at IS NULL AND gb.superseded_at IS NULL
       AND ga.contender_id != gb.contender_id{where}
 """
+"""Each reviewer's current vote per pair (``vote_current``, kept by the schema's
+trigger: the latest vote, whichever pane each answer was in) between two current
+answers of different contenders."""
 
 
 def _pairwise(
     conn: sqlite3.Connection, selection: Selection, table: _Table, resamples: int
 ) -> Pairwise:
-    reviewer_filter = ""
+    where = ""
     params: list[Any] = []
     if selection.reviewers:
-        reviewer_filter = f"WHERE reviewer IN ({','.join('?' * len(selection.reviewers))})"
+        where += f" AND v.reviewer IN ({','.join('?' * len(selection.reviewers))})"
         params.extend(selection.reviewers)
-    where = ""
     if selection.suite is not None:
         where += " AND p.suite = ?"
         params.append(selection.suite)
@@ -755,7 +747,7 @@ def _pairwise(
         marks = ",".join("?" * len(chosen))
         where += f" AND ga.contender_id IN ({marks}) AND gb.contender_id IN ({marks})"
         params.extend([c.id for c in chosen] * 2)
-    sql = CURRENT_VOTES_SQL.format(reviewer_filter=reviewer_filter, where=where)
+    sql = CURRENT_VOTES_SQL.format(where=where)
     votes = conn.execute(sql, params).fetchall()
     index = {c.id: i for i, c in enumerate(table.contenders)}
     m = len(table.contenders)

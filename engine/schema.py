@@ -257,4 +257,64 @@ def m004_current_tables(db: Database) -> None:
     )
 
 
+@migrations(name="m005_vote_current")
+def m005_vote_current(db: Database) -> None:
+    """Each reviewer's current vote on a pair of answers, kept by a trigger as votes
+    arrive: the leaderboard reads it as a plain table instead of ranking every vote
+    with a window function. A pair is keyed by its two generation ids in sorted order
+    (``generation_low``, ``generation_high``), so a vote with the panes swapped replaces
+    the earlier one; ``generation_a``/``generation_b`` keep the panes as voted. Derived
+    data only: ``votes`` stays the record, and this migration fills the table from it
+    (latest ``created_at`` wins; ties go to the later rowid, the row inserted last,
+    which is also what the trigger's ``>=`` picks)."""
+    db.executescript(
+        """
+        CREATE TABLE IF NOT EXISTS vote_current (
+            problem_id TEXT NOT NULL,
+            reviewer TEXT NOT NULL,
+            generation_low TEXT NOT NULL,   -- min(generation_a, generation_b)
+            generation_high TEXT NOT NULL,  -- max(generation_a, generation_b)
+            vote_id TEXT NOT NULL,
+            created_at TEXT NOT NULL,
+            generation_a TEXT NOT NULL,
+            generation_b TEXT NOT NULL,
+            outcome TEXT NOT NULL,
+            PRIMARY KEY (problem_id, reviewer, generation_low, generation_high)
+        ) WITHOUT ROWID;
+        INSERT OR REPLACE INTO vote_current
+            SELECT problem_id, reviewer, generation_low, generation_high, id, created_at,
+                   generation_a, generation_b, outcome
+            FROM (
+                SELECT problem_id, reviewer, id, created_at, generation_a, generation_b,
+                       outcome,
+                       min(generation_a, generation_b) AS generation_low,
+                       max(generation_a, generation_b) AS generation_high,
+                       ROW_NUMBER() OVER (
+                           PARTITION BY problem_id, reviewer,
+                                        min(generation_a, generation_b),
+                                        max(generation_a, generation_b)
+                           ORDER BY created_at DESC, rowid DESC
+                       ) AS rank
+                FROM votes
+            )
+            WHERE rank = 1;
+        CREATE TRIGGER IF NOT EXISTS votes_keep_current AFTER INSERT ON votes
+        BEGIN
+            INSERT INTO vote_current
+                (problem_id, reviewer, generation_low, generation_high, vote_id, created_at,
+                 generation_a, generation_b, outcome)
+            VALUES (NEW.problem_id, NEW.reviewer,
+                    min(NEW.generation_a, NEW.generation_b),
+                    max(NEW.generation_a, NEW.generation_b),
+                    NEW.id, NEW.created_at, NEW.generation_a, NEW.generation_b, NEW.outcome)
+            ON CONFLICT (problem_id, reviewer, generation_low, generation_high) DO UPDATE SET
+                vote_id = excluded.vote_id, created_at = excluded.created_at,
+                generation_a = excluded.generation_a, generation_b = excluded.generation_b,
+                outcome = excluded.outcome
+            WHERE excluded.created_at >= vote_current.created_at;
+        END;
+        """
+    )
+
+
 SCHEMA_VERSION = len(migrations._migrations)

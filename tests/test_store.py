@@ -197,3 +197,137 @@ def test_the_current_tables_are_filled_from_the_events_of_an_older_file(db_path)
         db.conn
     )
     assert db.conn.execute("SELECT count(*) FROM grade_current").fetchone()[0] == 12
+
+
+VOTE_COLUMNS = (
+    "problem_id, reviewer, generation_low, generation_high, vote_id, created_at,"
+    " generation_a, generation_b, outcome"
+)
+
+
+def _vote_current_by_window(conn) -> set[tuple]:
+    """The current votes as the leaderboard ranked them before m005: latest
+    ``created_at`` per (problem, reviewer, unordered pair), ties to the later rowid."""
+    return set(
+        conn.execute(
+            f"SELECT {VOTE_COLUMNS} FROM ("
+            " SELECT problem_id, reviewer, id AS vote_id, created_at, generation_a,"
+            " generation_b, outcome,"
+            " min(generation_a, generation_b) AS generation_low,"
+            " max(generation_a, generation_b) AS generation_high,"
+            " ROW_NUMBER() OVER (PARTITION BY problem_id, reviewer,"
+            " min(generation_a, generation_b), max(generation_a, generation_b)"
+            " ORDER BY created_at DESC, rowid DESC) AS rank FROM votes)"
+            " WHERE rank = 1"
+        )
+    )
+
+
+def _insert_vote(conn, problem: str, reviewer: str, at: str, a: str, b: str, outcome: str) -> str:
+    vote_id = new_id()
+    conn.execute(
+        "INSERT INTO votes (id, problem_id, reviewer, created_at, generation_a, generation_b,"
+        " outcome) VALUES (?, ?, ?, ?, ?, ?, ?)",
+        (vote_id, problem, reviewer, at, a, b, outcome),
+    )
+    return vote_id
+
+
+def _random_votes(db, seed: int, count: int) -> list[tuple[str, str, str, str, str]]:
+    """Votes on two problems with three answers each, by two reviewers, panes in either
+    order, times drawn from a few minutes in random order (so a vote may arrive with an
+    older time than the one it follows, or with the very same time). Returns what was
+    inserted, in order: (problem, reviewer, time, generation_a, generation_b)."""
+    import random
+
+    rng = random.Random(seed)
+    inserted = []
+    with db.conn:
+        for _ in range(count):
+            problem = rng.choice(("p1", "p2"))
+            a, b = rng.sample([f"{problem}-g{i}" for i in range(3)], 2)
+            reviewer = rng.choice("xy")
+            at = f"2026-01-01T00:{rng.randrange(8):02d}:00Z"
+            outcome = rng.choice(("a", "b", "tie", "both_bad"))
+            _insert_vote(db.conn, problem, reviewer, at, a, b, outcome)
+            inserted.append((problem, reviewer, at, a, b))
+    return inserted
+
+
+def _orders_seen(inserted: list[tuple[str, str, str, str, str]]) -> tuple[int, int, int]:
+    """How often a vote followed an earlier vote on its pair with an older time, the same
+    time, and with the panes swapped: the cases the current table must get right."""
+    latest: dict[tuple, tuple[str, str]] = {}
+    older = same = swapped = 0
+    for problem, reviewer, at, a, b in inserted:
+        key = (problem, reviewer, min(a, b), max(a, b))
+        if key in latest:
+            before_at, before_a = latest[key]
+            older += at < before_at
+            same += at == before_at
+            swapped += a != before_a
+        latest[key] = (at, a)
+    return older, same, swapped
+
+
+def test_current_vote_table_follows_every_insert_like_the_window_function(db_path):
+    """The trigger-kept ``vote_current`` equals ranking all votes by time and rowid,
+    including late-arriving older votes, equal times, and pairs voted as a/b then b/a."""
+    db = open_db(db_path)
+    db.conn.execute("PRAGMA foreign_keys = OFF")  # votes only; no generations needed here
+    inserted = _random_votes(db, seed=5, count=400)
+    older, same, swapped = _orders_seen(inserted)
+    assert older > 0 and same > 0 and swapped > 0
+    current = set(db.conn.execute(f"SELECT {VOTE_COLUMNS} FROM vote_current"))
+    assert current == _vote_current_by_window(db.conn)
+    assert len(current) == 2 * 2 * 3  # problems x reviewers x pairs of three answers
+
+
+def test_a_vote_replaces_the_current_one_unless_its_time_is_older(db):
+    db.conn.execute("PRAGMA foreign_keys = OFF")
+
+    def current() -> list[tuple]:
+        return db.conn.execute(
+            "SELECT vote_id, generation_a, generation_b, outcome FROM vote_current"
+        ).fetchall()
+
+    with db.conn:
+        first = _insert_vote(db.conn, "p", "x", "2026-01-01T00:02:00Z", "g1", "g2", "a")
+    assert current() == [(first, "g1", "g2", "a")]
+    with db.conn:  # same pair, panes swapped, later: replaces, panes kept as voted
+        swapped = _insert_vote(db.conn, "p", "x", "2026-01-01T00:03:00Z", "g2", "g1", "a")
+    assert current() == [(swapped, "g2", "g1", "a")]
+    with db.conn:  # arrives last but carries an older time: stays out
+        _insert_vote(db.conn, "p", "x", "2026-01-01T00:01:00Z", "g1", "g2", "b")
+    assert current() == [(swapped, "g2", "g1", "a")]
+    with db.conn:  # the same time as the current one: the row inserted last wins
+        same_time = _insert_vote(db.conn, "p", "x", "2026-01-01T00:03:00Z", "g1", "g2", "tie")
+    assert current() == [(same_time, "g1", "g2", "tie")]
+    with db.conn:  # another reviewer's vote on the pair is a row of its own
+        _insert_vote(db.conn, "p", "y", "2026-01-01T00:00:00Z", "g1", "g2", "b")
+    assert len(current()) == 2
+
+
+def test_the_current_vote_table_is_filled_from_the_votes_of_an_older_file(db_path):
+    """A file from before migration m005: its votes are ranked into ``vote_current``."""
+    db = open_db(db_path)
+    db.conn.execute("PRAGMA foreign_keys = OFF")
+    _random_votes(db, seed=13, count=300)
+    with db.conn:  # back to the schema before m005
+        db.conn.executescript(
+            "DROP TRIGGER votes_keep_current; DROP TABLE vote_current;"
+            " DELETE FROM _sqlite_migrations WHERE name = 'm005_vote_current';"
+        )
+    db.conn.close()
+    db = open_db(db_path)
+    current = set(db.conn.execute(f"SELECT {VOTE_COLUMNS} FROM vote_current"))
+    assert current == _vote_current_by_window(db.conn)
+    assert len(current) == 12
+    db.conn.execute("PRAGMA foreign_keys = OFF")
+    with db.conn:  # and the trigger keeps it from then on
+        newest = _insert_vote(db.conn, "p1", "x", "2026-01-01T01:00:00Z", "p1-g2", "p1-g0", "b")
+    assert db.conn.execute(
+        "SELECT vote_id FROM vote_current"
+        " WHERE problem_id = 'p1' AND reviewer = 'x'"
+        " AND generation_low = 'p1-g0' AND generation_high = 'p1-g2'"
+    ).fetchone() == (newest,)
