@@ -150,14 +150,22 @@ class Progress:
             self.stream.flush()
 
 
+def longest_first(evaluator: Any, samples: list[Sample]) -> list[int]:
+    """Sample indexes, the ones whose reference ran longest (as cached) first: with a few
+    slow problems among many quick ones, starting the slow ones early keeps every
+    worker busy until the end. Unknown times keep the file's order, after the known."""
+    seconds = evaluator.reference_seconds({s.problem.id for s in samples})
+    return sorted(range(len(samples)), key=lambda i: -seconds.get(samples[i].problem.id, 0.0))
+
+
 def run_samples(evaluator: Any, samples: list[Sample], jobs: int) -> Iterator[tuple[int, Any]]:
-    """(index, Execution) as samples finish, ``jobs`` at a time."""
+    """(index, Execution) as samples finish, ``jobs`` at a time, longest first."""
     from concurrent.futures import ThreadPoolExecutor, as_completed
 
     with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
         futures = {
-            pool.submit(evaluator.evaluate, sample.problem, sample.code): index
-            for index, sample in enumerate(samples)
+            pool.submit(evaluator.evaluate, samples[index].problem, samples[index].code): index
+            for index in longest_first(evaluator, samples)
         }
         for future in as_completed(futures):
             yield futures[future], future.result()
