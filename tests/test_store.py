@@ -112,10 +112,12 @@ def test_processes_opening_a_new_file_at_once_all_get_the_full_schema(tmp_path):
 
 
 def _grade_current_by_grouping(conn) -> set[tuple]:
+    """Latest event per (generation, reviewer); equal times: the one inserted last."""
     return set(
         conn.execute(
-            "SELECT generation_id, reviewer, id, max(created_at), score, format_ok"
-            " FROM grade_events GROUP BY generation_id, reviewer"
+            "SELECT generation_id, reviewer, id, created_at, score, format_ok FROM ("
+            " SELECT *, ROW_NUMBER() OVER (PARTITION BY generation_id, reviewer"
+            " ORDER BY created_at DESC, rowid DESC) AS rank FROM grade_events) WHERE rank = 1"
         )
     )
 
@@ -123,43 +125,57 @@ def _grade_current_by_grouping(conn) -> set[tuple]:
 def _execution_latest_by_grouping(conn) -> set[tuple]:
     return set(
         conn.execute(
-            "SELECT generation_id, id, max(created_at), verdict, base_verdict FROM executions"
-            " WHERE generation_id IS NOT NULL GROUP BY generation_id"
+            "SELECT generation_id, id, created_at, verdict, base_verdict FROM ("
+            " SELECT *, ROW_NUMBER() OVER (PARTITION BY generation_id"
+            " ORDER BY created_at DESC, rowid DESC) AS rank FROM executions"
+            " WHERE generation_id IS NOT NULL) WHERE rank = 1"
         )
     )
 
 
 def _random_events(db, seed: int, count: int) -> None:
     """Grades and executions for six generations, times in random order (an edit may
-    arrive with an older time than the grade it follows: it must not become current)."""
+    arrive with an older time than the grade it follows: it must not become current) and
+    often equal to the latest time already in its group (a tie: the one inserted last is
+    current)."""
     import random
 
     rng = random.Random(seed)
     generations = [f"g{i}" for i in range(6)]
+    latest: dict[object, str] = {}
+
+    def time_for(group: object, n: int) -> str:
+        at = f"2026-01-01T00:{rng.randrange(60):02d}:{rng.randrange(60):02d}.{n:06d}Z"
+        if group in latest and rng.random() < 0.3:
+            at = latest[group]
+        latest[group] = max(at, latest.get(group, at))
+        return at
+
     with db.conn:
         for n in range(count):
-            at = f"2026-01-01T00:{rng.randrange(60):02d}:{rng.randrange(60):02d}.{n:06d}Z"
+            generation, reviewer = rng.choice(generations), rng.choice("ab")
             db.conn.execute(
                 "INSERT INTO grade_events (id, generation_id, reviewer, created_at, score,"
                 " format_ok) VALUES (?, ?, ?, ?, ?, ?)",
                 (
                     new_id(),
-                    rng.choice(generations),
-                    rng.choice("ab"),
-                    at,
+                    generation,
+                    reviewer,
+                    time_for((generation, reviewer), n),
                     rng.choice((0, 0.5, 1)),
                     rng.choice((0, 1, None)),
                 ),
             )
+            executed = rng.choice([*generations, None])
             db.conn.execute(
                 "INSERT INTO executions (id, generation_id, problem_id, verdict, passed, total,"
                 " base_verdict, seconds, created_at) VALUES (?, ?, 'p', ?, 0, 1, ?, 0.1, ?)",
                 (
                     new_id(),
-                    rng.choice([*generations, None]),
+                    executed,
                     rng.choice(("pass", "fail")),
                     rng.choice(("pass", None)),
-                    at,
+                    time_for(executed, n),
                 ),
             )
 
