@@ -48,13 +48,19 @@ def sha256_text(*parts: str) -> str:
 
 
 @contextmanager
-def _migration_lock(path: Path):
-    """Serialise migrations between processes opening the same file at once.
+def _folder_lock(path: Path):
+    """Serialise, between processes opening the same file at once, entering WAL mode
+    (two first readers of the shared-memory index: one gets SQLITE_BUSY at once, no
+    busy timeout) and the migrations.
 
-    ``flock`` on the database file itself: independent of SQLite's own POSIX
-    locks on Linux, and it needs no extra file beside the database.
+    ``flock`` on the folder holding the database (no extra file beside it), never on
+    the database file: closing any descriptor of that file drops every POSIX lock
+    this process holds on it, SQLite's too. In WAL mode each connection keeps a
+    shared lock on the file while it is open; without it, another process closing
+    its last connection takes itself for the only user, checkpoints and deletes the
+    ``-wal`` file this process is still writing into, and every later write is lost.
     """
-    fd = os.open(path, os.O_RDONLY)
+    fd = os.open(path.parent, os.O_RDONLY | os.O_DIRECTORY)
     try:
         fcntl.flock(fd, fcntl.LOCK_EX)
         yield
@@ -68,7 +74,7 @@ def _apply_migrations(db: Database, path: Path) -> None:
         and db.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
     ):
         return
-    with _migration_lock(path):
+    with _folder_lock(path):
         migrations.apply(db)  # re-checks what is pending under the lock
         db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
 
@@ -83,7 +89,8 @@ def open_db(path: str | Path, *, migrate: bool = True) -> Database:
     try:
         conn = sqlite3.connect(str(path), timeout=BUSY_TIMEOUT_MS / 1000, check_same_thread=False)
         conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
-        conn.execute("PRAGMA journal_mode = WAL")
+        with _folder_lock(path):
+            conn.execute("PRAGMA journal_mode = WAL")
         conn.execute("PRAGMA synchronous = NORMAL")
         conn.execute("PRAGMA foreign_keys = ON")
         db = Database(conn)
