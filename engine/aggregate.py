@@ -376,25 +376,39 @@ def _load(conn: sqlite3.Connection, selection: Selection) -> _Table:
         problem_tags.append(tuple(str(t) for t in parsed) if isinstance(parsed, list) else ())
     contender_index = {c.id: i for i, c in enumerate(everyone)}
 
+    # The problems join only when a suite is asked for (foreign keys keep every answer's
+    # problem and contender present; rows naming neither are dropped below all the same).
+    # No ORDER BY: the covering index of migration m006 is read in its own order and the
+    # rows are put in rowid order here.
+    join = " JOIN problems p ON p.id = g.problem_id" if selection.suite is not None else ""
     rows = conn.execute(
         f"""
         SELECT g.rowid, g.contender_id, g.problem_id,
                g.ttft_seconds, g.tokens_per_second, g.tokens,
                g.total_seconds
-        FROM generations g
-        JOIN problems p ON p.id = g.problem_id
+        FROM generations g{join}
         WHERE g.superseded_at IS NULL{where}
-        ORDER BY g.rowid
         """,
         params,
     ).fetchall()
     columns = list(zip(*rows, strict=True)) if rows else [[] for _ in range(7)]
     del rows
-    n = len(columns[0])
-    locate = _Locator(np.array(columns[0], dtype=np.int64))
+    generation_rowids = np.array(columns[0], dtype=np.int64)
+    contender = np.array([contender_index.get(c, -1) for c in columns[1]], dtype=np.int64)
+    problem = np.array([problem_index.get(p, -1) for p in columns[2]], dtype=np.int64)
+    figures = [_float_column(columns[k]) for k in range(3, 7)]
+    keep = (contender >= 0) & (problem >= 0)
+    order = np.argsort(generation_rowids, kind="stable")
+    order = order[keep[order]]
+    generation_rowids, contender, problem = (
+        generation_rowids[order],
+        contender[order],
+        problem[order],
+    )
+    figures = [column[order] for column in figures]
+    n = len(generation_rowids)
+    locate = _Locator(generation_rowids)
     rowid = np.arange(n, dtype=np.int64)
-    contender = np.array([contender_index[c] for c in columns[1]], dtype=np.int64)
-    problem = np.array([problem_index[p] for p in columns[2]], dtype=np.int64)
     difficulty_of_problem = np.array(
         [difficulty_index[d] for d in problem_difficulty], dtype=np.int64
     )
@@ -444,10 +458,10 @@ def _load(conn: sqlite3.Connection, selection: Selection) -> _Table:
         difficulty=difficulty,
         passed=passed,
         base_passed=base_passed,
-        ttft=_float_column(columns[3]),
-        tps=_float_column(columns[4]),
-        tokens=_float_column(columns[5]),
-        seconds=_float_column(columns[6]),
+        ttft=figures[0],
+        tps=figures[1],
+        tokens=figures[2],
+        seconds=figures[3],
         score=score,
         fmt=fmt,
         contenders=everyone,

@@ -323,4 +323,14 @@ def m005_vote_current(db: Database) -> None:
     )
 
 
+@migrations(name="m006_generation_figures_index")
+def m006_generation_figures_index(db: Database) -> None:
+    """Covering index of what the leaderboard reads from every current answer (contender,
+    problem, timings): the scan no longer walks the rows with their prompts and answers."""
+    db.execute(
+        "CREATE INDEX IF NOT EXISTS generations_figures ON generations(superseded_at,"
+        " contender_id, problem_id, ttft_seconds, tokens_per_second, tokens, total_seconds)"
+    )
+
+
 SCHEMA_VERSION = len(migrations._migrations)
