@@ -912,6 +912,11 @@ _CACHE: dict[tuple[Any, ...], Report] = {}
 _CACHE_SIZE = 8
 
 
+def forget_cached_reports() -> None:
+    """Drop every remembered report (benchmarks time a first computation with it)."""
+    _CACHE.clear()
+
+
 def cached_report_in_stages(
     conn: sqlite3.Connection,
     key: Any,
