@@ -347,3 +347,14 @@ def test_the_current_vote_table_is_filled_from_the_votes_of_an_older_file(db_pat
         " WHERE problem_id = 'p1' AND reviewer = 'x'"
         " AND generation_low = 'p1-g0' AND generation_high = 'p1-g2'"
     ).fetchone() == (newest,)
+
+
+def test_opening_a_database_does_not_load_pandas():
+    """sqlite-utils would import pandas (0.4 s) when installed; gradebench hides it."""
+    import subprocess
+    import sys
+
+    code = "import sys; import engine.store; print('pandas' in sys.modules)"
+    shown = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert shown.returncode == 0, shown.stderr
+    assert shown.stdout.strip() == "False"
