@@ -272,6 +272,19 @@ def check_selection(conn: sqlite3.Connection, selection: Selection) -> None:
 # --- loading ---------------------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class _ReviewerGrades:
+    """The current grades, one per (answer, reviewer), as parallel numpy columns."""
+
+    pos: np.ndarray
+    """Position of the answer in the table."""
+    reviewer: np.ndarray
+    """Index into ``reviewers``."""
+    reviewers: list[str]
+    score: np.ndarray
+    fmt: np.ndarray
+
+
 @dataclass
 class _Table:
     """One entry per current generation, as parallel numpy columns."""
@@ -293,11 +306,10 @@ class _Table:
     problem_difficulty: list[str]
     problem_tags: list[tuple[str, ...]]
     difficulties: list[str]
-    # current grades: position into the table, reviewer index, score, format flag
-    grade_pos: np.ndarray
-    grade_reviewer: np.ndarray
-    grade_score: np.ndarray
-    reviewers: list[str]
+    locate: _Locator
+    """Generation rowid -> position in the table."""
+    reviewer_grades: _ReviewerGrades | None = None
+    """Current grades one per (answer, reviewer); read when first needed."""
 
 
 @contextmanager
@@ -426,30 +438,22 @@ def _load(conn: sqlite3.Connection, selection: Selection) -> _Table:
         has_base = hit & ~np.isnan(base)
         base_passed[at[has_base]] = base[has_base]
 
-    grades = _current_grades(conn, selection)
-    if grades:
-        g_gid, g_reviewer, g_score, g_fmt = zip(*grades, strict=True)
-    else:
-        g_gid, g_reviewer, g_score, g_fmt = (), (), (), ()
-    at = locate(g_gid)
-    hit = at >= 0
-    reviewers = sorted(set(g_reviewer))
-    reviewer_index = {name: i for i, name in enumerate(reviewers)}
-    grade_pos = at[hit]
-    grade_reviewer = np.array([reviewer_index[r] for r in g_reviewer], dtype=np.int64)[hit]
-    grade_score = np.array(g_score, dtype=float)[hit]
-    grade_fmt = _float_column(g_fmt)[hit]
-    reviewers = [reviewers[i] for i in np.unique(grade_reviewer)] if len(grade_pos) else []
-    if reviewers:
-        _, grade_reviewer = np.unique(grade_reviewer, return_inverse=True)
-
     n = len(rowid)
-    score = _combine(grade_pos, grade_score, n, selection.combine)
-    fmt_known = ~np.isnan(grade_fmt)
-    fmt_sum = np.bincount(grade_pos[fmt_known], weights=grade_fmt[fmt_known], minlength=n)
-    fmt_count = np.bincount(grade_pos[fmt_known], minlength=n)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        fmt = np.where(fmt_count > 0, fmt_sum / np.maximum(fmt_count, 1), np.nan)
+    if selection.combine == "mean":
+        # The mean of the reviewers' current grades, per answer, straight from SQL: one
+        # row per graded answer instead of one per (answer, reviewer). The per-reviewer
+        # grades (agreement) are read later, by ``_read_reviewer_grades``.
+        score, fmt = _mean_grades(conn, selection, locate, n)
+        reviewer_grades = None
+    else:
+        reviewer_grades = _reviewer_grades(conn, selection, locate)
+        grade_pos, grade_fmt = reviewer_grades.pos, reviewer_grades.fmt
+        score = _combine(grade_pos, reviewer_grades.score, n, selection.combine)
+        fmt_known = ~np.isnan(grade_fmt)
+        fmt_sum = np.bincount(grade_pos[fmt_known], weights=grade_fmt[fmt_known], minlength=n)
+        fmt_count = np.bincount(grade_pos[fmt_known], minlength=n)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            fmt = np.where(fmt_count > 0, fmt_sum / np.maximum(fmt_count, 1), np.nan)
 
     return _Table(
         rowid=rowid,
@@ -469,10 +473,8 @@ def _load(conn: sqlite3.Connection, selection: Selection) -> _Table:
         problem_difficulty=problem_difficulty,
         problem_tags=problem_tags,
         difficulties=difficulties,
-        grade_pos=grade_pos,
-        grade_reviewer=grade_reviewer,
-        grade_score=grade_score,
-        reviewers=reviewers,
+        locate=locate,
+        reviewer_grades=reviewer_grades,
     )
 
 
@@ -500,6 +502,59 @@ def _current_grades(conn: sqlite3.Connection, selection: Selection) -> list[tupl
         reviewer_filter = f"WHERE x.reviewer IN ({','.join('?' * len(selection.reviewers))})"
     sql = CURRENT_GRADES_SQL.format(reviewer_filter=reviewer_filter)
     return conn.execute(sql, list(selection.reviewers)).fetchall()
+
+
+MEAN_GRADES_SQL = """
+    SELECT g.rowid, x.score, x.format_ok FROM (
+        SELECT generation_id, avg(score) AS score, avg(format_ok) AS format_ok
+        FROM grade_current {reviewer_filter}
+        GROUP BY generation_id
+    ) x JOIN generations g ON g.id = x.generation_id
+"""
+
+
+def _mean_grades(
+    conn: sqlite3.Connection, selection: Selection, locate: _Locator, n: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """(mean score, mean format flag) per table row, NaN where none: the ``mean`` rule
+    and the format rate as ``_combine`` and the per-reviewer path compute them (SQL's
+    avg ignores NULL format flags, like the NaN mask there)."""
+    reviewer_filter, params = "", list(selection.reviewers)
+    if selection.reviewers:
+        reviewer_filter = f"WHERE reviewer IN ({','.join('?' * len(selection.reviewers))})"
+    rows = conn.execute(MEAN_GRADES_SQL.format(reviewer_filter=reviewer_filter), params).fetchall()
+    score = np.full(n, np.nan)
+    fmt = np.full(n, np.nan)
+    if rows:
+        gid, mean_score, mean_fmt = zip(*rows, strict=True)
+        at = locate(gid)
+        hit = at >= 0
+        score[at[hit]] = np.array(mean_score, dtype=float)[hit]
+        fmt[at[hit]] = _float_column(mean_fmt)[hit]
+    return score, fmt
+
+
+def _reviewer_grades(
+    conn: sqlite3.Connection, selection: Selection, locate: _Locator
+) -> _ReviewerGrades:
+    """Current grades one per (answer, reviewer), answers outside the table dropped."""
+    grades = _current_grades(conn, selection)
+    if grades:
+        g_gid, g_reviewer, g_score, g_fmt = zip(*grades, strict=True)
+    else:
+        g_gid, g_reviewer, g_score, g_fmt = (), (), (), ()
+    at = locate(g_gid)
+    hit = at >= 0
+    names = sorted(set(g_reviewer))
+    reviewer_index = {name: i for i, name in enumerate(names)}
+    grade_pos = at[hit]
+    grade_reviewer = np.array([reviewer_index[r] for r in g_reviewer], dtype=np.int64)[hit]
+    grade_score = np.array(g_score, dtype=float)[hit]
+    grade_fmt = _float_column(g_fmt)[hit]
+    reviewers = [names[i] for i in np.unique(grade_reviewer)] if len(grade_pos) else []
+    if reviewers:
+        _, grade_reviewer = np.unique(grade_reviewer, return_inverse=True)
+    return _ReviewerGrades(grade_pos, grade_reviewer, reviewers, grade_score, grade_fmt)
 
 
 def _combine(pos: np.ndarray, scores: np.ndarray, n: int, rule: str) -> np.ndarray:
@@ -686,8 +741,10 @@ def _group_rows(
 
 
 def _agreement(table: _Table) -> Agreement:
-    reviewers = tuple(table.reviewers)
-    pos, who, score = table.grade_pos, table.grade_reviewer, table.grade_score
+    grades = table.reviewer_grades
+    assert grades is not None, "read them with _read_reviewer_grades first"
+    reviewers = tuple(grades.reviewers)
+    pos, who, score = grades.pos, grades.reviewer, grades.score
     n = len(table.rowid)
     per_item = np.bincount(pos, minlength=n) if n else np.zeros(0, dtype=np.int64)
     multi = per_item >= 2
@@ -866,6 +923,9 @@ def report_in_stages(
     )
     if difficulty_rows is None:
         difficulty_rows = group_rows(table, ("contender", "difficulty"), ks, selection.seed)
+    if table.reviewer_grades is None:  # the mean rule read one row per answer so far
+        with _without_cycle_collector():
+            table.reviewer_grades = _reviewer_grades(conn, selection, table.locate)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)
         agreement = _agreement(table)

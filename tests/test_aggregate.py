@@ -188,3 +188,29 @@ def test_empty_database_gives_an_empty_report(tmp_path):
     assert report.rows == ()
     assert report.agreement.items == 0
     assert report.pairwise.votes == 0
+
+
+@pytest.mark.parametrize("reviewers", [(), ("ann",), ("ann", "ben"), ("ben",)])
+def test_the_mean_read_from_sql_equals_combining_each_reviewers_grade(conn, reviewers):
+    """The mean rule's scores and format rates come from one SQL row per answer; they
+    must equal what combining the per-reviewer grades in numpy gives (the majority
+    rule's path), answer by answer."""
+    import numpy as np
+
+    from engine.aggregate import _combine, _load, _reviewer_grades, tune_for_reading
+
+    selection = Selection(reviewers=reviewers)
+    tune_for_reading(conn)
+    table = _load(conn, selection)
+    assert table.reviewer_grades is None  # not read yet for the mean rule
+    grades = _reviewer_grades(conn, selection, table.locate)
+    n = len(table.rowid)
+    assert len(grades.pos) > 0
+    expected_score = _combine(grades.pos, grades.score, n, "mean")
+    known_fmt = ~np.isnan(grades.fmt)
+    fmt_sum = np.bincount(grades.pos[known_fmt], weights=grades.fmt[known_fmt], minlength=n)
+    fmt_count = np.bincount(grades.pos[known_fmt], minlength=n)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        expected_fmt = np.where(fmt_count > 0, fmt_sum / np.maximum(fmt_count, 1), np.nan)
+    np.testing.assert_array_equal(table.score, expected_score)
+    np.testing.assert_array_equal(table.fmt, expected_fmt)
