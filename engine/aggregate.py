@@ -495,12 +495,17 @@ LATEST_EXECUTIONS_SQL = """
 """
 
 
+def _reviewers_where(selection: Selection, column: str) -> str:
+    """``WHERE column IN (?, ...)`` for ``--reviewer`` (its params: ``selection.reviewers``),
+    or nothing when every reviewer counts."""
+    if not selection.reviewers:
+        return ""
+    return f"WHERE {column} IN ({','.join('?' * len(selection.reviewers))})"
+
+
 def _current_grades(conn: sqlite3.Connection, selection: Selection) -> list[tuple[Any, ...]]:
     """(generation rowid, reviewer, score, format_ok) of each current grade."""
-    reviewer_filter = ""
-    if selection.reviewers:
-        reviewer_filter = f"WHERE x.reviewer IN ({','.join('?' * len(selection.reviewers))})"
-    sql = CURRENT_GRADES_SQL.format(reviewer_filter=reviewer_filter)
+    sql = CURRENT_GRADES_SQL.format(reviewer_filter=_reviewers_where(selection, "x.reviewer"))
     return conn.execute(sql, list(selection.reviewers)).fetchall()
 
 
@@ -519,10 +524,8 @@ def _mean_grades(
     """(mean score, mean format flag) per table row, NaN where none: the ``mean`` rule
     and the format rate as ``_combine`` and the per-reviewer path compute them (SQL's
     avg ignores NULL format flags, like the NaN mask there)."""
-    reviewer_filter, params = "", list(selection.reviewers)
-    if selection.reviewers:
-        reviewer_filter = f"WHERE reviewer IN ({','.join('?' * len(selection.reviewers))})"
-    rows = conn.execute(MEAN_GRADES_SQL.format(reviewer_filter=reviewer_filter), params).fetchall()
+    sql = MEAN_GRADES_SQL.format(reviewer_filter=_reviewers_where(selection, "reviewer"))
+    rows = conn.execute(sql, list(selection.reviewers)).fetchall()
     score = np.full(n, np.nan)
     fmt = np.full(n, np.nan)
     if rows:
