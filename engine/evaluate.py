@@ -221,6 +221,7 @@ class Evaluator:
         self._expected: dict[tuple[str, str], ExpectedOutputs] = {}
         self._encoded: dict[int, tuple[Problem, str, tuple[tuple[str, bytes | str], ...]]] = {}
         self._key_locks: dict[tuple[str, str], threading.Lock] = {}
+        self._match_texts: dict[tuple[str, str], tuple[bytes | None, ...]] = {}
 
     # ------------------------------------------------------------ running
 
@@ -235,6 +236,27 @@ class Evaluator:
         return result
 
     # ------------------------------------------------------------ expected outputs
+
+    def match_texts(self, problem: Problem, expected: ExpectedOutputs) -> tuple[bytes | None, ...]:
+        """Per test (``problem.tests`` order), the text an answer's output must be to pass
+        without decoding (``fast_match_text``, as bytes); worked out once per problem
+        content, not per answer (the texts can be many megabytes)."""
+        key = (problem.id, self._encoding(problem)[0])
+        with self._lock:
+            cached = self._match_texts.get(key)
+        if cached is None:
+            cached = tuple(
+                None if text is None else text.encode("utf-8", "surrogatepass")
+                for text in (
+                    fast_match_text(problem, test, encoded)
+                    for test, encoded in zip(
+                        problem.tests, expected.encoded or (None,) * len(problem.tests), strict=True
+                    )
+                )
+            )
+            with self._lock:
+                self._match_texts[key] = cached
+        return cached
 
     def _encoding(self, problem: Problem) -> tuple[str, tuple[tuple[str, bytes | str], ...]]:
         """(expected-output key, args prepared for the child per test), once per Problem."""
@@ -379,6 +401,7 @@ class Evaluator:
             message = f"{where}{getattr(exc, 'msg', None) or exc}"
             return self._uniform(problem, "syntax", message, base_total)
         expected = self.expected(problem)
+        match_texts = self.match_texts(problem, expected)
         limits = self.time_limits(problem, expected)
         prepared = self._encoding(problem)[1]
         job = SandboxJob(
@@ -391,12 +414,7 @@ class Evaluator:
             take=problem.take,
             total_limit=problem.time_limit,
             load_limit=max(LOAD_SECONDS, self.min_time_limit),
-            expected_encoded=tuple(
-                fast_match_text(problem, problem.tests[i], expected.encoded[i])
-                if expected.encoded
-                else None
-                for i in order
-            ),
+            expected_encoded=tuple(match_texts[i] for i in order),
         )
         result = self._run(job)
         if result.stopped == "timeout" and self.confirm_timeouts:

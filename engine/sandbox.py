@@ -105,9 +105,9 @@ class SandboxJob:
     """When set, all tests share this many seconds instead of ``test_limits``."""
     load_limit: float = 2.0
     """Seconds for the candidate's module-level code."""
-    expected_encoded: tuple[str | None, ...] | None = None
+    expected_encoded: tuple[bytes | None, ...] | None = None
     """Parent side only, never sent to the child: per test in run order, an encoded
-    output that counts as a match when the child's output is that exact text (then the
+    output (UTF-8 bytes) that counts as a match when the child's output is that exact text (then the
     test is listed in ``SandboxResult.matched`` and its output is never decoded)."""
     decode_outputs: bool = True
     """False: returned values stay encoded text (``TestOutcome.text``), for a caller
@@ -683,7 +683,7 @@ def _watch(
     # Per test in run order: the start of an ``ok`` line carrying exactly the expected
     # output's text, so such a line is recognised with one comparison, without parsing.
     prefixes = [
-        None if want is None else f'["ok","{index:d}",'.encode() + want.encode() + b',"'
+        None if want is None else f'["ok","{index:d}",'.encode() + want + b',"'
         for (index, _), want in zip(job.tests, job.expected_encoded or (), strict=False)
     ]
     phase = "startup"

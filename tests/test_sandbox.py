@@ -480,7 +480,7 @@ def test_outputs_equal_to_the_expected_text_are_matched_without_decoding():
     """A test whose output text is exactly its ``expected_encoded`` lands in ``matched``
     (index and seconds, in run order); a different output is decoded as usual."""
     code = "def f(x):\n    return x if x != 2 else [x, 'two']\n"
-    want = tuple(harness.encode(v) for v in (1, [2, "TWO"], 3, [4.5] * 20))
+    want = tuple(harness.encode(v).encode() for v in (1, [2, "TWO"], 3, [4.5] * 20))
     result = run(
         code,
         (10, (1,)),
