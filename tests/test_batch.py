@@ -191,9 +191,8 @@ def _streaming_and_done(db_path: Path) -> bool:
         return False
 
 
-def test_kill_9_during_generate_then_rerun_finishes_with_exactly_one_answer_per_pair(
-    db_path: Path, demo_suite_dir: Path, tmp_path: Path
-) -> None:
+def _killed_batch_script(db_path: Path, demo_suite_dir: Path, tmp_path: Path) -> Path:
+    """The batch script (KILLED_BATCH) written for this test's database and suite."""
     script = tmp_path / "batch.py"
     script.write_text(
         KILLED_BATCH.format(
@@ -204,6 +203,13 @@ def test_kill_9_during_generate_then_rerun_finishes_with_exactly_one_answer_per_
             quick=ADD_ANSWER,
         )
     )
+    return script
+
+
+def test_kill_9_during_generate_then_rerun_finishes_with_exactly_one_answer_per_pair(
+    db_path: Path, demo_suite_dir: Path, tmp_path: Path
+) -> None:
+    script = _killed_batch_script(db_path, demo_suite_dir, tmp_path)
     env = {**os.environ, "PYTHONPATH": str(REPO)}
     process = subprocess.Popen([sys.executable, str(script)], env=env, cwd=REPO)
     try:
@@ -333,16 +339,7 @@ def test_ctrl_c_cancels_the_running_answers_and_keeps_them_for_the_next_run(
     Readers that closed their connection while it ran (the peeks, collected here) and
     one still open when it exits: the cancelled answer must still reach the file.
     """
-    script = tmp_path / "batch.py"
-    script.write_text(
-        KILLED_BATCH.format(
-            repo=str(REPO),
-            db=str(db_path),
-            demo=str(demo_suite_dir),
-            tmp=str(tmp_path),
-            quick=ADD_ANSWER,
-        )
-    )
+    script = _killed_batch_script(db_path, demo_suite_dir, tmp_path)
     env = {**os.environ, "PYTHONPATH": str(REPO)}
     process = subprocess.Popen(
         [sys.executable, str(script)],

@@ -193,19 +193,27 @@ def test_current_grade_and_latest_execution_tables_follow_every_insert(db_path):
     )
 
 
+def _reopened_from_before(db, db_path, migration: str, undo: str):
+    """Undo ``migration`` (its ``undo`` script, and its record) as if the file came from
+    before it, close, and open the file again: the migration runs on the old data."""
+    with db.conn:
+        db.conn.executescript(undo + f" DELETE FROM _sqlite_migrations WHERE name = '{migration}';")
+    db.conn.close()
+    return open_db(db_path)
+
+
 def test_the_current_tables_are_filled_from_the_events_of_an_older_file(db_path):
     """A file from before migration m004: its events are grouped into the new tables."""
     db = open_db(db_path)
     db.conn.execute("PRAGMA foreign_keys = OFF")
     _random_events(db, seed=11, count=300)
-    with db.conn:  # back to the schema before m004
-        db.conn.executescript(
-            "DROP TRIGGER grade_events_keep_current; DROP TRIGGER executions_keep_latest;"
-            " DROP TABLE grade_current; DROP TABLE execution_latest;"
-            " DELETE FROM _sqlite_migrations WHERE name = 'm004_current_tables';"
-        )
-    db.conn.close()
-    db = open_db(db_path)
+    db = _reopened_from_before(
+        db,
+        db_path,
+        "m004_current_tables",
+        "DROP TRIGGER grade_events_keep_current; DROP TRIGGER executions_keep_latest;"
+        " DROP TABLE grade_current; DROP TABLE execution_latest;",
+    )
     assert set(db.conn.execute("SELECT * FROM grade_current")) == _grade_current_by_grouping(
         db.conn
     )
@@ -329,13 +337,12 @@ def test_the_current_vote_table_is_filled_from_the_votes_of_an_older_file(db_pat
     db = open_db(db_path)
     db.conn.execute("PRAGMA foreign_keys = OFF")
     _random_votes(db, seed=13, count=300)
-    with db.conn:  # back to the schema before m005
-        db.conn.executescript(
-            "DROP TRIGGER votes_keep_current; DROP TABLE vote_current;"
-            " DELETE FROM _sqlite_migrations WHERE name = 'm005_vote_current';"
-        )
-    db.conn.close()
-    db = open_db(db_path)
+    db = _reopened_from_before(
+        db,
+        db_path,
+        "m005_vote_current",
+        "DROP TRIGGER votes_keep_current; DROP TABLE vote_current;",
+    )
     current = set(db.conn.execute(f"SELECT {VOTE_COLUMNS} FROM vote_current"))
     assert current == _vote_current_by_window(db.conn)
     assert len(current) == 12
