@@ -72,6 +72,45 @@ class Execution:
     sandbox: dict = field(default_factory=dict)
 
 
+class EncodedOutputs(Sequence):
+    """The reference's outputs per test as the harness encoded them, all in one UTF-8
+    buffer (the stored form, ``STORED_OUTPUTS_BLOB_HEADER``): item ``i`` is the text
+    (``str``, decoded on request) or None where the reference gave no output.
+
+    An answer's output is compared with ``view(i)`` (a slice of the buffer, no copy);
+    ``plain(i)`` says whether the text holds neither an opaque value nor NaN, which
+    decided once when the text was stored instead of on every load."""
+
+    def __init__(
+        self, data: bytes, starts: Sequence[int], ends: Sequence[int], plain: bytes
+    ) -> None:
+        self.data = data
+        self._starts = starts
+        self._ends = ends
+        self._plain = plain
+        self._buffer = memoryview(data)
+
+    def __len__(self) -> int:
+        return len(self._starts)
+
+    def __getitem__(self, index: Any) -> Any:
+        if isinstance(index, slice):
+            return [self[i] for i in range(len(self))[index]]
+        start = self._starts[index]
+        if start < 0:
+            return None
+        return self._buffer[start : self._ends[index]].tobytes().decode("utf-8", "surrogatepass")
+
+    def view(self, index: int) -> memoryview | None:
+        """Test ``index``'s text as UTF-8 bytes (a view into the buffer), or None."""
+        start = self._starts[index]
+        return None if start < 0 else self._buffer[start : self._ends[index]]
+
+    def plain(self, index: int) -> bool:
+        """True when test ``index`` has a text with no opaque value and no NaN."""
+        return bool(self._plain[index])
+
+
 @dataclass(frozen=True)
 class ExpectedOutputs:
     """The reference's output and time per test, in ``problem.tests`` order."""
@@ -82,9 +121,9 @@ class ExpectedOutputs:
     """Why the reference produced no output for a test (None where it did)."""
     complete: bool = True
     """False when the reference run was stopped (then nothing is cached in the DB)."""
-    encoded: tuple[str | None, ...] = ()
+    encoded: EncodedOutputs | None = None
     """Each output as ``harness.encode`` writes it (None with an error): an answer whose
-    output arrives as the same text passes without decoding (``fast_match_text``)."""
+    output arrives as the same text passes without decoding (``Evaluator.match_texts``)."""
 
 
 class _LazyOutputs(Sequence):
@@ -92,7 +131,7 @@ class _LazyOutputs(Sequence):
     a matching answer is recognised by its text)."""
 
     def __init__(self, encoded: Sequence[str | None]) -> None:
-        self._encoded = list(encoded)
+        self._encoded = encoded
         self._decoded: dict[int, Any] = {}
 
     def __len__(self) -> int:
@@ -107,15 +146,11 @@ class _LazyOutputs(Sequence):
         return self._decoded[index]
 
 
-def fast_match_text(problem: Problem, test: TestCase, encoded: str | None) -> str | None:
-    """The expected output's text when an identical answer text is sure to pass under the
-    problem's rule: every rule but ``poly_root`` accepts a value equal to the expected one
-    with the same types, except with NaN (never equal) or opaque values (equal nothing)."""
-    if encoded is None or test.expected is not MISSING or problem.compare == "poly_root":
-        return None
-    if '["o",' in encoded or "nan" in encoded:
-        return None
-    return encoded
+def _plain_text(text: bytes) -> bool:
+    """No opaque value and no NaN in an encoded output (a string holding ``nan`` also
+    counts as NaN here: such an output is then decoded and compared, never wrongly
+    passed)."""
+    return b'["o",' not in text and b"nan" not in text
 
 
 def suggested_score(verdict: str, passed: int, total: int) -> float:
@@ -221,7 +256,7 @@ class Evaluator:
         self._expected: dict[tuple[str, str], ExpectedOutputs] = {}
         self._encoded: dict[int, tuple[Problem, str, tuple[tuple[str, bytes | str], ...]]] = {}
         self._key_locks: dict[tuple[str, str], threading.Lock] = {}
-        self._match_texts: dict[tuple[str, str], tuple[bytes | None, ...]] = {}
+        self._match_texts: dict[tuple[str, str], tuple[memoryview | None, ...]] = {}
 
     # ------------------------------------------------------------ running
 
@@ -237,23 +272,29 @@ class Evaluator:
 
     # ------------------------------------------------------------ expected outputs
 
-    def match_texts(self, problem: Problem, expected: ExpectedOutputs) -> tuple[bytes | None, ...]:
+    def match_texts(
+        self, problem: Problem, expected: ExpectedOutputs
+    ) -> tuple[memoryview | None, ...]:
         """Per test (``problem.tests`` order), the text an answer's output must be to pass
-        without decoding (``fast_match_text``, as bytes); worked out once per problem
-        content, not per answer (the texts can be many megabytes)."""
+        without decoding, as UTF-8 bytes (views into the expected outputs' buffer), or
+        None. An identical text is sure to pass under every rule but ``poly_root``: the
+        value equals the expected one with the same types, unless it holds NaN (never
+        equal) or an opaque value (equal to nothing), and a test with a stated
+        ``expected`` value is compared with that. Worked out once per problem content."""
         key = (problem.id, self._encoding(problem)[0])
         with self._lock:
             cached = self._match_texts.get(key)
         if cached is None:
-            cached = tuple(
-                None if text is None else text.encode("utf-8", "surrogatepass")
-                for text in (
-                    fast_match_text(problem, test, encoded)
-                    for test, encoded in zip(
-                        problem.tests, expected.encoded or (None,) * len(problem.tests), strict=True
-                    )
+            encoded = expected.encoded
+            if encoded is None or problem.compare == "poly_root":
+                cached = (None,) * len(problem.tests)
+            else:
+                cached = tuple(
+                    encoded.view(index)
+                    if test.expected is MISSING and encoded.plain(index)
+                    else None
+                    for index, test in enumerate(problem.tests)
                 )
-            )
             with self._lock:
                 self._match_texts[key] = cached
         return cached
@@ -322,8 +363,9 @@ class Evaluator:
                     f"the reference raised {outcome.error_type}: {outcome.message}"
                 )
         complete = result.stopped in (None, "load_error")
-        outputs: Any = _LazyOutputs(encoded)
-        return ExpectedOutputs(outputs, tuple(seconds), tuple(errors), complete, tuple(encoded))
+        texts, errors = _read_stored_outputs(_stored_outputs(encoded, errors))
+        outputs: Any = _LazyOutputs(texts)
+        return ExpectedOutputs(outputs, tuple(seconds), tuple(errors), complete, texts)
 
     def _load_expected(self, key: tuple[str, str]) -> ExpectedOutputs | None:
         if self.db is None:
@@ -337,10 +379,17 @@ class Evaluator:
         if not rows:
             return None
         stored, seconds_json = rows[0]
-        encoded, errors = _parse_stored_outputs(stored)
-        seconds = tuple(json.loads(seconds_json))
-        outputs: Any = _LazyOutputs(encoded)
-        return ExpectedOutputs(outputs, seconds, tuple(errors), True, tuple(encoded))
+        try:
+            texts, errors = _read_stored_outputs(stored)
+            seconds = tuple(json.loads(seconds_json))
+        except (ValueError, TypeError):
+            return None  # damaged: computed again and stored over it
+        if len(texts) != len(seconds):
+            return None
+        expected = ExpectedOutputs(_LazyOutputs(texts), seconds, tuple(errors), True, texts)
+        if not isinstance(stored, bytes) or not stored.startswith(STORED_OUTPUTS_BLOB_HEADER):
+            self._store_expected(key, expected)  # an earlier version's row: stored anew
+        return expected
 
     def _store_expected(self, key: tuple[str, str], expected: ExpectedOutputs) -> None:
         if self.db is None:
@@ -352,7 +401,9 @@ class Evaluator:
                 {
                     "problem_id": key[0],
                     "content_sha256": key[1],
-                    "outputs": _stored_outputs(expected.encoded, expected.errors),
+                    "outputs": expected.encoded.data
+                    if expected.encoded is not None
+                    else _stored_outputs([None] * len(expected.errors), expected.errors),
                     "reference_seconds": to_json(list(expected.seconds)),
                     "created_at": utc_now(),
                 },
@@ -487,7 +538,7 @@ class Evaluator:
         """Per test index: (pass | fail | error | memory | timeout, failure details)."""
         statuses: dict[int, tuple[str, dict | None]] = dict.fromkeys(
             (index for index, _ in result.matched), ("pass", None)
-        )  # the expected output's exact text (a fast_match_text): passed
+        )  # the expected output's exact text (``match_texts``): passed
         for outcome in result.outcomes:
             test = problem.tests[outcome.index]
             want, reference_error = _expected_for(test, expected, outcome.index)
@@ -535,24 +586,66 @@ class Evaluator:
 
 
 STORED_OUTPUTS_HEADER = "gradebench-outputs-2"
+"""Text rows written by earlier versions (still read): a header line, then per test
+the encoded output or the error as a JSON string."""
+STORED_OUTPUTS_BLOB_HEADER = b"gradebench-outputs-3\n"
+_OUTPUT_PLAIN, _OUTPUT_MARKED, _OUTPUT_ERROR = b"=", b"~", b"!"
 
 
-def _stored_outputs(encoded: Sequence[str | None], errors: Sequence[str | None]) -> str:
-    """The reference's outputs as stored: a header line, then one line per test, either
-    the output's encoded text (JSON, never a raw newline) or, when the reference gave no
-    output, the error message as a JSON string. Loading is then a split at C speed
-    instead of decoding JSON inside JSON."""
-    lines = [STORED_OUTPUTS_HEADER]
+def _stored_outputs(encoded: Sequence[str | bytes | None], errors: Sequence[str | None]) -> bytes:
+    """The reference's outputs as stored (a BLOB): ``STORED_OUTPUTS_BLOB_HEADER``, then
+    one line per test: ``=`` and the output's encoded text (JSON, never a raw newline),
+    ``~`` and the text when it holds an opaque value or NaN (so it is never matched
+    by its text alone), or ``!`` and the error message as a JSON string when the
+    reference gave no output. Loading it is a scan for newlines, no copy, no decoding."""
+    parts = [STORED_OUTPUTS_BLOB_HEADER]
     for text, error in zip(encoded, errors, strict=True):
         if error is not None or text is None:
-            lines.append(json.dumps(error if error is not None else "no output"))
+            message = error if error is not None else "no output"
+            parts += (_OUTPUT_ERROR, json.dumps(message).encode("utf-8"), b"\n")
         else:
-            lines.append(text)
-    return "\n".join(lines)
+            data = text.encode("utf-8", "surrogatepass") if isinstance(text, str) else text
+            parts += (_OUTPUT_PLAIN if _plain_text(data) else _OUTPUT_MARKED, data, b"\n")
+    return b"".join(parts)
+
+
+def _read_stored_outputs(stored: bytes | str) -> tuple[EncodedOutputs, list[str | None]]:
+    """(the encoded outputs, error or None per test) from a stored value of any version;
+    ``ValueError`` when it is damaged."""
+    if isinstance(stored, str) or not stored.startswith(STORED_OUTPUTS_BLOB_HEADER):
+        text = stored if isinstance(stored, str) else stored.decode("utf-8", "surrogatepass")
+        encoded, errors = _parse_stored_outputs(text)
+        stored = _stored_outputs(encoded, errors)
+    starts: list[int] = []
+    ends: list[int] = []
+    plain = bytearray()
+    errors = []
+    position, size, find = len(STORED_OUTPUTS_BLOB_HEADER), len(stored), stored.find
+    plain_tag, marked_tag, error_tag = _OUTPUT_PLAIN[0], _OUTPUT_MARKED[0], _OUTPUT_ERROR[0]
+    while position < size:
+        end = find(b"\n", position)
+        if end < 0:
+            raise ValueError("stored outputs: last line unterminated")
+        tag = stored[position]
+        if tag in (plain_tag, marked_tag):
+            starts.append(position + 1)
+            ends.append(end)
+            plain.append(tag == plain_tag)
+            errors.append(None)
+        elif tag == error_tag:
+            starts.append(-1)
+            ends.append(-1)
+            plain.append(0)
+            errors.append(str(json.loads(stored[position + 1 : end])))
+        else:
+            raise ValueError(f"stored outputs: unknown line tag {tag!r}")
+        position = end + 1
+    return EncodedOutputs(stored, starts, ends, bytes(plain)), errors
 
 
 def _parse_stored_outputs(stored: str) -> tuple[list[str | None], list[str | None]]:
-    """(encoded output or None, error or None) per test, from either stored form."""
+    """(encoded output or None, error or None) per test, from either text form of
+    earlier versions."""
     encoded: list[str | None] = []
     errors: list[str | None] = []
     if stored.startswith(STORED_OUTPUTS_HEADER + "\n") or stored == STORED_OUTPUTS_HEADER:

@@ -105,7 +105,7 @@ class SandboxJob:
     """When set, all tests share this many seconds instead of ``test_limits``."""
     load_limit: float = 2.0
     """Seconds for the candidate's module-level code."""
-    expected_encoded: tuple[bytes | None, ...] | None = None
+    expected_encoded: tuple[bytes | memoryview | None, ...] | None = None
     """Parent side only, never sent to the child: per test in run order, an encoded
     output (UTF-8 bytes) that counts as a match when the child's output is that exact text (then the
     test is listed in ``SandboxResult.matched`` and its output is never decoded)."""
@@ -680,10 +680,12 @@ def _watch(
 ) -> _Watch:
     """Read result lines against deadlines until ``done``, EOF, a timeout or garbage."""
     watch = _Watch()
-    # Per test in run order: the start of an ``ok`` line carrying exactly the expected
-    # output's text, so such a line is recognised with one comparison, without parsing.
+    # Per test in run order: the start of its ``ok`` line and the expected output's
+    # text, so a line carrying exactly that text is recognised by two comparisons in
+    # place (the text is compared where it lies, never copied or parsed).
+    heads = _ok_line_heads(max((index for index, _ in job.tests), default=-1) + 1)
     prefixes = [
-        None if want is None else f'["ok","{index:d}",'.encode() + want + b',"'
+        None if want is None else (heads[index], want)
         for (index, _), want in zip(job.tests, job.expected_encoded or (), strict=False)
     ]
     phase = "startup"
@@ -795,24 +797,46 @@ def _watch(
 
 
 _RESULT_HEADER = re.compile(rb'\["(ok|raise)","(\d+)",')
+_OK_LINE_HEADS: list[bytes] = []
+_OK_LINE_HEADS_LOCK = threading.Lock()
+
+
+def _ok_line_heads(count: int) -> list[bytes]:
+    """``["ok","N",`` as bytes for every test index N below ``count`` (made once per
+    process, not per answer: HumanEval+ has 124,253 tests)."""
+    if len(_OK_LINE_HEADS) < count:
+        with _OK_LINE_HEADS_LOCK:
+            _OK_LINE_HEADS.extend(
+                f'["ok","{index:d}",'.encode() for index in range(len(_OK_LINE_HEADS), count)
+            )
+    return _OK_LINE_HEADS
 
 
 def _matched_lines(
     buffer: bytearray,
     start: int,
-    prefixes: list[bytes | None],
+    prefixes: list[tuple[bytes, bytes | memoryview] | None],
     position: int,
     job: SandboxJob,
     watch: _Watch,
 ) -> tuple[int, int]:
-    """From ``start``, take every complete line that is ``prefixes[position]`` (then the
-    next) + seconds + ``"]``; record each in ``watch.matched``; return where the first
-    other line (or an incomplete one) begins, and the position of its test."""
+    """From ``start``, take every complete line that is ``prefixes[position]``'s line
+    start, then its expected text (then the next test's), then ``,"`` + seconds + ``"]``;
+    record each in ``watch.matched``; return where the first other line (or an
+    incomplete one) begins, and the position of its test."""
     while position < len(prefixes):
         prefix = prefixes[position]
-        if prefix is None or not buffer.startswith(prefix, start):
+        if prefix is None:
             break
-        field_start = start + len(prefix)
+        line_head, want = prefix
+        text_start = start + len(line_head)
+        field_start = text_start + len(want) + 2
+        if not (
+            buffer.startswith(line_head, start)
+            and buffer.startswith(want, text_start)
+            and buffer.startswith(b',"', field_start - 2)
+        ):
+            break
         newline = buffer.find(b"\n", field_start, field_start + 48)
         if newline < 0:
             break

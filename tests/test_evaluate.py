@@ -238,20 +238,82 @@ def test_expected_outputs_are_cached_in_the_database_and_reused(db):
 
 
 def test_stored_outputs_round_trip_and_earlier_rows_still_load():
-    from engine.evaluate import _parse_stored_outputs, _stored_outputs
+    from engine.evaluate import _read_stored_outputs, _stored_outputs
 
-    encoded = [harness.encode([1, 2.5, "a\nb"]), None, harness.encode('"quoted"'), None]
-    errors = [None, "the reference raised ValueError: x\ny", None, None]
+    encoded = [
+        harness.encode([1, 2.5, "a\nb"]),
+        None,
+        harness.encode('"quoted" \udc80 \u00e9'),
+        None,
+        harness.encode([float("nan"), 1.0]),
+        harness.encode(["banana"]),  # holds "nan": conservatively never matched by text
+    ]
+    errors = [None, "the reference raised ValueError: x\ny", None, None, None, None]
     stored = _stored_outputs(encoded, errors)
-    assert stored.count("\n") == 4  # header + one line per test, newlines escaped
-    back_encoded, back_errors = _parse_stored_outputs(stored)
-    assert back_encoded == encoded
-    assert back_errors == [None, "the reference raised ValueError: x\ny", None, "no output"]
-    legacy = json.dumps([{"v": encoded[0]}, {"error": "boom"}, ["i", "0x5"]])
-    assert _parse_stored_outputs(legacy) == (
-        [encoded[0], None, harness.encode(5)],
-        [None, "boom", None],
+    assert isinstance(stored, bytes)
+    assert stored.count(b"\n") == 7  # header + one line per test, newlines escaped
+    texts, back_errors = _read_stored_outputs(stored)
+    assert list(texts) == encoded
+    assert back_errors[:4] == [None, "the reference raised ValueError: x\ny", None, "no output"]
+    assert back_errors[4:] == [None, None]
+    assert [texts.plain(i) for i in range(6)] == [True, False, True, False, False, False]
+    assert bytes(texts.view(0)) == encoded[0].encode()
+    assert texts.view(1) is None
+    assert bytes(texts.view(2)) == encoded[2].encode("utf-8", "surrogatepass")
+
+    # the two text forms of earlier versions read as the same outputs
+    version_2 = "\n".join(
+        ["gradebench-outputs-2", encoded[0], json.dumps("boom"), encoded[4], encoded[2]]
     )
+    version_1 = json.dumps([{"v": encoded[0]}, {"error": "boom"}, ["i", "0x5"]])
+    for legacy, want_texts, want_plain in (
+        (version_2, [encoded[0], None, encoded[4], encoded[2]], [True, False, False, True]),
+        (version_1, [encoded[0], None, harness.encode(5)], [True, False, True]),
+    ):
+        texts, back_errors = _read_stored_outputs(legacy)
+        assert list(texts) == want_texts
+        assert back_errors[1] == "boom"
+        assert [texts.plain(i) for i in range(len(texts))] == want_plain
+
+
+@pytest.mark.parametrize("damage", [b'gradebench-outputs-3\n=["n"]', b"gradebench-outputs-3\n?x\n"])
+def test_a_damaged_stored_row_is_an_error_for_the_reader(damage):
+    from engine.evaluate import _read_stored_outputs
+
+    with pytest.raises(ValueError):
+        _read_stored_outputs(damage)
+
+
+def test_an_earlier_versions_row_is_used_and_stored_anew_and_a_damaged_one_recomputed(db):
+    from engine.evaluate import STORED_OUTPUTS_BLOB_HEADER
+
+    Evaluator(db).evaluate(SQUARE, "def f(x):\n    return x * x\n")
+    key = {"problem_id": SQUARE.id, "content_sha256": expected_key(SQUARE)}
+    # as version 2 wrote it: text, one line per test (test 0 states its expected value)
+    db["expected_outputs"].update(
+        tuple(key.values()),
+        {"outputs": "gradebench-outputs-2\n" + "\n".join(harness.encode(v) for v in (4, 9, 25))},
+    )
+    reader = Evaluator(db)
+    assert reader.evaluate(SQUARE, "def f(x):\n    return x * x\n").verdict == "pass"
+    assert reader.evaluate(SQUARE, "def f(x):\n    return x + 6\n").passed == 1  # only 3 -> 9
+    assert reader.reference_runs == 0
+    row = db["expected_outputs"].get(tuple(key.values()))
+    assert row["outputs"].startswith(STORED_OUTPUTS_BLOB_HEADER)
+
+    db["expected_outputs"].update(tuple(key.values()), {"outputs": b"gradebench-outputs-3\n?"})
+    recomputing = Evaluator(db)
+    assert recomputing.evaluate(SQUARE, "def f(x):\n    return x * x\n").verdict == "pass"
+    assert recomputing.reference_runs == 1
+    row = db["expected_outputs"].get(tuple(key.values()))
+    assert row["outputs"].startswith(STORED_OUTPUTS_BLOB_HEADER)
+    assert list(_read(row["outputs"])) == [harness.encode(v) for v in (4, 9, 25)]
+
+
+def _read(stored: bytes):
+    from engine.evaluate import _read_stored_outputs
+
+    return _read_stored_outputs(stored)[0]
 
 
 def test_expected_outputs_are_computed_once_across_threads():
