@@ -7,6 +7,7 @@ produces these values; nothing downstream knows which suite a problem came from.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -63,6 +64,27 @@ class TestCase:
     expected: Any = MISSING
     plus: bool = False
     """True for HumanEval+'s extra inputs; ``base`` verdicts ignore them."""
+
+    @classmethod
+    def from_inputs(cls, inputs: Iterable[Iterable[Any]], *, plus: bool = False) -> list[TestCase]:
+        """``[TestCase(args=tuple(a), plus=plus) for a in inputs]``, built faster.
+
+        For suites with a hundred thousand inputs (HumanEval+): each object gets
+        its fields from three ``object.__setattr__`` calls made here, rather than
+        through the frozen ``__init__``. The objects are the same as the
+        ``__init__`` ones (same fields, equality, hash, repr, pickling, frozen).
+        """
+        new = object.__new__
+        set_field = object.__setattr__
+        cases: list[TestCase] = []
+        append = cases.append
+        for args in inputs:
+            case = new(cls)
+            set_field(case, "args", tuple(args))
+            set_field(case, "expected", MISSING)
+            set_field(case, "plus", plus)
+            append(case)
+        return cases
 
 
 @dataclass(frozen=True)

@@ -15,12 +15,13 @@ id, which is what samples files name.
 
 from __future__ import annotations
 
+from itertools import repeat
 from pathlib import Path
 from typing import Any
 
 from engine.errors import UserError
 from engine.problems import Problem, ProblemError, SuiteLoad, TestCase
-from engine.suites.humaneval import read_jsonl_gz, signature_of
+from engine.suites.humaneval import gc_paused, read_jsonl_gz, signature_of
 
 SUITE = "humaneval+"
 POLY_ROOT_ENTRY_POINTS = ("find_zero",)
@@ -40,11 +41,11 @@ def problem_id(task_id: str) -> str:
     return f"{prefix}+/{number}" if prefix else f"{task_id}+"
 
 
-def _inputs(row: dict[str, Any], key: str) -> list[tuple[Any, ...]]:
+def _test_cases(row: dict[str, Any], key: str, *, plus: bool) -> list[TestCase]:
     value = row[key]
-    if not isinstance(value, list) or not all(isinstance(args, list) for args in value):
+    if not isinstance(value, list) or not all(map(isinstance, value, repeat(list))):
         raise ValueError(f"{key} must be a list of argument lists")
-    return [tuple(args) for args in value]
+    return TestCase.from_inputs(value, plus=plus)
 
 
 def problem_from_row(row: dict[str, Any], source: str) -> Problem:
@@ -56,8 +57,8 @@ def problem_from_row(row: dict[str, Any], source: str) -> Problem:
     entry_point = row["entry_point"]
     atol = float(row.get("atol") or 0.0)
     compare = "poly_root" if entry_point in POLY_ROOT_ENTRY_POINTS else "evalplus"
-    base = [TestCase(args=args, plus=False) for args in _inputs(row, "base_input")]
-    plus = [TestCase(args=args, plus=True) for args in _inputs(row, "plus_input")]
+    base = _test_cases(row, "base_input", plus=False)
+    plus = _test_cases(row, "plus_input", plus=True)
     number = task_id.rpartition("/")[2]
     return Problem(
         id=problem_id(task_id),
@@ -83,7 +84,11 @@ def load_humanevalplus(path: Path) -> SuiteLoad:
     path = Path(path)
     if not path.exists():
         raise UserError(f"{path}: HumanEval+ data file not found")
-    rows = read_jsonl_gz(path)
+    with gc_paused():
+        return _load_rows(path, read_jsonl_gz(path))
+
+
+def _load_rows(path: Path, rows: list[dict[str, Any]]) -> SuiteLoad:
     if not rows:
         raise UserError(f"{path}: HumanEval+ data file holds no tasks")
     problems: list[Problem] = []
