@@ -41,6 +41,7 @@ import math
 import operator
 import os
 import pickle
+import struct
 import sys
 import time
 
@@ -111,6 +112,14 @@ class _TooLarge(Exception):
     pass
 
 
+_PLAIN_ASCII = bytes(c for c in range(0x20, 0x7F) if c not in b'"\\')
+"""The characters ``json.encoder.encode_basestring_ascii`` writes as they are: a str made
+only of these is encoded as ``'"' + text + '"'``."""
+PLAIN_STR_MIN_CHARS = 128
+"""Strings this long or longer first try the check for plain ASCII (nothing to escape),
+which copies them once instead of escaping them character by character."""
+
+
 def make_encoder():
     """An ``encode(value) -> str`` built only from references captured now."""
     _type = type
@@ -118,62 +127,124 @@ def make_encoder():
     _int, _float, _complex, _str, _bytes, _bool = int, float, complex, str, bytes, bool
     _none_type = type(None)
     _hex, _fhex, _bhex = hex, float.hex, bytes.hex
+    _bytearray, _find, _translate = bytearray, bytearray.find, bytes.translate
+    _isascii, _str_encode = str.isascii, str.encode
     _items = dict.items
     _join = str.join
     _esc = json.encoder.encode_basestring_ascii
     _name_of = type.__dict__["__name__"].__get__
     _len, _map, _sum = len, map, sum
-    _is, _repeat, _groupby = operator.is_, itertools.repeat, itertools.groupby
-    _isnan, _array = math.isnan, array.array
+    _is, _repeat = operator.is_, itertools.repeat
+    _isnan, _pack, _struct_error = math.isnan, struct.pack, struct.error
+    _memoryview, _mv_hex, _islice = memoryview, memoryview.hex, itertools.islice
+    _recursion_error, _overflow_error = RecursionError, OverflowError
+    _plain = _PLAIN_ASCII
+    max_depth, max_nodes = MAX_DEPTH, MAX_NODES
+    flat_min, plain_str_min = FLAT_MIN_ITEMS, PLAIN_STR_MIN_CHARS
 
-    def floats_text(run):
-        """Exact floats: packed when the run is long and has no NaN (NaN must stay
-        visible as text: it never equals itself), else one ``["f", hex]`` per item."""
-        if _len(run) >= FLAT_MIN_ITEMS and not _sum(_map(_isnan, run)):
-            packed = _array("d", run)
-            if _BIG_ENDIAN:
-                packed.byteswap()
-            return '["*f","' + packed.tobytes().hex() + '"]'
-        return '["f","' + '"],["f","'.join(_map(_fhex, run)) + '"]'
+    def is_plain_ascii(text):
+        """True when ``_esc(text)`` is ``'"' + text + '"'``: all ASCII (an O(1) flag)
+        and nothing to escape (one C-speed pass deleting the plain bytes)."""
+        return _isascii(text) and not _translate(_str_encode(text, "ascii"), None, _plain)
+
+    def all_of(items, cls):
+        """1 where the item's type IS ``cls``, else 0 (identity: no item code runs)."""
+        return _bytearray(_map(_is, _map(_type, items), _repeat(cls)))
+
+    def add_ints(items, parts):
+        parts.append('["i","' + '"],["i","'.join(_map(_hex, items)) + '"]')
+
+    def add_floats(items, parts):
+        parts.append('["f","' + '"],["f","'.join(_map(_fhex, items)) + '"]')
+
+    def add_packed(hex_text, parts):
+        parts.append('["*f","')
+        parts.append(hex_text)
+        parts.append('"]')
+
+    def has_nan(items):
+        return _sum(_map(_isnan, items)) > 0
 
     def flat(v, tag):
         """A list or tuple of only ints, only floats, ints and floats, or only strings,
-        encoded at C speed (the same text the item-by-item walk writes); None when the
-        items are anything else. Types are compared by identity (``operator.is_``), so
-        no item's class (or metaclass) code runs."""
-        types = _list(_map(_type, v))
-        n = _len(types)
-        ints = _sum(_map(_is, types, _repeat(_int)))
-        if ints == n:
-            return '["' + tag + '",[["i","' + '"],["i","'.join(_map(_hex, v)) + '"]]]'
-        floats = _sum(_map(_is, types, _repeat(_float)))
-        if floats == n:
-            return '["' + tag + '",[' + floats_text(v) + "]]"
-        if ints + floats == n:
-            # runs of one type, each joined at C speed (every key is int or float, so
-            # groupby's key comparison is a plain identity test of two builtin types)
-            parts = []
-            start = 0
-            for t, run in _groupby(types):
-                end = start + _len(_list(run))
-                if t is _float:
-                    parts.append(floats_text(v[start:end]))
+        as text pieces written at C speed (joined, the same text the item-by-item walk
+        writes); None when the items are anything else. Types are compared by identity
+        (``operator.is_``), so no item's class (or metaclass) code runs.
+
+        Runs of ``flat_min`` or more floats without NaN are packed (NaN must stay
+        visible as text: it never equals itself). Every item is a checked exact int or
+        float before ``sum`` or ``struct.pack`` sees it; both then work at C speed on
+        the whole list (ints become doubles whose bytes are not used). The float sum is
+        NaN when an item is NaN; it may also be NaN from inf + -inf, so then each run
+        is checked item by item."""
+        n = _len(v)
+        first, last = _type(v[0]), _type(v[-1])
+        if first is _str:
+            if _find(all_of(v, _str), 0) >= 0:
+                return None
+            if is_plain_ascii(_join("", v)):
+                return ['["', tag, '",[["s","', '"],["s","'.join(v), '"]]]']
+            return ['["', tag, '",[["s",', '],["s",'.join(_map(_esc, v)), "]]]"]
+        # the type of the last (else the first) item is checked for every item; the
+        # items that do not have it must all have the other numeric type
+        if last is _float or last is _int:
+            major = last
+        elif first is _float or first is _int:
+            major = first
+        else:
+            return None
+        minor = _int if major is _float else _float
+        flags = all_of(v, major)
+        runs = []  # (item type, start, end) of each maximal run of one type, in order
+        start = 0
+        while start < n:
+            kind = major if flags[start] else minor
+            end = _find(flags, 0 if kind is major else 1, start)
+            if end < 0:
+                end = n
+            if kind is minor and _find(all_of(v[start:end], minor), 0) >= 0:
+                return None
+            runs.append((kind, start, end))
+            start = end
+        packed = None  # all items as little-endian doubles, when a float run is long
+        for kind, start, end in runs:
+            if kind is _float and end - start >= flat_min:
+                try:
+                    nan_free = not _isnan(_sum(v, 0.0))
+                    packed = _memoryview(_pack(f"<{n}d", *v))
+                except (_overflow_error, _struct_error):  # an int too large for a double
+                    packed = None
+                break
+        parts = ['["', tag, '",[']
+        for kind, start, end in runs:
+            items = v if end - start == n else _islice(v, start, end)
+            if kind is _int:
+                add_ints(items, parts)
+            elif end - start < flat_min:
+                add_floats(items, parts)
+            elif packed is not None:
+                if nan_free or not has_nan(items):
+                    add_packed(_mv_hex(packed[8 * start : 8 * end]), parts)
                 else:
-                    parts.append('["i","' + '"],["i","'.join(_map(_hex, v[start:end])) + '"]')
-                start = end
-            return '["' + tag + '",[' + _join(",", parts) + "]]"
-        if _sum(_map(_is, types, _repeat(_str))) == n:
-            return '["' + tag + '",[["s",' + '],["s",'.join(_map(_esc, v)) + "]]]"
-        return None
+                    add_floats(_islice(v, start, end), parts)
+            else:
+                run = v[start:end]
+                if not _isnan(_sum(run, 0.0)) or not has_nan(run):
+                    add_packed(_bhex(_pack(f"<{end - start}d", *run)), parts)
+                else:
+                    add_floats(run, parts)
+            parts.append(",")
+        parts[-1] = "]]"  # in place of the last run's separator
+        return parts
 
     def encode(value):
         nodes = [0]
         out = []
-        append = out.append
+        append, extend = out.append, out.extend
 
         def walk(v, depth):
             nodes[0] += 1
-            if nodes[0] > MAX_NODES or depth > MAX_DEPTH:
+            if nodes[0] > max_nodes or depth > max_depth:
                 raise _TooLarge
             t = _type(v)
             if t is _none_type:
@@ -187,18 +258,23 @@ def make_encoder():
             elif t is _complex:
                 append('["c",' + _esc(_fhex(v.real)) + "," + _esc(_fhex(v.imag)) + "]")
             elif t is _str:
-                append('["s",' + _esc(v) + "]")
+                if _len(v) >= plain_str_min and is_plain_ascii(v):
+                    append('["s","')
+                    append(v)
+                    append('"]')
+                else:
+                    append('["s",' + _esc(v) + "]")
             elif t is _bytes:
                 append('["y",' + _esc(_bhex(v)) + "]")
             elif t is _list or t is _tuple or t is _set or t is _frozenset:
                 tag = "l" if t is _list else "t" if t is _tuple else "S" if t is _set else "F"
-                if (t is _list or t is _tuple) and _len(v) >= FLAT_MIN_ITEMS:
-                    text = flat(v, tag)
-                    if text is not None:
+                if (t is _list or t is _tuple) and _len(v) >= flat_min:
+                    parts = flat(v, tag)
+                    if parts is not None:
                         nodes[0] += _len(v)
-                        if nodes[0] > MAX_NODES or depth + 1 > MAX_DEPTH:
+                        if nodes[0] > max_nodes or depth + 1 > max_depth:
                             raise _TooLarge
-                        append(text)
+                        extend(parts)
                         return
                 append('["' + tag + '",[')
                 first = True
@@ -227,8 +303,8 @@ def make_encoder():
         try:
             walk(value, 0)
         except _TooLarge:
-            return f'["o","too large","nested deeper than {MAX_DEPTH} or more than {MAX_NODES} values"]'
-        except RecursionError:
+            return f'["o","too large","nested deeper than {max_depth} or more than {max_nodes} values"]'
+        except _recursion_error:
             return '["o","too large","nested too deeply"]'
         return _join("", out)
 
