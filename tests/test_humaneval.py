@@ -374,3 +374,40 @@ def test_every_humaneval_canonical_solution_passes_its_extracted_tests(humaneval
     ]
     assert not failing
     assert sum(e.total for e in executions) == sum(len(p.tests) for p in problems)
+
+
+def test_evaluate_collects_garbage_by_hand_and_leaves_the_collector_as_it_was(
+    tmp_path: Path, capsys, humaneval, monkeypatch
+):
+    import gc
+
+    from tui.commands import evaluate as evaluate_command
+
+    monkeypatch.setattr(evaluate_command, "COLLECT_EVERY", 1)
+    by_id = humaneval.by_id()
+    samples = _write_samples(
+        tmp_path / "samples.jsonl",
+        [
+            {"task_id": f"HumanEval/{n}", "solution": by_id[f"HumanEval/{n}"].reference}
+            for n in (2, 3)
+        ],
+    )
+    full_collections: list[bool] = []
+
+    def count(phase: str, info: dict) -> None:
+        if phase == "start" and info["generation"] == 2:
+            full_collections.append(gc.isenabled())
+
+    gc.callbacks.append(count)
+    try:
+        code, err = _run_cli(
+            ["--db", str(tmp_path / "g.db"), "evaluate", str(samples), "--suite", "humaneval"],
+            capsys,
+        )
+    finally:
+        gc.callbacks.remove(count)
+    assert code == 0, err
+    # one collection by hand per finished sample, while the automatic collector was off
+    assert full_collections.count(False) == 2
+    assert gc.isenabled()
+    assert gc.get_freeze_count() == 0  # nothing of the test process stays frozen
