@@ -195,15 +195,23 @@ def make_encoder():
             return None
         minor = _int if major is _float else _float
         flags = all_of(v, major)
+        if major is _int and _find(flags, 0) < 0:  # ints only: nothing to pack
+            return ['["', tag, '",[["i","', '"],["i","'.join(_map(_hex, v)), '"]]]']
         runs = []  # (item type, start, end) of each maximal run of one type, in order
         start = 0
         while start < n:
-            kind = major if flags[start] else minor
-            end = _find(flags, 0 if kind is major else 1, start)
+            if flags[start]:
+                kind, end = major, _find(flags, 0, start)
+            else:
+                kind, end = minor, _find(flags, 1, start)
             if end < 0:
                 end = n
-            if kind is minor and _find(all_of(v[start:end], minor), 0) >= 0:
-                return None
+            if kind is minor:
+                if end - start == 1:
+                    if _type(v[start]) is not minor:
+                        return None
+                elif _find(all_of(_islice(v, start, end), minor), 0) >= 0:
+                    return None
             runs.append((kind, start, end))
             start = end
         packed = None  # all items as little-endian doubles, when a float run is long
@@ -217,13 +225,18 @@ def make_encoder():
                 break
         parts = ['["', tag, '",[']
         for kind, start, end in runs:
-            items = v if end - start == n else _islice(v, start, end)
-            if kind is _int:
-                add_ints(items, parts)
+            if end - start == 1:
+                item = v[start]
+                if kind is _int:
+                    parts.append('["i","' + _hex(item) + '"]')
+                else:
+                    parts.append('["f","' + _fhex(item) + '"]')
+            elif kind is _int:
+                add_ints(_islice(v, start, end), parts)
             elif end - start < flat_min:
-                add_floats(items, parts)
+                add_floats(_islice(v, start, end), parts)
             elif packed is not None:
-                if nan_free or not has_nan(items):
+                if nan_free or not has_nan(_islice(v, start, end)):
                     add_packed(_mv_hex(packed[8 * start : 8 * end]), parts)
                 else:
                     add_floats(_islice(v, start, end), parts)
@@ -240,7 +253,7 @@ def make_encoder():
     def encode(value):
         nodes = [0]
         out = []
-        append, extend = out.append, out.extend
+        append = out.append
 
         def walk(v, depth):
             nodes[0] += 1
@@ -274,7 +287,7 @@ def make_encoder():
                         nodes[0] += _len(v)
                         if nodes[0] > max_nodes or depth + 1 > max_depth:
                             raise _TooLarge
-                        extend(parts)
+                        out.extend(parts)
                         return
                 append('["' + tag + '",[')
                 first = True
