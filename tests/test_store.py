@@ -356,12 +356,16 @@ def test_the_current_vote_table_is_filled_from_the_votes_of_an_older_file(db_pat
     ).fetchone() == (newest,)
 
 
-def test_opening_a_database_does_not_load_pandas():
-    """sqlite-utils would import pandas (0.4 s) when installed; gradebench hides it."""
+def test_opening_a_database_does_not_load_pandas_or_numpy():
+    """sqlite-utils would import pandas (0.4 s) and numpy (0.1 s) when installed;
+    gradebench hides them, and both still import afterwards."""
     import subprocess
     import sys
 
-    code = "import sys; import engine.store; print('pandas' in sys.modules)"
+    code = (
+        "import sys; import engine.store; print('pandas' in sys.modules, 'numpy' in sys.modules);"
+        " import numpy, engine.stats; print(numpy.__name__)"
+    )
     shown = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert shown.returncode == 0, shown.stderr
-    assert shown.stdout.strip() == "False"
+    assert shown.stdout.split() == ["False", "False", "numpy"]
