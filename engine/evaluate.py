@@ -33,7 +33,7 @@ import re
 import threading
 from collections.abc import Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
 from engine import harness
@@ -124,6 +124,21 @@ class ExpectedOutputs:
     encoded: EncodedOutputs | None = None
     """Each output as ``harness.encode`` writes it (None with an error): an answer whose
     output arrives as the same text passes without decoding (``Evaluator.match_texts``)."""
+
+
+@dataclass(frozen=True)
+class _RunPlan:
+    """The part of an answer's sandbox job that depends only on the problem."""
+
+    expected: ExpectedOutputs
+    order: tuple[int, ...]
+    """Test indexes in run order: base tests, then plus tests."""
+    base_order: tuple[int, ...] | None
+    """The base tests' indexes when the problem has plus tests."""
+    job: SandboxJob
+    """The job with ``code`` left empty."""
+    shown_limits: tuple[float, ...]
+    """The first 50 tests' time limits, for the execution's ``sandbox`` report."""
 
 
 class _LazyOutputs(Sequence):
@@ -257,6 +272,7 @@ class Evaluator:
         self._encoded: dict[int, tuple[Problem, str, tuple[tuple[str, bytes | str], ...]]] = {}
         self._key_locks: dict[tuple[str, str], threading.Lock] = {}
         self._match_texts: dict[tuple[str, str], tuple[memoryview | None, ...]] = {}
+        self._plans: dict[tuple[str, str], _RunPlan] = {}
 
     # ------------------------------------------------------------ running
 
@@ -435,11 +451,44 @@ class Evaluator:
         """Seconds allowed per test, in ``problem.tests`` order."""
         return [max(self.min_time_limit, self.time_factor * (s or 0.0)) for s in expected.seconds]
 
+    def _plan(self, problem: Problem, expected: ExpectedOutputs) -> _RunPlan:
+        """What every answer to ``problem`` runs: the same for all of them, so made once
+        per problem content (HumanEval+ problems have up to ~1,000 tests)."""
+        key = (problem.id, self._encoding(problem)[0])
+        with self._lock:
+            cached = self._plans.get(key)
+        if cached is not None and cached.expected is expected:
+            return cached
+        tests = problem.tests
+        base_order = tuple(i for i, t in enumerate(tests) if not t.plus)
+        order = base_order + tuple(i for i, t in enumerate(tests) if t.plus)
+        match_texts = self.match_texts(problem, expected)
+        limits = self.time_limits(problem, expected)
+        prepared = self._encoding(problem)[1]
+        plan = _RunPlan(
+            expected=expected,
+            order=order,
+            base_order=base_order if len(base_order) < len(order) else None,
+            job=SandboxJob(
+                code="",
+                entry_point=problem.entry_point,
+                tests=tuple((i, tests[i].args) for i in order),
+                prepared_args=tuple(prepared[i] for i in order),
+                test_limits=tuple(limits[i] for i in order),
+                kind=problem.kind,
+                take=problem.take,
+                total_limit=problem.time_limit,
+                load_limit=max(LOAD_SECONDS, self.min_time_limit),
+                expected_encoded=tuple(match_texts[i] for i in order),
+            ),
+            shown_limits=tuple(round(limits[i], 3) for i in order[:50]),
+        )
+        with self._lock:
+            self._plans[key] = plan
+        return plan
+
     def evaluate(self, problem: Problem, code: str | None) -> Execution:
         """Run ``code`` against every test of ``problem``."""
-        order = [i for i, t in enumerate(problem.tests) if not t.plus] + [
-            i for i, t in enumerate(problem.tests) if t.plus
-        ]
         has_plus = any(t.plus for t in problem.tests)
         base_total = len(problem.base_tests) if has_plus else None
         if code is None or not code.strip():
@@ -452,33 +501,27 @@ class Evaluator:
             message = f"{where}{getattr(exc, 'msg', None) or exc}"
             return self._uniform(problem, "syntax", message, base_total)
         expected = self.expected(problem)
-        match_texts = self.match_texts(problem, expected)
-        limits = self.time_limits(problem, expected)
-        prepared = self._encoding(problem)[1]
-        job = SandboxJob(
-            code=code,
-            entry_point=problem.entry_point,
-            tests=tuple((i, problem.tests[i].args) for i in order),
-            prepared_args=tuple(prepared[i] for i in order),
-            test_limits=tuple(limits[i] for i in order),
-            kind=problem.kind,
-            take=problem.take,
-            total_limit=problem.time_limit,
-            load_limit=max(LOAD_SECONDS, self.min_time_limit),
-            expected_encoded=tuple(match_texts[i] for i in order),
-        )
+        plan = self._plan(problem, expected)
+        order = plan.order
+        job = replace(plan.job, code=code)
         result = self._run(job)
         if result.stopped == "timeout" and self.confirm_timeouts:
             result = self._run(job)
-        statuses = self._statuses(problem, expected, order, result)
-        verdict, passed, failure = _summarize(order, statuses)
         base_verdict = base_passed = None
-        if has_plus:
-            base_order = [i for i in order if not problem.tests[i].plus]
-            base_verdict, base_passed, _ = _summarize(base_order, statuses)
+        if not result.outcomes and len(result.matched) == len(order):
+            # every test's output was the expected text (each position is matched at
+            # most once): all passed, nothing to decode or look up
+            verdict, passed, failure = "pass", len(order), None
+            if plan.base_order is not None:
+                base_verdict, base_passed = "pass", len(plan.base_order)
+        else:
+            statuses = self._statuses(problem, expected, order, result)
+            verdict, passed, failure = _summarize(order, statuses)
+            if plan.base_order is not None:
+                base_verdict, base_passed, _ = _summarize(plan.base_order, statuses)
         sandbox = {
             **result.isolation,
-            "test_seconds": [round(limits[i], 3) for i in order[:50]],
+            "test_seconds": list(plan.shown_limits),
             "total_limit": problem.time_limit,
             "stopped": result.stopped,
             "leftovers_killed": result.leftovers_killed,

@@ -189,10 +189,24 @@ def test_plus_tests_give_a_base_verdict_and_an_overall_verdict():
             TestCase(args=(0,), plus=True),
         ),
     )
-    execution = Evaluator().evaluate(problem, "def f(x):\n    return x\n")
+    evaluator = Evaluator()
+    execution = evaluator.evaluate(problem, "def f(x):\n    return x\n")
     assert (execution.base_verdict, execution.base_passed, execution.base_total) == ("pass", 2, 2)
     assert (execution.verdict, execution.passed, execution.total) == ("fail", 3, 4)
     assert execution.first_failure["test"] == 2
+    # every output the expected text: the same counts without looking at single tests
+    right = evaluator.evaluate(problem, "def f(x):\n    return -x if x < 0 else x\n")
+    assert (right.base_verdict, right.base_passed, right.base_total) == ("pass", 2, 2)
+    assert (right.verdict, right.passed, right.total, right.first_failure) == ("pass", 4, 4, None)
+    # and an answer to a problem without plus tests has no base verdict
+    plain = make_problem("def f(x):\n    return abs(x)\n", (TestCase(args=(-1,)),))
+    alone = evaluator.evaluate(plain, "def f(x):\n    return abs(x)\n")
+    assert (alone.verdict, alone.passed, alone.base_verdict, alone.base_passed) == (
+        "pass",
+        1,
+        None,
+        None,
+    )
 
 
 def test_problem_time_limit_is_one_budget_for_all_tests(evaluator):
