@@ -180,6 +180,9 @@ def make_encoder():
         n = _len(v)
         first, last = _type(v[0]), _type(v[-1])
         if first is _str:
+            # strings are checked and joined from one copy (C speed, no code runs): an
+            # item swapped in by another thread in between would reach the text unescaped
+            v = _tuple(v)
             if _find(all_of(v, _str), 0) >= 0:
                 return None
             if is_plain_ascii(_join("", v)):
