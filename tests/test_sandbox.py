@@ -268,6 +268,17 @@ def test_stdlib_modules_import_after_the_privilege_drop():
     assert run(code, (0, ())).outcomes[0].output == "[1]"
 
 
+@pytest.mark.skipif(os.geteuid() != 0, reason="the fork server (and its preloads) runs as root")
+def test_typing_is_already_loaded_for_answers_and_their_changes_stay_in_their_child():
+    code = (
+        "import sys\nLOADED = 'typing' in sys.modules\nimport typing\n"
+        "typing.List = None\ndef f():\n    return LOADED\n"
+    )
+    assert run(code, (0, ())).outcomes[0].output is True
+    after = "from typing import List\ndef f():\n    return List is None\n"
+    assert run(after, (0, ())).outcomes[0].output is False  # a fresh copy per child
+
+
 def test_a_slow_test_stops_the_child_at_that_test():
     code = "import time\ndef f(x):\n    if x == 2:\n        time.sleep(60)\n    return x\n"
     result = run(code, (0, (1,)), (1, (2,)), (2, (3,)), test_limits=(5.0, 0.5, 5.0))
