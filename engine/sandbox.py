@@ -126,9 +126,9 @@ class TestOutcome:
     error_type: str = ""
     message: str = ""
     seconds: float = 0.0
-    text: str | None = None
-    """The output as encoded text, not decoded (``output`` stays None), when the job
-    said ``decode_outputs=False``."""
+    text: bytes | None = None
+    """The output as encoded text (UTF-8), not decoded (``output`` stays None), when the
+    job said ``decode_outputs=False``."""
 
 
 @dataclass(frozen=True)
@@ -886,7 +886,9 @@ def _text_outcome(line: bytes) -> TestOutcome | None:
         return None
     try:
         seconds = float(line[tail + 2 : -2])
-        text = line[start:tail].decode("utf-8", "surrogatepass")
+        text = line[start:tail]
+        if not text.isascii():  # the harness writes ASCII; anything else must be UTF-8
+            text.decode("utf-8", "surrogatepass")
     except ValueError:
         return None
     return TestOutcome(index=int(header.group(2)), returned=True, seconds=seconds, text=text)

@@ -290,6 +290,21 @@ def test_stored_outputs_round_trip_and_earlier_rows_still_load():
         assert [texts.plain(i) for i in range(len(texts))] == want_plain
 
 
+def test_only_a_real_opaque_value_or_nan_keeps_an_output_from_matching_by_text():
+    from engine.evaluate import _plain_text
+
+    class Custom:
+        pass
+
+    def plain(value) -> bool:
+        return _plain_text(harness.encode(value).encode("utf-8", "surrogatepass"))
+
+    assert plain(['["o",', "o", {"o": 1}, 2.5])  # the tag's text inside strings is escaped
+    assert not plain([1, Custom()])
+    assert not plain({"k": [float("nan")] * 40})  # a packed run is never made with NaN
+    assert plain([float("inf"), -0.0] * 40)
+
+
 @pytest.mark.parametrize("damage", [b'gradebench-outputs-3\n=["n"]', b"gradebench-outputs-3\n?x\n"])
 def test_a_damaged_stored_row_is_an_error_for_the_reader(damage):
     from engine.evaluate import _read_stored_outputs
