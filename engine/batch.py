@@ -242,14 +242,16 @@ def run_batch(
         except KeyboardInterrupt:
             cancel.set()
             summary.interrupted = True
-            for future in futures:
-                future.result()
-            while not outcomes.empty():
-                item = outcomes.get()
-                if not isinstance(item, BaseException):
-                    summary.outcomes.append(item)
-            finish_run(main_db, run_id)
-            main_db.conn.close()
+            try:
+                for future in futures:
+                    future.result()
+                while not outcomes.empty():
+                    item = outcomes.get()
+                    if not isinstance(item, BaseException):
+                        summary.outcomes.append(item)
+            finally:  # a second Ctrl-C while the workers wind down still closes the run
+                finish_run(main_db, run_id)
+                main_db.conn.close()
             raise
     if cancel.is_set() and failure is None:
         summary.interrupted = True

@@ -371,6 +371,81 @@ def test_ctrl_c_cancels_the_running_answers_and_keeps_them_for_the_next_run(
     assert len(_current(db)) == len(problems) * len(seats)
 
 
+SLOW_TO_STOP_BATCH = """
+import sys, time
+from pathlib import Path
+sys.path.insert(0, {repo!r})
+from engine.batch import plan_jobs, run_batch
+from tests.fakes import FakeBackend
+from tests.test_batch import _setup, _message
+
+
+class SlowToStop(FakeBackend):
+    def generate(self, request, on_text=None, cancel=None):
+        result = super().generate(request, on_text, cancel)
+        if cancel is not None and cancel.is_set():
+            time.sleep(3)  # winding down after the first Ctrl-C: the second lands here
+        return result
+
+
+db, problems, seats = _setup(Path({db!r}), Path({demo!r}), Path({tmp!r}), styles=("plain",))
+jobs = plan_jobs(db, problems, seats, _message)
+backend = SlowToStop(default=[f"w{{i}} " for i in range(100000)], token_delay=0.002)
+run_batch(Path({db!r}), backend, jobs, parallel=1, evaluate=None, flush_seconds=0.05)
+"""
+
+
+def test_a_second_ctrl_c_while_the_batch_winds_down_still_closes_the_run(
+    db_path: Path, demo_suite_dir: Path, tmp_path: Path
+) -> None:
+    script = tmp_path / "slow_to_stop.py"
+    script.write_text(
+        SLOW_TO_STOP_BATCH.format(
+            repo=str(REPO), db=str(db_path), demo=str(demo_suite_dir), tmp=str(tmp_path)
+        )
+    )
+    process = subprocess.Popen(
+        [sys.executable, str(script)],
+        env={**os.environ, "PYTHONPATH": str(REPO)},
+        cwd=REPO,
+        stderr=subprocess.PIPE,
+        text=True,
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and not _streaming(db_path):
+            time.sleep(0.05)
+        process.send_signal(signal.SIGINT)  # cancels; the worker takes 3 s to stop
+        time.sleep(1.0)
+        process.send_signal(signal.SIGINT)
+        _, err = process.communicate(timeout=30)
+    finally:
+        if process.poll() is None:
+            process.kill()
+    assert err.count("KeyboardInterrupt") >= 1
+    with closing(sqlite3.connect(db_path)) as reader:
+        runs = reader.execute("SELECT kind, finished_at FROM runs").fetchall()
+    assert [kind for kind, _ in runs] == ["generate"]
+    assert runs[0][1] is not None, "the run is marked finished despite the second Ctrl-C"
+
+
+def _streaming(db_path: Path) -> bool:
+    """Read-only peek: an answer of the other process is streaming."""
+    if not db_path.exists():
+        return False
+    try:
+        with closing(sqlite3.connect(db_path, timeout=5)) as peek:
+            return bool(
+                peek.execute(
+                    "SELECT COUNT(*) FROM generations WHERE status = 'streaming'"
+                    " AND length(raw_answer) > 20"
+                ).fetchone()[0]
+            )
+    except sqlite3.OperationalError:  # tables not created yet
+        return False
+
+
 def test_answers_written_after_another_process_closed_the_database_reach_the_file(
     db_path: Path, demo_suite_dir: Path, tmp_path: Path
 ) -> None:
