@@ -43,6 +43,8 @@ class Answer:
     total_seconds: float | None
     error: str | None = None
     followed_format: bool | None = None
+    extract_notes: tuple[str, ...] = ()
+    """The extractor's repairs, e.g. "took the parseable part of the block"."""
 
 
 @dataclass(frozen=True)
@@ -74,7 +76,22 @@ def _answer_from_row(row: dict[str, Any]) -> Answer:
         tokens_per_second=row["tokens_per_second"],
         total_seconds=row["total_seconds"],
         error=row["error"],
+        followed_format=None
+        if row.get("followed_format") is None
+        else bool(row["followed_format"]),
+        extract_notes=_notes(row.get("extract_notes")),
     )
+
+
+def _notes(stored: str | None) -> tuple[str, ...]:
+    """The stored JSON list of extraction notes (rows from before m007 have none)."""
+    if not stored:
+        return ()
+    try:
+        notes = json.loads(stored)
+    except ValueError:
+        return ()
+    return tuple(str(note) for note in notes) if isinstance(notes, list) else ()
 
 
 def _one(db: Database, sql: str, params: list[Any]) -> dict[str, Any] | None:
@@ -292,6 +309,7 @@ class AnswerPipeline:
             total_seconds=result.total_seconds,
             error=result.error,
             followed_format=None if extraction is None else extraction.followed_format,
+            extract_notes=() if extraction is None else tuple(extraction.notes),
         )
 
     def evaluate(self, problem: Problem, answer: Answer) -> TestResult:

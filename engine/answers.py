@@ -22,6 +22,7 @@ count as an answer; the batch redoes ``cancelled`` ones and keeps ``error`` ones
 
 from __future__ import annotations
 
+import json
 import os
 import platform
 import socket
@@ -203,19 +204,19 @@ class AnswerWriter:
 
     def finish(self, result: GenerationResult, extraction: Any = None) -> None:
         """Write the final row: full text, status = stop reason, stats, extracted code."""
-        code = method = None
-        if extraction is not None:
-            code = extraction.code or ""
-            method = extraction.method
+        code, method, notes, followed = _extraction_fields(extraction)
         with _WRITE_LOCK, self.db.conn:
             self.db.conn.execute(
                 "UPDATE generations SET raw_answer = ?, extracted_code = ?, extract_method = ?, "
+                "extract_notes = ?, followed_format = ?, "
                 "status = ?, error = ?, tokens = ?, threads = ?, ttft_seconds = ?, "
                 "total_seconds = ?, tokens_per_second = ?, finished_at = ? WHERE id = ?",
                 (
                     result.text,
                     code,
                     method,
+                    notes,
+                    followed,
                     result.stop_reason,
                     result.error,
                     result.tokens,
@@ -230,11 +231,28 @@ class AnswerWriter:
         self._dirty = False
 
     def set_extraction(self, extraction: Any) -> None:
+        code, method, notes, followed = _extraction_fields(extraction)
         with _WRITE_LOCK, self.db.conn:
             self.db.conn.execute(
-                "UPDATE generations SET extracted_code = ?, extract_method = ? WHERE id = ?",
-                (extraction.code or "", extraction.method, self.generation_id),
+                "UPDATE generations SET extracted_code = ?, extract_method = ?,"
+                " extract_notes = ?, followed_format = ? WHERE id = ?",
+                (code, method, notes, followed, self.generation_id),
             )
+
+
+def _extraction_fields(extraction: Any) -> tuple[str | None, str | None, str | None, int | None]:
+    """(code, method, notes as a JSON list, followed_format as 1/0) of an extraction, or
+    NULLs when there was none (the answer did not finish)."""
+    if extraction is None:
+        return None, None, None, None
+    notes = json.dumps(list(getattr(extraction, "notes", ()) or ()))
+    followed = getattr(extraction, "followed_format", None)
+    return (
+        extraction.code or "",
+        extraction.method,
+        notes,
+        None if followed is None else int(bool(followed)),
+    )
 
 
 def start_answer(

@@ -333,4 +333,18 @@ def m006_generation_figures_index(db: Database) -> None:
     )
 
 
+@migrations(name="m007_extraction_details")
+def m007_extraction_details(db: Database) -> None:
+    """What the extractor did besides the code: its repairs (``extract_notes``, a JSON
+    list such as "took the parseable part of the block") and whether the answer kept
+    the requested format (``followed_format``: one fenced block in all; 1, 0 or NULL
+    before extraction), so a reopened answer shows the same as a live one and the
+    machine's format check can be compared with the reviewers'."""
+    columns = {row[1] for row in db.execute("PRAGMA table_info(generations)").fetchall()}
+    if "extract_notes" not in columns:
+        db.execute("ALTER TABLE generations ADD COLUMN extract_notes TEXT")
+    if "followed_format" not in columns:
+        db.execute("ALTER TABLE generations ADD COLUMN followed_format INTEGER")
+
+
 SCHEMA_VERSION = len(migrations._migrations)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gc
+import json
 import os
 import signal
 import sqlite3
@@ -466,3 +467,51 @@ def test_answers_written_after_another_process_closed_the_database_reach_the_fil
     assert subprocess.run(peek, capture_output=True, text=True, check=True).stdout == "streaming\n"
     writer.finish(GenerationResult("w0 ", 1, "cancelled", None, 0.1))
     assert subprocess.run(peek, capture_output=True, text=True, check=True).stdout == "cancelled\n"
+
+
+def test_the_extractors_notes_and_format_check_are_stored_and_read_back(
+    db_path: Path, demo_suite_dir: Path, tmp_path: Path
+) -> None:
+    from engine.answering import stored_answer
+
+    db, problems, seats = _setup(db_path, demo_suite_dir, tmp_path, styles=("plain", "cot"))
+    add = next(p for p in problems if p.id.endswith("add-two"))
+    body_only = "```python\n    return a + b\n```\n"  # repaired: the signature is put in front
+    backend = FakeBackend(answers={"[plain]": body_only, "[cot]": ADD_ANSWER})
+    run_batch(db_path, backend, plan_jobs(db, [add], seats, _message), evaluate=None)
+    repaired = stored_answer(db, add.id, seats[0].id)
+    assert repaired is not None and repaired.extract_method == "signature-completion"
+    assert repaired.extract_notes == ("the block is a function body; put the signature in front",)
+    assert repaired.followed_format is False
+    clean = stored_answer(db, add.id, seats[1].id)
+    assert clean is not None and (clean.extract_notes, clean.followed_format) == ((), True)
+    stored = dict(db.execute("SELECT contender_id, extract_notes FROM generations").fetchall())
+    assert json.loads(stored[seats[1].id]) == []
+
+
+def test_answers_of_a_file_from_before_the_extraction_details_read_as_unknown(
+    db_path: Path, demo_suite_dir: Path, tmp_path: Path
+) -> None:
+    from engine.answering import stored_answer
+    from tests.test_store import _reopened_from_before
+
+    db, problems, seats = _setup(db_path, demo_suite_dir, tmp_path, styles=("plain",))
+    add = next(p for p in problems if p.id.endswith("add-two"))
+    run_batch(
+        db_path,
+        FakeBackend(answers={"[plain]": ADD_ANSWER}),
+        plan_jobs(db, [add], seats, _message),
+        evaluate=None,
+    )
+    db = _reopened_from_before(
+        db,
+        db_path,
+        "m007_extraction_details",
+        "ALTER TABLE generations DROP COLUMN extract_notes;"
+        " ALTER TABLE generations DROP COLUMN followed_format;",
+    )
+    answer = stored_answer(db, add.id, seats[0].id)
+    assert (
+        answer is not None and answer.extract_method == "fenced" and "return a + b" in answer.code
+    )
+    assert (answer.extract_notes, answer.followed_format) == ((), None)  # not known, not guessed

@@ -205,6 +205,8 @@ class AnswerPane(Vertical, can_focus=True):
         parts: list[RenderableType] = []
         if self.answer.code:
             parts.append(Text(f"extracted code ({self.answer.extract_method})", style="bold"))
+            for note in self.answer.extract_notes:
+                parts.append(Text(f"  note: {note}", style="italic"))
             parts.append(Syntax(self.answer.code, "python", theme="ansi_dark", word_wrap=True))
         elif self.answer.status in ("done", "max_tokens"):
             parts.append(Text("no code found in the answer", style="bold red"))
