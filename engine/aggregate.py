@@ -22,18 +22,17 @@ Definitions (the README's "Statistics and export" section says the same):
 
 from __future__ import annotations
 
-import gc
 import json
 import sqlite3
 import warnings
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
 from engine import stats
+from engine.collector import collector_paused
 from engine.errors import UserError
 
 COMBINE_CHOICES = ("mean", "majority")
@@ -310,21 +309,6 @@ class _Table:
     """Generation rowid -> position in the table."""
     reviewer_grades: _ReviewerGrades | None = None
     """Current grades one per (answer, reviewer); read when first needed."""
-
-
-@contextmanager
-def _without_cycle_collector() -> Iterator[None]:
-    """Python's cycle collector paused while hundreds of thousands of row tuples are
-    alive: they hold no cycles, yet each full collection would walk all of them again
-    (in the TUI, with Textual's objects too, that doubled the time). It is switched
-    back on afterwards unless it was off to begin with."""
-    was_enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was_enabled:
-            gc.enable()
 
 
 def tune_for_reading(conn: sqlite3.Connection) -> None:
@@ -911,7 +895,7 @@ def report_in_stages(
         if key not in GROUP_KEYS:
             raise UserError(f"--by: unknown key {key!r} (choose from {', '.join(GROUP_KEYS)})")
     tune_for_reading(conn)
-    with _without_cycle_collector():
+    with collector_paused():
         table = _load(conn, selection)
     contender_rows = group_rows(table, ("contender",), ks, selection.seed)
     difficulty_rows: tuple[GroupRow, ...] | None = None
@@ -927,7 +911,7 @@ def report_in_stages(
     if difficulty_rows is None:
         difficulty_rows = group_rows(table, ("contender", "difficulty"), ks, selection.seed)
     if table.reviewer_grades is None:  # the mean rule read one row per answer so far
-        with _without_cycle_collector():
+        with collector_paused():
             table.reviewer_grades = _reviewer_grades(conn, selection, table.locate)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)

