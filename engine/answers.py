@@ -245,13 +245,11 @@ def _extraction_fields(extraction: Any) -> tuple[str | None, str | None, str | N
     NULLs when there was none (the answer did not finish)."""
     if extraction is None:
         return None, None, None, None
-    notes = json.dumps(list(getattr(extraction, "notes", ()) or ()))
-    followed = getattr(extraction, "followed_format", None)
     return (
         extraction.code or "",
         extraction.method,
-        notes,
-        None if followed is None else int(bool(followed)),
+        json.dumps(list(extraction.notes)),
+        int(bool(extraction.followed_format)),
     )
 
 

@@ -273,7 +273,6 @@ class Evaluator:
         self._expected: dict[tuple[str, str], ExpectedOutputs] = {}
         self._encoded: dict[int, tuple[Problem, str, tuple[tuple[str, bytes | str], ...]]] = {}
         self._key_locks: dict[tuple[str, str], threading.Lock] = {}
-        self._match_texts: dict[tuple[str, str], tuple[memoryview | None, ...]] = {}
         self._plans: dict[tuple[str, str], _RunPlan] = {}
 
     # ------------------------------------------------------------ running
@@ -298,24 +297,15 @@ class Evaluator:
         None. An identical text is sure to pass under every rule but ``poly_root``: the
         value equals the expected one with the same types, unless it holds NaN (never
         equal) or an opaque value (equal to nothing), and a test with a stated
-        ``expected`` value is compared with that. Worked out once per problem content."""
-        key = (problem.id, self._encoding(problem)[0])
-        with self._lock:
-            cached = self._match_texts.get(key)
-        if cached is None:
-            encoded = expected.encoded
-            if encoded is None or problem.compare == "poly_root":
-                cached = (None,) * len(problem.tests)
-            else:
-                cached = tuple(
-                    encoded.view(index)
-                    if test.expected is MISSING and encoded.plain(index)
-                    else None
-                    for index, test in enumerate(problem.tests)
-                )
-            with self._lock:
-                self._match_texts[key] = cached
-        return cached
+        ``expected`` value is compared with that. Called once per problem content (the
+        run plan keeps the result)."""
+        encoded = expected.encoded
+        if encoded is None or problem.compare == "poly_root":
+            return (None,) * len(problem.tests)
+        return tuple(
+            encoded.view(index) if test.expected is MISSING and encoded.plain(index) else None
+            for index, test in enumerate(problem.tests)
+        )
 
     def _encoding(self, problem: Problem) -> tuple[str, tuple[tuple[str, bytes | str], ...]]:
         """(expected-output key, args prepared for the child per test), once per Problem."""
