@@ -176,8 +176,9 @@ def _problem_of(db, generation_id: str) -> str:
     ).fetchone()[0]
 
 
-def _streaming_and_done(db_path: Path) -> bool:
-    """Read-only peek (no migrations) at the batch the other process is writing."""
+def _streaming_and_done(db_path: Path, *, done: bool = True) -> bool:
+    """Read-only peek (no migrations) at the batch the other process is writing: an
+    answer is streaming and (unless ``done=False``) another one is done."""
     if not db_path.exists():
         return False
     try:
@@ -186,8 +187,10 @@ def _streaming_and_done(db_path: Path) -> bool:
                 "SELECT COUNT(*) FROM generations WHERE status = 'streaming' "
                 "AND length(raw_answer) > 20"
             ).fetchone()[0]
-            done = peek.execute("SELECT COUNT(*) FROM generations WHERE status = 'done'").fetchone()
-        return bool(streamed and done[0])
+            finished = peek.execute(
+                "SELECT COUNT(*) FROM generations WHERE status = 'done'"
+            ).fetchone()
+        return bool(streamed and (finished[0] or not done))
     except sqlite3.OperationalError:  # tables not created yet
         return False
 
@@ -341,15 +344,7 @@ def test_ctrl_c_cancels_the_running_answers_and_keeps_them_for_the_next_run(
     one still open when it exits: the cancelled answer must still reach the file.
     """
     script = _killed_batch_script(db_path, demo_suite_dir, tmp_path)
-    env = {**os.environ, "PYTHONPATH": str(REPO)}
-    process = subprocess.Popen(
-        [sys.executable, str(script)],
-        env=env,
-        cwd=REPO,
-        stderr=subprocess.PIPE,
-        text=True,
-        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
-    )
+    process = _interruptible(script)
     try:
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline and not _streaming_and_done(db_path):
@@ -405,17 +400,10 @@ def test_a_second_ctrl_c_while_the_batch_winds_down_still_closes_the_run(
             repo=str(REPO), db=str(db_path), demo=str(demo_suite_dir), tmp=str(tmp_path)
         )
     )
-    process = subprocess.Popen(
-        [sys.executable, str(script)],
-        env={**os.environ, "PYTHONPATH": str(REPO)},
-        cwd=REPO,
-        stderr=subprocess.PIPE,
-        text=True,
-        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
-    )
+    process = _interruptible(script)
     try:
         deadline = time.monotonic() + 60
-        while time.monotonic() < deadline and not _streaming(db_path):
+        while time.monotonic() < deadline and not _streaming_and_done(db_path, done=False):
             time.sleep(0.05)
         process.send_signal(signal.SIGINT)  # cancels; the worker takes 3 s to stop
         time.sleep(1.0)
@@ -431,20 +419,17 @@ def test_a_second_ctrl_c_while_the_batch_winds_down_still_closes_the_run(
     assert runs[0][1] is not None, "the run is marked finished despite the second Ctrl-C"
 
 
-def _streaming(db_path: Path) -> bool:
-    """Read-only peek: an answer of the other process is streaming."""
-    if not db_path.exists():
-        return False
-    try:
-        with closing(sqlite3.connect(db_path, timeout=5)) as peek:
-            return bool(
-                peek.execute(
-                    "SELECT COUNT(*) FROM generations WHERE status = 'streaming'"
-                    " AND length(raw_answer) > 20"
-                ).fetchone()[0]
-            )
-    except sqlite3.OperationalError:  # tables not created yet
-        return False
+def _interruptible(script: Path) -> subprocess.Popen:
+    """``script`` run as a batch the way a terminal runs it: Ctrl-C (SIGINT) raises
+    KeyboardInterrupt in it; its stderr is kept."""
+    return subprocess.Popen(
+        [sys.executable, str(script)],
+        env={**os.environ, "PYTHONPATH": str(REPO)},
+        cwd=REPO,
+        stderr=subprocess.PIPE,
+        text=True,
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
+    )
 
 
 def test_answers_written_after_another_process_closed_the_database_reach_the_file(
