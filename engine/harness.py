@@ -772,7 +772,9 @@ def _monitor(request, fds):
             status = 0
             break
     code = os.waitstatus_to_exitcode(status)
-    left = _uid_has_processes(uid, stay=True)  # the monitor ends next: it may stay that uid
+    # Root again before reporting: once the parent reads the line, no process of the
+    # uid is left, not even this monitor on its way out.
+    left = _uid_has_processes(uid, stay=False)
     os.write(status_w, f"exit {code} {left}\n".encode())
     os._exit(0)
 
