@@ -109,7 +109,7 @@ def compute_floor(data: Path) -> float:
     import copy
 
     sys.path.insert(0, str(REPO))
-    from engine.suites import load_suite
+    from gradebench.engine.problems.suites import load_suite
 
     sys.set_int_max_str_digits(0)
     total = 0.0

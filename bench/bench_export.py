@@ -32,9 +32,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from synthetic_db import make_synthetic_db
 
-from engine.aggregate import Selection, build_report, forget_cached_reports
-from engine.export import TABLE_FORMATS, render_report, write_raw_grades
-from engine.store import open_db
+from gradebench.engine.reporting.aggregate import Selection, build_report, forget_cached_reports
+from gradebench.engine.reporting.export import TABLE_FORMATS, render_report, write_raw_grades
+from gradebench.engine.store.database import open_db
 
 EXPORT_LIMIT = 3.0
 SCREEN_LIMIT = 1.0
@@ -110,7 +110,7 @@ def open_leaderboard(path: Path, *, app_running: bool = False) -> ScreenTimes:
     moment the screen is pushed."""
     from textual.app import App
 
-    from tui.screens.leaderboard import LeaderboardScreen
+    from gradebench.tui.screens.leaderboard import LeaderboardScreen
 
     class Host(App[None]):
         def on_mount(self) -> None:

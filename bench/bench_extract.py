@@ -32,7 +32,7 @@ from typing import Any
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from engine.extract import extract_code  # noqa: E402
+from gradebench.engine.answers.extract import extract_code  # noqa: E402
 
 ANSWERS = REPO / "tests" / "data" / "answers"
 

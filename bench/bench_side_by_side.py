@@ -22,11 +22,11 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from engine.config import Config
-from engine.default_model import installed_path
-from engine.generate import GenerationRequest, GenerationResult, GPT4AllBackend
-from engine.models import GenerationParams, load_registry
-from engine.scheduler import ThreadBudget
+from gradebench.engine.config import Config
+from gradebench.engine.generation.backend import GenerationRequest, GenerationResult, GPT4AllBackend
+from gradebench.engine.generation.default_model import installed_path
+from gradebench.engine.generation.registry import GenerationParams, load_registry
+from gradebench.engine.generation.thread_budget import ThreadBudget
 
 PEAK_IN_USE = [0]
 PROMPT = "Write a Python function is_palindrome(s) that ignores case and spaces."

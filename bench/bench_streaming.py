@@ -20,11 +20,11 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from engine.config import Config
-from engine.default_model import installed_path
-from engine.generate import N_BATCH, GenerationRequest, GPT4AllBackend
-from engine.models import GenerationParams, load_registry
-from engine.scheduler import ThreadBudget
+from gradebench.engine.config import Config
+from gradebench.engine.generation.backend import N_BATCH, GenerationRequest, GPT4AllBackend
+from gradebench.engine.generation.default_model import installed_path
+from gradebench.engine.generation.registry import GenerationParams, load_registry
+from gradebench.engine.generation.thread_budget import ThreadBudget
 
 PROMPT = "Write a Python function that returns the n-th Fibonacci number, with a docstring."
 

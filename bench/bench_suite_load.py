@@ -36,10 +36,10 @@ from typing import Any
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from engine.errors import UserError  # noqa: E402
-from engine.problems import Problem, ProblemError, SuiteLoad, TestCase  # noqa: E402
-from engine.suites.humaneval import signature_of  # noqa: E402
-from engine.suites.humanevalplus import (  # noqa: E402
+from gradebench.engine.errors import UserError  # noqa: E402
+from gradebench.engine.problems.model import Problem, ProblemError, SuiteLoad, TestCase  # noqa: E402
+from gradebench.engine.problems.suites.humaneval import signature_of  # noqa: E402
+from gradebench.engine.problems.suites.humanevalplus import (  # noqa: E402
     POLY_ROOT_ENTRY_POINTS,
     REQUIRED_FIELDS,
     SUITE,

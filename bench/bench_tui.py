@@ -38,16 +38,16 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from textual import events
 
-from engine.answering import AnswerPipeline, Seat
-from engine.config import Config
-from engine.generate import GenerationRequest, GPT4AllBackend
-from engine.models import load_registry, register_contender
-from engine.prompts import PromptTemplates, build_prompt
-from engine.scheduler import ThreadBudget
-from engine.store import open_db
-from engine.suites import load_suite
-from tui.app import DEFAULT_CONTENDERS, GradebenchApp
-from tui.widgets.answer_pane import AnswerPane
+from gradebench.engine.answers.pipeline import AnswerPipeline, Seat
+from gradebench.engine.config import Config
+from gradebench.engine.generation.backend import GenerationRequest, GPT4AllBackend
+from gradebench.engine.generation.prompts import PromptTemplates, build_prompt
+from gradebench.engine.generation.registry import load_registry, register_contender
+from gradebench.engine.generation.thread_budget import ThreadBudget
+from gradebench.engine.problems.suites import load_suite
+from gradebench.engine.store.database import open_db
+from gradebench.tui.app import DEFAULT_CONTENDERS, GradebenchApp
+from gradebench.tui.widgets.answer_pane import AnswerPane
 
 SUITE = "lowcost60"
 

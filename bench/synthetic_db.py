@@ -2,7 +2,7 @@
 
 Usage: ``.venv/bin/python bench/synthetic_db.py OUT.db [--generations N] [--grade-events N]``
 
-The schema is the real one (``engine.store.open_db``); rows are made with numpy
+The schema is the real one (``gradebench.engine.store.database.open_db``); rows are made with numpy
 and written with ``executemany`` in one transaction, so 100,000 generations and
 300,000 grade events take seconds. Scores follow a per-contender skill and agree
 with the automatic verdict most of the time; some grades are edits that replace
@@ -21,7 +21,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from engine.store import open_db, sha256_text
+from gradebench.engine.store.database import open_db, sha256_text
 
 DIFFICULTIES = ("easy", "medium", "hard")
 TAGS = ("strings", "lists", "math", "dicts", "recursion", "parsing", "sorting", "classes")

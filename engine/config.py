@@ -17,7 +17,7 @@ from typing import Any
 
 import platformdirs
 
-from engine.errors import UserError
+from gradebench.engine.errors import UserError
 
 APP_NAME = "gradebench"
 CONFIG_FILE_NAME = "gradebench.toml"

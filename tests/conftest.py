@@ -29,7 +29,7 @@ def db_path(tmp_path: Path) -> Path:
 
 @pytest.fixture
 def db(db_path: Path):
-    from engine.store import open_db
+    from gradebench.engine.store.database import open_db
 
     database = open_db(db_path)
     yield database

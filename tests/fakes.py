@@ -1,6 +1,6 @@
 """A deterministic scripted backend for tests (never used outside tests/).
 
-``FakeBackend`` keeps the ``engine.generate.Backend`` contract: text arrives through
+``FakeBackend`` keeps the ``gradebench.engine.generation.backend.Backend`` contract: text arrives through
 ``on_text`` one scripted token at a time, ``cancel`` stops it at the next token with
 ``stop_reason="cancelled"``, ``max_tokens`` cuts the script, and a scripted failure
 ends with ``stop_reason="error"``. An optional per-token delay makes streams slow
@@ -15,8 +15,8 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from engine.generate import GenerationRequest, GenerationResult
-from engine.scheduler import Cancelled, ThreadBudget
+from gradebench.engine.generation.backend import GenerationRequest, GenerationResult
+from gradebench.engine.generation.thread_budget import Cancelled, ThreadBudget
 
 Script = Callable[[GenerationRequest], list[str]]
 

@@ -25,7 +25,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from engine.store import open_db
+from gradebench.engine.store.database import open_db
 
 T = "2026-01-01T00:00:{:02d}.000000+00:00"
 MODEL = "f" * 64
@@ -150,7 +150,7 @@ def build(path: Path) -> Path:
 
 def add_grade(path: Path, generation_id: str, reviewer: str, score: float) -> None:
     """Append one more grade event, as the grading screen would."""
-    from engine.store import new_id, utc_now
+    from gradebench.engine.store.database import new_id, utc_now
 
     db = open_db(path)
     with db.conn:

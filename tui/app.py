@@ -20,12 +20,12 @@ from textual.app import App, SystemCommand
 from textual.binding import Binding
 from textual.screen import Screen
 
-from engine import grading
-from engine.answering import AnswerPipeline, Seat
-from engine.config import Config
-from engine.errors import UserError
-from engine.problems import Problem
-from engine.store import open_db
+from gradebench.engine.answers.pipeline import AnswerPipeline, Seat
+from gradebench.engine.config import Config
+from gradebench.engine.errors import UserError
+from gradebench.engine.grading import events as grading
+from gradebench.engine.problems.model import Problem
+from gradebench.engine.store.database import open_db
 
 DEFAULT_CONTENDERS = ("smollm2-plain", "smollm2-cot")
 GIL_SWITCH_SECONDS = 0.0005
@@ -103,7 +103,7 @@ class GradebenchApp(App):
         self.ask = ask or not self.request.reviewer
         self.session: Session | None = None
         self.pipeline: AnswerPipeline | None = None
-        from engine.prompts import load_prompt_templates
+        from gradebench.engine.generation.prompts import load_prompt_templates
 
         self.templates = load_prompt_templates(self.config)
 
@@ -114,7 +114,7 @@ class GradebenchApp(App):
         # interval keeps them from queueing behind a screen repaint
         sys.setswitchinterval(GIL_SWITCH_SECONDS)
         if self.ask:
-            from tui.screens.session import SessionScreen
+            from gradebench.tui.screens.session import SessionScreen
 
             self.push_screen(SessionScreen(self.request))
         else:
@@ -124,7 +124,7 @@ class GradebenchApp(App):
         if self.suite_loader is not None:
             load = self.suite_loader(suite)
         else:
-            from engine.suites import load_suite
+            from gradebench.engine.problems.suites import load_suite
 
             load = load_suite(
                 suite,
@@ -139,13 +139,13 @@ class GradebenchApp(App):
         by_name = {c.name: c for c in self.contender_choices if not isinstance(c, str)}
         if all(n in by_name for n in names):
             return [by_name[n] for n in names]
-        from engine.models import load_registry
+        from gradebench.engine.generation.registry import load_registry
 
         registry = load_registry(self.config, styles=self.templates.styles)
         return [by_name.get(n) or registry.contender(n) for n in names]
 
     def build_session(self, request: SessionRequest) -> Session:
-        from engine.models import register_contender
+        from gradebench.engine.generation.registry import register_contender
 
         if not request.reviewer.strip():
             raise UserError("reviewer: a name is needed")
@@ -197,14 +197,14 @@ class GradebenchApp(App):
         except UserError as exc:
             self.notify(str(exc), severity="error", timeout=8)
             if not isinstance(self.screen, _session_screen_type()):
-                from tui.screens.session import SessionScreen
+                from gradebench.tui.screens.session import SessionScreen
 
                 self.push_screen(SessionScreen(request))
             return False
         if self.backend is None:
-            from engine.generate import GPT4AllBackend
-            from engine.models import load_registry
-            from engine.scheduler import ThreadBudget
+            from gradebench.engine.generation.backend import GPT4AllBackend
+            from gradebench.engine.generation.registry import load_registry
+            from gradebench.engine.generation.thread_budget import ThreadBudget
 
             registry = load_registry(self.config, styles=self.templates.styles)
             self.backend = GPT4AllBackend(ThreadBudget.for_machine(registry.max_threads))
@@ -213,7 +213,7 @@ class GradebenchApp(App):
         self.pipeline = AnswerPipeline(
             self.db_path, self.backend, prompt_templates=self.templates, run_id=session.run_id
         )
-        from tui.screens.grading import GradingScreen
+        from gradebench.tui.screens.grading import GradingScreen
 
         self.switch_or_push(GradingScreen(session))
         return True
@@ -233,7 +233,7 @@ class GradebenchApp(App):
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action == "leaderboard":
-            if importlib.util.find_spec("tui.screens.leaderboard") is None:
+            if importlib.util.find_spec("gradebench.tui.screens.leaderboard") is None:
                 return False
             presentation = getattr(self.screen, "presentation", None)
             if presentation is not None and not presentation.revealed:
@@ -241,15 +241,15 @@ class GradebenchApp(App):
         return True
 
     def action_leaderboard(self) -> None:
-        from engine.aggregate import Selection
-        from tui.screens.leaderboard import LeaderboardScreen
+        from gradebench.engine.reporting.aggregate import Selection
+        from gradebench.tui.screens.leaderboard import LeaderboardScreen
 
         suite = self.session.problems[0].suite if self.session else None
         self.push_screen(LeaderboardScreen(db_path=self.db_path, selection=Selection(suite=suite)))
 
     def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
         yield from super().get_system_commands(screen)
-        from tui.screens.grading import GradingScreen
+        from gradebench.tui.screens.grading import GradingScreen
 
         if isinstance(screen, GradingScreen):
             for level, score in enumerate(self.rubric.levels):
@@ -258,7 +258,7 @@ class GradebenchApp(App):
                     f"key {level + 1}: grade the focused answer",
                     _runner(screen, f"score({level})"),
                 )
-            from tui.screens.grading import PALETTE
+            from gradebench.tui.screens.grading import PALETTE
 
             for action, title, help_text in PALETTE:
                 yield SystemCommand(title, help_text, _runner(screen, action))
@@ -277,7 +277,7 @@ def _runner(screen: Screen, action: str):
 
 
 def _session_screen_type() -> type:
-    from tui.screens.session import SessionScreen
+    from gradebench.tui.screens.session import SessionScreen
 
     return SessionScreen
 

@@ -4,7 +4,7 @@
 the code to run (``""`` when there is none), how it was found (``method``) and
 whether the answer followed the requested format. The raw answer is stored by the
 caller next to the extracted code; nothing here loses it. Fenced blocks are found by
-``engine.fences``; parsing, name and region questions are answered by ``engine.pysource``.
+``gradebench.engine.answers.fences``; parsing, name and region questions are answered by ``gradebench.engine.answers.pysource``.
 
 How the code is found, in order:
 
@@ -73,7 +73,7 @@ import re
 import textwrap
 from dataclasses import dataclass
 
-from engine.fences import (
+from gradebench.engine.answers.fences import (
     FencedBlock,
     blank_out_blocks,
     doctest_source,
@@ -81,8 +81,7 @@ from engine.fences import (
     is_python_lang,
     normalise,
 )
-from engine.problems import Problem
-from engine.pysource import (
+from gradebench.engine.answers.pysource import (
     def_line_pattern,
     defines,
     has_statements,
@@ -94,6 +93,7 @@ from engine.pysource import (
     top_level_names,
     unparsed_definition,
 )
+from gradebench.engine.problems.model import Problem
 
 METHODS = (
     "fenced",

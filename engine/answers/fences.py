@@ -4,7 +4,7 @@
 chat-template tokens); ``find_fenced_blocks`` lists its ```` ``` ```` and ``~~~`` blocks
 with their language and whether they were closed; ``doctest_source`` turns a ``>>>``
 session into source lines. What counts as the code to run is decided in
-``engine.extract``.
+``gradebench.engine.answers.extract``.
 """
 
 from __future__ import annotations

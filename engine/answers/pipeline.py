@@ -17,9 +17,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from sqlite_utils import Database
-
-from engine.problems import Problem
+from gradebench.engine.problems.model import Problem
+from gradebench.engine.store.sqlite import Database
 
 FINISHED_STATUSES = ("done", "max_tokens")
 
@@ -162,7 +161,7 @@ class _ThreadDatabases:
     def get(self) -> Database:
         db = getattr(self._local, "db", None)
         if db is None:
-            from engine.store import open_db
+            from gradebench.engine.store.database import open_db
 
             db = open_db(self.path)
             self._local.db = db
@@ -175,14 +174,14 @@ class Seat:
 
     contender_id: str
     name: str
-    contender: Any  # engine.models.Contender
+    contender: Any  # gradebench.engine.generation.registry.Contender
     prompt_template_text: str
 
 
 def ensure_problem_row(db: Database, problem: Problem) -> None:
     """Generations reference ``problems(id)``: make sure the problem has its row."""
-    from engine.evaluate import expected_key
-    from engine.store import to_json, utc_now
+    from gradebench.engine.evaluation.evaluator import expected_key
+    from gradebench.engine.store.database import to_json, utc_now
 
     # Called on every problem change (UI thread) and per job: hashing every test input
     # costs time on large suites, so only a missing row pays for it.
@@ -211,7 +210,7 @@ def ensure_problem_row(db: Database, problem: Problem) -> None:
 class AnswerPipeline:
     """Generate, record, extract and evaluate answers for the grading screen.
 
-    ``backend`` follows ``engine.generate.Backend``. Methods may be called from any
+    ``backend`` follows ``gradebench.engine.generation.backend.Backend``. Methods may be called from any
     thread; each thread uses its own connection to ``db_path``.
     """
 
@@ -223,7 +222,7 @@ class AnswerPipeline:
         prompt_templates: Any = None,
         run_id: str | None = None,
     ) -> None:
-        from engine.prompts import PromptTemplates
+        from gradebench.engine.generation.prompts import PromptTemplates
 
         self.db_path = Path(db_path)
         self.backend = backend
@@ -238,8 +237,8 @@ class AnswerPipeline:
         """One evaluator for the session: it caches the reference outputs per problem."""
         with self._evaluator_lock:
             if self._evaluator is None:
-                from engine.evaluate import Evaluator
-                from engine.store import open_db
+                from gradebench.engine.evaluation.evaluator import Evaluator
+                from gradebench.engine.store.database import open_db
 
                 self._evaluator = Evaluator(open_db(self.db_path))
             return self._evaluator
@@ -249,7 +248,7 @@ class AnswerPipeline:
         return self._dbs.get()
 
     def user_message(self, problem: Problem, seat: Seat) -> str:
-        from engine.prompts import build_prompt
+        from gradebench.engine.generation.prompts import build_prompt
 
         return build_prompt(problem, seat.contender.prompt_style, self.prompt_templates)
 
@@ -268,12 +267,12 @@ class AnswerPipeline:
     ) -> Answer:
         """Stream a new answer (replacing the current one), recorded as it streams.
 
-        The row is written by ``engine.answers`` (periodic flushes while streaming,
+        The row is written by ``gradebench.engine.answers.recording`` (periodic flushes while streaming,
         the final text and stop reason at the end); the code is extracted at once.
         """
-        from engine.answers import start_answer
-        from engine.extract import extract_for_problem
-        from engine.generate import GenerationRequest
+        from gradebench.engine.answers.extract import extract_for_problem
+        from gradebench.engine.answers.recording import start_answer
+        from gradebench.engine.generation.backend import GenerationRequest
 
         db = self.db
         ensure_problem_row(db, problem)
@@ -314,7 +313,7 @@ class AnswerPipeline:
 
     def evaluate(self, problem: Problem, answer: Answer) -> TestResult:
         """Run the answer's code against the problem's tests; the execution is stored."""
-        from engine.evaluate import save_execution
+        from gradebench.engine.evaluation.evaluator import save_execution
 
         execution = self.evaluator.evaluate(problem, answer.code or "")
         save_execution(

@@ -4,7 +4,7 @@ Does this code parse, which names does it bind at top level and which does it re
 without binding (``defines``, ``missing_names``); where in a stretch of prose is the
 longest parseable code around ``def <name>`` (``longest_parseable_region``); which
 top-level statements only exercise the solution and would run at import
-(``strip_run_at_import``). ``engine.extract`` puts these together.
+(``strip_run_at_import``). ``gradebench.engine.answers.extract`` puts these together.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ import builtins
 import re
 import textwrap
 
-from engine.fences import strip_indent
+from gradebench.engine.answers.fences import strip_indent
 
 _BUILTINS = frozenset(dir(builtins)) | {"__name__", "__file__", "__doc__"}
 _RUN_AT_IMPORT_CALLS = {"print", "input", "pprint", "exit", "quit", "breakpoint"}

@@ -33,12 +33,11 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from engine.store import new_id, to_json, utc_now
+from gradebench.engine.store.database import new_id, to_json, utc_now
 
 if TYPE_CHECKING:
-    from sqlite_utils import Database
-
-    from engine.generate import GenerationResult
+    from gradebench.engine.generation.backend import GenerationResult
+    from gradebench.engine.store.sqlite import Database
 
 FINISHED: tuple[str, ...] = ("done", "max_tokens")
 REDO: tuple[str, ...] = ("cancelled",)

@@ -42,7 +42,7 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
-from engine.problems import Problem, TestCase
+from gradebench.engine.problems.model import Problem, TestCase
 
 EVALPLUS_FLOAT_ATOL = 1e-6
 EVALPLUS_RTOL = 1e-7

@@ -14,7 +14,7 @@ shared and noisy, so an answer that times out is run once more and judged by tha
 second run (``confirm_timeouts``).
 
 Counting: tests run base tests first, then plus tests. A test passes when the call
-returned and its output matches by ``engine.compare.outputs_match``. A test that
+returned and its output matches by ``gradebench.engine.evaluation.compare.outputs_match``. A test that
 raised, returned a wrong value, or never ran because the child was stopped (time
 limit, crash, exit) does not pass. The verdict is the kind of the first test that
 did not pass (``fail`` wrong output, ``error`` exception or crash, ``memory``
@@ -36,16 +36,16 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
-from engine import harness
-from engine.compare import Opaque, outputs_match
-from engine.problems import MISSING, Problem, TestCase
-from engine.sandbox import (
+from gradebench.engine.evaluation import harness
+from gradebench.engine.evaluation.compare import Opaque, outputs_match
+from gradebench.engine.evaluation.sandbox import (
     SandboxJob,
     SandboxLimits,
     SandboxResult,
     prepare_args,
     run_in_sandbox,
 )
+from gradebench.engine.problems.model import MISSING, Problem, TestCase
 
 VERDICTS = ("pass", "fail", "error", "timeout", "memory", "syntax", "no_code")
 REPR_CHARS = 300
@@ -402,7 +402,7 @@ class Evaluator:
     def _store_expected(self, key: tuple[str, str], expected: ExpectedOutputs) -> None:
         if self.db is None:
             return
-        from engine.store import to_json, utc_now
+        from gradebench.engine.store.database import to_json, utc_now
 
         with self._db_lock, self.db.conn:
             self.db["expected_outputs"].insert(
@@ -747,7 +747,7 @@ def save_execution(
     db: Any, execution: Execution, *, problem_id: str, generation_id: str | None = None
 ) -> str:
     """Insert an ``executions`` row; returns its id."""
-    from engine.store import new_id, to_json, utc_now
+    from gradebench.engine.store.database import new_id, to_json, utc_now
 
     row_id = new_id()
     row = asdict(execution)

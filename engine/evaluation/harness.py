@@ -8,7 +8,7 @@ per job); it imports only the standard library. The child:
 1. while still root (trusted, before any candidate code): sets resource limits,
    enters fresh network and mount namespaces when the OS allows, hides the world
    writable directories behind private tmpfs mounts, makes the Python installation
-   readable, and drops to the unprivileged sandbox uid (see ``engine/sandbox.py``);
+   readable, and drops to the unprivileged sandbox uid (see ``engine/evaluation/sandbox.py``);
 2. reads the job (candidate code, entry point, encoded test inputs) from its job
    pipe, then compiles and runs the candidate code;
 3. calls the entry point once per test on a fresh copy of the inputs and writes each
@@ -343,7 +343,7 @@ def make_decoder():
         """Tagged JSON data (already ``json.loads``-ed) back to a Python value.
 
         ``opaque(type_name, note)`` builds the value for an opaque marker; the
-        parent passes ``engine.compare.Opaque``. Raises ``ValueError`` on
+        parent passes ``gradebench.engine.evaluation.compare.Opaque``. Raises ``ValueError`` on
         malformed input.
         """
 

@@ -1,6 +1,6 @@
 """Running untrusted code in a child process: limits, isolation, deadlines, kill, capture.
 
-One child per answer, running ``engine/harness.py`` in a new session (so its process
+One child per answer, running ``engine/evaluation/harness.py`` in a new session (so its process
 group can be killed at once), with its own temporary directory as cwd (deleted
 afterwards), stdin from ``/dev/null``, a clean environment, and
 stdout/stderr read incrementally by threads that keep only the first
@@ -31,7 +31,7 @@ from the previous result, and when one passes the whole group and every process
 of the sandbox uid are killed with SIGKILL (``kill(-1)`` sent as that uid, then
 confirmed by scanning ``/proc``); after a normal end that sweep runs only when the
 monitor found processes of the uid left. Results arrive over a dedicated pipe
-as encoded outputs (see ``engine/harness.py``); the parent only accepts them in
+as encoded outputs (see ``engine/evaluation/harness.py``); the parent only accepts them in
 the order it sent the tests.
 """
 
@@ -57,7 +57,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from engine import harness
+from gradebench.engine.evaluation import harness
 
 HARNESS_SOURCE = Path(harness.__file__).read_text(encoding="utf-8")
 UID_RANGE = (1_600_000, 2_000_000)
@@ -855,7 +855,7 @@ def _matched_lines(
 
 def _decode_results(watch: _Watch, job: SandboxJob) -> None:
     """Turn the raw result lines into outcomes; garbage stops at the first bad line."""
-    from engine.compare import Opaque
+    from gradebench.engine.evaluation.compare import Opaque
 
     for line in watch.raw_results:
         if not job.decode_outputs and line.startswith(b'["ok",'):

@@ -23,7 +23,7 @@ CPU), loaded models cached and reused. A gpt4all model has one context, so two
 contenders streaming at once on the same file each get their own loaded instance;
 instances are pooled per file and handed out one per running generation (two idle
 instances per file are kept). Every generation takes a ``ThreadLease`` from the
-shared ``ThreadBudget`` (``engine.scheduler``) and applies re-balanced thread counts
+shared ``ThreadBudget`` (``gradebench.engine.generation.thread_budget``) and applies re-balanced thread counts
 between tokens, so concurrent models never oversubscribe the cores.
 
 The deterministic fake backend for tests is ``tests/fakes.py::FakeBackend``.
@@ -40,9 +40,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal, Protocol
 
-from engine.errors import UserError
-from engine.models import Contender, GenerationParams, ModelSpec, check_model_file
-from engine.scheduler import Cancelled, ThreadBudget
+from gradebench.engine.errors import UserError
+from gradebench.engine.generation.registry import (
+    Contender,
+    GenerationParams,
+    ModelSpec,
+    check_model_file,
+)
+from gradebench.engine.generation.thread_budget import Cancelled, ThreadBudget
 
 StopReason = Literal["done", "max_tokens", "cancelled", "error"]
 STOP_REASONS: tuple[str, ...] = ("done", "max_tokens", "cancelled", "error")

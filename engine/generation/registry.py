@@ -43,11 +43,11 @@ from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from engine.config import Config, user_data_dir
-from engine.errors import UserError
+from gradebench.engine.config import Config, user_data_dir
+from gradebench.engine.errors import UserError
 
 if TYPE_CHECKING:
-    from sqlite_utils import Database
+    from gradebench.engine.store.sqlite import Database
 
 DEFAULT_MODEL_NAME = "smollm2-135m"
 DEFAULT_MODEL_FILE = "SmolLM2-135M-Instruct.Q4_1.starcoder-pre.gguf"
@@ -398,7 +398,7 @@ def register_contender(
     db: Database, contender: Contender, prompt_template_text: str
 ) -> RegisteredContender:
     """Insert (or find) the model and contender rows; return the contender's id."""
-    from engine.store import to_json, utc_now
+    from gradebench.engine.store.database import to_json, utc_now
 
     check_model_file(contender.model)
     model = contender.model

@@ -19,11 +19,10 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlite_utils import Database
-
-from engine.config import Config
-from engine.errors import UserError
-from engine.store import new_id, to_json, utc_now
+from gradebench.engine.config import Config
+from gradebench.engine.errors import UserError
+from gradebench.engine.store.database import new_id, to_json, utc_now
+from gradebench.engine.store.sqlite import Database
 
 VOTE_OUTCOMES = ("a", "b", "tie", "both_bad")
 PASSING_VERDICTS = frozenset({"pass"})
@@ -647,9 +646,9 @@ def start_grading_run(db: Database, *, suite: str, reviewer: str, settings: dict
     """A ``runs`` row for one grading session; grade events and votes point to it.
 
     ``host`` records the pid and hostname, so answers left ``streaming`` by a crashed
-    session are recognised as dead at once (``engine.answers``), not after a timeout.
+    session are recognised as dead at once (``gradebench.engine.answers.recording``), not after a timeout.
     """
-    from engine.answers import host_info
+    from gradebench.engine.answers.recording import host_info
 
     run_id = new_id()
     with db.conn:

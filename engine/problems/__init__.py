@@ -1,3 +1,3 @@
 """Problems: the Problem and TestCase types, suites (problem files, HumanEval, EvalPlus
 formats), the content key of a problem, and mutants of reference solutions. May import
-``engine.store`` and the shared modules (errors, config, collector)."""
+``gradebench.engine.store.database`` and the shared modules (errors, config, collector)."""

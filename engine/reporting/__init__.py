@@ -1,3 +1,3 @@
 """Reporting: loading grades for a report, statistics (pass@k, confidence intervals,
-agreement, pairwise), and one renderer per export format. May import ``engine.grading`` and
+agreement, pairwise), and one renderer per export format. May import ``gradebench.engine.grading.events`` and
 the layers below."""

@@ -31,9 +31,9 @@ from typing import Any
 
 import numpy as np
 
-from engine import stats
-from engine.collector import collector_paused
-from engine.errors import UserError
+from gradebench.engine.collector import collector_paused
+from gradebench.engine.errors import UserError
+from gradebench.engine.reporting import stats
 
 COMBINE_CHOICES = ("mean", "majority")
 GROUP_KEYS = ("contender", "difficulty", "tag")

@@ -1,6 +1,6 @@
 """Reports and raw grades as files: CSV, JSON, Markdown, LaTeX (booktabs), HTML.
 
-``render_report`` turns an ``engine.aggregate.Report`` into text in one of the
+``render_report`` turns an ``gradebench.engine.reporting.aggregate.Report`` into text in one of the
 table formats; ``write_raw_grades`` streams every grade event (one row each, with
 its problem, contender, model and prompt style) as CSV or JSON, so an export loses
 nothing the database holds about a grade; ``read_raw_grades_csv`` reads such a
@@ -19,7 +19,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
 from typing import IO, Any
 
-from engine.aggregate import (
+from gradebench.engine.errors import UserError
+from gradebench.engine.reporting.aggregate import (
     GroupRow,
     Report,
     ReportTables,
@@ -28,7 +29,6 @@ from engine.aggregate import (
     resolve_contenders,
     tune_for_reading,
 )
-from engine.errors import UserError
 
 TABLE_FORMATS = ("csv", "json", "md", "latex", "html")
 RAW_FORMATS = ("csv", "json")

@@ -17,11 +17,11 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from sqlite_utils import Database
 from ulid import ULID
 
-from engine.errors import UserError
-from engine.schema import SCHEMA_VERSION, migrations
+from gradebench.engine.errors import UserError
+from gradebench.engine.store.migrations import SCHEMA_VERSION, migrations
+from gradebench.engine.store.sqlite import Database
 
 BUSY_TIMEOUT_MS = 5000
 

@@ -12,8 +12,7 @@ replaces.
 
 from __future__ import annotations
 
-from sqlite_utils import Database
-from sqlite_utils.migrations import Migrations
+from gradebench.engine.store.sqlite import Database, Migrations
 
 migrations = Migrations("gradebench")
 

@@ -5,7 +5,7 @@ is finished (``done``/``max_tokens``) or ended in a real ``error``; rows a crash
 Ctrl-C left behind (``streaming`` from a dead process, ``cancelled``) are redone, the
 old row kept as superseded. ``run_batch`` runs the jobs on ``parallel`` worker threads
 (each with its own database connection; the backend's thread budget shares the
-cores among them), streaming every answer into its row (``engine.answers``), then
+cores among them), streaming every answer into its row (``gradebench.engine.answers.recording``), then
 extracts the code and runs the evaluator on each finished answer. Killing the
 process at any moment and running again ends with exactly one current answer per
 triple.
@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from engine.answers import (
+from gradebench.engine.answers.recording import (
     FINISHED,
     AlreadyGenerated,
     current_generation,
@@ -31,12 +31,12 @@ from engine.answers import (
     start_answer,
     start_run,
 )
-from engine.generate import Backend, GenerationRequest, GenerationResult
-from engine.models import RegisteredContender
-from engine.problems import Problem
+from gradebench.engine.generation.backend import Backend, GenerationRequest, GenerationResult
+from gradebench.engine.generation.registry import RegisteredContender
+from gradebench.engine.problems.model import Problem
 
 if TYPE_CHECKING:
-    from sqlite_utils import Database
+    from gradebench.engine.store.sqlite import Database
 
 KEEP: tuple[str, ...] = (*FINISHED, "error")
 
@@ -85,7 +85,7 @@ class BatchSummary:
 
 
 def ensure_problem_rows(db: Database, problems: list[Problem]) -> None:
-    from engine.answering import ensure_problem_row
+    from gradebench.engine.answers.pipeline import ensure_problem_row
 
     for problem in problems:
         ensure_problem_row(db, problem)
@@ -116,7 +116,7 @@ def plan_jobs(
 
 
 def default_evaluate(db: Database, problem: Problem, generation_id: str, code: str) -> str:
-    from engine.evaluate import Evaluator, save_execution
+    from gradebench.engine.evaluation.evaluator import Evaluator, save_execution
 
     execution = Evaluator(db).evaluate(problem, code)
     save_execution(db, execution, problem_id=problem.id, generation_id=generation_id)
@@ -133,7 +133,7 @@ def _run_job(
     flush_seconds: float,
     on_text: Callable[[Job, str], None] | None,
 ) -> JobOutcome:
-    from engine.extract import extract_for_problem
+    from gradebench.engine.answers.extract import extract_for_problem
 
     request = job.request()
     try:
@@ -192,7 +192,7 @@ def run_batch(
     flush_seconds: float = 1.0,
 ) -> BatchSummary:
     """Generate (and evaluate) ``jobs``; Ctrl-C cancels the running answers and re-raises."""
-    from engine.store import open_db
+    from gradebench.engine.store.database import open_db
 
     cancel = cancel or threading.Event()
     summary = BatchSummary(planned=len(jobs))

@@ -7,7 +7,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from engine.models import Contender, GenerationParams, ModelSpec
+from gradebench.engine.generation.registry import Contender, GenerationParams, ModelSpec
 from tests.fakes import FakeBackend
 
 DEMO_SUITE = Path(__file__).resolve().parent.parent / "data" / "problems" / "demo"
@@ -39,7 +39,7 @@ def contenders(tmp_path: Path, count: int = 2) -> list[Contender]:
 
 
 def make_app(tmp_path: Path, backend: FakeBackend | None = None, **options):
-    from tui.app import GradebenchApp
+    from gradebench.tui.app import GradebenchApp
 
     settings = {
         "db_path": tmp_path / "grades.db",

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from rich.console import Console
 
-from engine.answering import Answer
-from tui.widgets.answer_pane import AnswerPane
+from gradebench.engine.answers.pipeline import Answer
+from gradebench.tui.widgets.answer_pane import AnswerPane
 
 
 def _shown(answer: Answer) -> str:

@@ -9,12 +9,12 @@ import sys
 import textwrap
 from pathlib import Path
 
-from engine import grading
-from engine.store import open_db
+from gradebench.engine.grading import events as grading
+from gradebench.engine.store.database import open_db
+from gradebench.tui.widgets.answer_pane import AnswerPane
 from tests.tui.helpers import make_app, wait_until
-from tui.widgets.answer_pane import AnswerPane
 
-REPO = Path(__file__).resolve().parent.parent
+REPO = Path(__file__).resolve().parents[2]
 
 CHILD = textwrap.dedent(
     """
@@ -22,7 +22,7 @@ CHILD = textwrap.dedent(
     from pathlib import Path
     sys.path.insert(0, {repo!r})
     from tests.tui.helpers import make_app, wait_until
-    from tui.widgets.answer_pane import AnswerPane
+    from gradebench.tui.widgets.answer_pane import AnswerPane
 
     async def main():
         app = make_app(Path({tmp!r}))

@@ -5,10 +5,10 @@ from __future__ import annotations
 import threading
 from dataclasses import dataclass, field
 
-from engine import grading
+from gradebench.engine.grading import events as grading
+from gradebench.tui.widgets.answer_pane import AnswerPane
 from tests.fakes import FakeBackend, tokens_of
 from tests.tui.helpers import make_app, wait_until
-from tui.widgets.answer_pane import AnswerPane
 
 RIGHT_ADD = "Sure.\n```python\ndef add(a, b):\n    return a + b\n```\n"
 WRONG_ADD = "```python\ndef add(a, b):\n    return a - b\n```\n"

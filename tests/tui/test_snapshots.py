@@ -7,9 +7,9 @@ change of the layout.
 
 from __future__ import annotations
 
+from gradebench.tui.widgets.answer_pane import AnswerPane
 from tests.fakes import FakeBackend
 from tests.tui.helpers import make_app, wait_until
-from tui.widgets.answer_pane import AnswerPane
 
 ANSWERS = {
     "sum of the integers": "Here you go:\n```python\ndef add(a, b):\n    return a + b\n```\n",

@@ -6,7 +6,7 @@ import argparse
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from tui.cli import Context
+    from gradebench.tui.cli.main import Context
 
 
 def add_app_arguments(parser: argparse.ArgumentParser) -> None:
@@ -34,8 +34,8 @@ def add_app_arguments(parser: argparse.ArgumentParser) -> None:
 
 def start_app(context: Context) -> int:
     """Run the grading app on the real gpt4all backend."""
-    from engine.errors import UserError
-    from tui.app import GradebenchApp
+    from gradebench.engine.errors import UserError
+    from gradebench.tui.app import GradebenchApp
 
     args = context.args
     contenders = None

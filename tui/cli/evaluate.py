@@ -23,12 +23,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
-from engine.collector import collector_paused
-from engine.errors import UserError
+from gradebench.engine.collector import collector_paused
+from gradebench.engine.errors import UserError
 
 if TYPE_CHECKING:
-    from engine.problems import Problem, SuiteLoad
-    from tui.cli import Context
+    from gradebench.engine.problems.model import Problem, SuiteLoad
+    from gradebench.tui.cli.main import Context
 
 
 @dataclass(frozen=True)
@@ -186,7 +186,7 @@ def evaluate_command(context: Context) -> int:
         load = context.load_suite(args.suite)
         samples = read_samples(Path(args.samples), problems_by_task_id(load), args.suite)
         with_base = any(test.plus for s in samples for test in s.problem.tests)
-        from engine.evaluate import Evaluator
+        from gradebench.engine.evaluation.evaluator import Evaluator
 
         gc.freeze()  # the suite and the samples live to the end: out of the collector's view
         output: IO[str] = sys.stdout

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from tui.cli import Context
+    from gradebench.tui.cli.main import Context
 
 FORMATS = ("csv", "json", "md", "latex", "html")
 
@@ -49,10 +49,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def export(context: Context) -> int:
-    from engine import stats
-    from engine.aggregate import Selection, build_report, parse_by
-    from engine.errors import UserError
-    from engine.export import RAW_FORMATS, render_report, write_raw_grades
+    from gradebench.engine.errors import UserError
+    from gradebench.engine.reporting import stats
+    from gradebench.engine.reporting.aggregate import Selection, build_report, parse_by
+    from gradebench.engine.reporting.export import RAW_FORMATS, render_report, write_raw_grades
 
     args = context.args
     fmt = args.format.lower()

@@ -9,7 +9,7 @@ import time
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from tui.cli import Context
+    from gradebench.tui.cli.main import Context
 
 
 def _positive(text: str) -> int:
@@ -55,7 +55,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def _select_problems(context: Context) -> list:
-    from engine.errors import UserError
+    from gradebench.engine.errors import UserError
 
     load = context.load_suite(context.args.suite)
     for error in load.errors:
@@ -74,11 +74,20 @@ def _select_problems(context: Context) -> list:
 
 
 def generate(context: Context) -> int:
-    from engine.batch import ProgressLine, ensure_problem_rows, plan_jobs, run_batch
-    from engine.generate import GPT4AllBackend
-    from engine.models import check_model_file, load_registry, register_contender
-    from engine.prompts import build_prompt, load_prompt_templates
-    from engine.scheduler import ThreadBudget
+    from gradebench.engine.generation.backend import GPT4AllBackend
+    from gradebench.engine.generation.prompts import build_prompt, load_prompt_templates
+    from gradebench.engine.generation.registry import (
+        check_model_file,
+        load_registry,
+        register_contender,
+    )
+    from gradebench.engine.generation.thread_budget import ThreadBudget
+    from gradebench.engine.workflows.batch import (
+        ProgressLine,
+        ensure_problem_rows,
+        plan_jobs,
+        run_batch,
+    )
 
     args = context.args
     templates = load_prompt_templates(context.config)
@@ -170,6 +179,6 @@ def generate(context: Context) -> int:
 
 
 def _evaluate():
-    from engine.batch import default_evaluate
+    from gradebench.engine.workflows.batch import default_evaluate
 
     return default_evaluate

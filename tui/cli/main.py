@@ -1,7 +1,7 @@
 """The ``gradebench`` command: global options, subcommand dispatch, one-line errors.
 
 ``gradebench`` with no subcommand starts the grading app. Each subcommand lives in
-``tui/commands/<name>.py``. A ``UserError`` anywhere becomes one line on stderr
+``tui/cli/<name>.py``. A ``UserError`` anywhere becomes one line on stderr
 and a non-zero exit; Ctrl-C exits 130 without a traceback.
 """
 
@@ -15,11 +15,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from engine.config import Config, load_config, resolve_db_path
-from engine.errors import UserError
+from gradebench.engine.config import Config, load_config, resolve_db_path
+from gradebench.engine.errors import UserError
 
 if TYPE_CHECKING:
-    from sqlite_utils import Database
+    from gradebench.engine.store.sqlite import Database
 
 COMMAND_MODULES = ("problems", "evaluate", "models", "generate", "export", "prompts")
 
@@ -36,7 +36,7 @@ class Context:
         return resolve_db_path(self.args.db, self.config)
 
     def open_db(self) -> Database:
-        from engine.store import open_db
+        from gradebench.engine.store.database import open_db
 
         return open_db(self.db_path)
 
@@ -47,7 +47,7 @@ class Context:
         return self.config.path_setting("humanevalplus")
 
     def load_suite(self, name: str):  # -> SuiteLoad
-        from engine.suites import load_suite
+        from gradebench.engine.problems.suites import load_suite
 
         return load_suite(
             name,
@@ -72,11 +72,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--config", metavar="PATH", help="config file (default: ./gradebench.toml)")
     parser.add_argument("--data", metavar="PATH", help="HumanEval+ data file for suite humaneval+")
-    importlib.import_module("tui.commands.app").add_app_arguments(parser)
+    importlib.import_module("gradebench.tui.cli.app").add_app_arguments(parser)
     parser.set_defaults(handler=None)
     subparsers = parser.add_subparsers(title="commands", metavar="COMMAND", parser_class=_Parser)
     for name in COMMAND_MODULES:
-        importlib.import_module(f"tui.commands.{name}").register(subparsers)
+        importlib.import_module(f"gradebench.tui.cli.{name}").register(subparsers)
     return parser
 
 
@@ -85,7 +85,7 @@ def run(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     context = Context(args=args, config=load_config(args.config))
     if args.handler is None:
-        from tui.commands.app import start_app
+        from gradebench.tui.cli.app import start_app
 
         return start_app(context)
     return int(args.handler(context) or 0)

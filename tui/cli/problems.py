@@ -8,7 +8,7 @@ from collections import Counter
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from tui.cli import Context
+    from gradebench.tui.cli.main import Context
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -53,7 +53,7 @@ def list_problems(context: Context) -> int:
 
 
 def list_suites(context: Context) -> int:
-    from engine.suites import available_suites
+    from gradebench.engine.problems.suites import available_suites
 
     for name in available_suites(context.config.problem_roots()):
         print(name)
@@ -79,10 +79,10 @@ def stub_code(problem) -> str:  # Problem
 
 
 def check_problems(context: Context) -> int:
-    from engine.evaluate import Evaluator
+    from gradebench.engine.evaluation.evaluator import Evaluator
 
     if context.args.jobs is not None and context.args.jobs < 1:
-        from engine.errors import UserError
+        from gradebench.engine.errors import UserError
 
         raise UserError(f"--jobs: must be at least 1, got {context.args.jobs}")
     load = context.load_suite(context.args.suite)

@@ -8,11 +8,11 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from engine.errors import UserError
+from gradebench.engine.errors import UserError
 
 if TYPE_CHECKING:
-    from engine.problems import Problem
-    from tui.cli import Context
+    from gradebench.engine.problems.model import Problem
+    from gradebench.tui.cli.main import Context
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -46,7 +46,7 @@ def find_problem(context: Context, suite: str, wanted: str) -> Problem:
 
 
 def list_styles(context: Context) -> int:
-    from engine.prompts import load_prompt_templates
+    from gradebench.engine.generation.prompts import load_prompt_templates
 
     templates = load_prompt_templates(context.config)
     configured = set(context.config.section("prompts"))
@@ -57,7 +57,7 @@ def list_styles(context: Context) -> int:
 
 
 def show_prompt(context: Context) -> int:
-    from engine.prompts import build_prompt, load_prompt_templates
+    from gradebench.engine.generation.prompts import build_prompt, load_prompt_templates
 
     templates = load_prompt_templates(context.config)
     problem = find_problem(context, context.args.suite, context.args.problem)
@@ -66,7 +66,7 @@ def show_prompt(context: Context) -> int:
 
 
 def extract_answer(context: Context) -> int:
-    from engine.extract import extract_for_problem
+    from gradebench.engine.answers.extract import extract_for_problem
 
     problem = find_problem(context, context.args.suite, context.args.problem)
     source = context.args.answer

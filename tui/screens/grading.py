@@ -1,9 +1,9 @@
 """The grading screen: one problem, one pane per contender, scored from the keyboard.
 
 The screen only wires keys and messages to the engine: answers come from
-``engine.answering.AnswerPipeline`` in thread workers (which talk back through the
+``gradebench.engine.answers.pipeline.AnswerPipeline`` in thread workers (which talk back through the
 message classes below, tokens batched every ~40 ms), and every grade, vote and
-presentation is written through ``engine.grading`` on the UI thread, one short
+presentation is written through ``gradebench.engine.grading.events`` on the UI thread, one short
 transaction per key press.
 """
 
@@ -20,15 +20,15 @@ from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import Footer, Static
 
-from engine import grading
-from engine.answering import FINISHED_STATUSES, Answer, TestResult
-from engine.problems import Problem
-from tui.streaming import TokenBatcher
-from tui.widgets.answer_pane import AnswerPane
-from tui.widgets.problem_pane import ProblemPane
+from gradebench.engine.answers.pipeline import FINISHED_STATUSES, Answer, TestResult
+from gradebench.engine.grading import events as grading
+from gradebench.engine.problems.model import Problem
+from gradebench.tui.streaming import TokenBatcher
+from gradebench.tui.widgets.answer_pane import AnswerPane
+from gradebench.tui.widgets.problem_pane import ProblemPane
 
 if TYPE_CHECKING:
-    from tui.app import GradebenchApp, Session
+    from gradebench.tui.app import GradebenchApp, Session
 
 
 # --- messages from pane workers ------------------------------------------------
@@ -199,7 +199,7 @@ class GradingScreen(Screen):
         problem = self.problem
         db = self.gb.db
         grading.save_position(db, self.session.reviewer, self.session.suite, problem.id)
-        from engine.answering import ensure_problem_row
+        from gradebench.engine.answers.pipeline import ensure_problem_row
 
         ensure_problem_row(db, problem)
         seat_ids = [s.contender_id for s in self.session.seats]
@@ -475,7 +475,7 @@ class GradingScreen(Screen):
         pane = self.focused_pane()
         if pane is None or pane.answer is None:
             return
-        from tui.screens.note import NoteScreen
+        from gradebench.tui.screens.note import NoteScreen
 
         def save(note: str | None) -> None:
             if note is None or note == pane.draft.note:
@@ -493,7 +493,7 @@ class GradingScreen(Screen):
         pane = self.focused_pane()
         if pane is None or pane.answer is None:
             return
-        from tui.screens.history import HistoryScreen
+        from gradebench.tui.screens.history import HistoryScreen
 
         events = grading.grade_history(self.gb.db, pane.answer.generation_id)
         self.app.push_screen(HistoryScreen(events, self.gb.rubric, title=pane.label))
@@ -582,7 +582,7 @@ class GradingScreen(Screen):
         problem.display = not problem.display
 
     def action_help(self) -> None:
-        from tui.screens.help import HelpScreen
+        from gradebench.tui.screens.help import HelpScreen
 
         self.app.push_screen(HelpScreen())
 

@@ -9,7 +9,7 @@ from textual.containers import Vertical
 from textual.screen import ModalScreen
 from textual.widgets import DataTable, Footer, Label
 
-from engine.grading import GradeEvent, Rubric
+from gradebench.engine.grading.events import GradeEvent, Rubric
 
 
 class HistoryScreen(ModalScreen[None]):

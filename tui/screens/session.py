@@ -10,7 +10,7 @@ from textual.screen import Screen
 from textual.widgets import Button, Footer, Input, Label, Select, SelectionList, Static, Switch
 
 if TYPE_CHECKING:
-    from tui.app import GradebenchApp, SessionRequest
+    from gradebench.tui.app import GradebenchApp, SessionRequest
 
 
 class SessionScreen(Screen):
@@ -25,7 +25,7 @@ class SessionScreen(Screen):
         return self.app  # type: ignore[return-value]
 
     def suite_names(self) -> list[str]:
-        from engine.suites import available_suites
+        from gradebench.engine.problems.suites import available_suites
 
         names = available_suites(self.gb.config.problem_roots())
         if self.request.suite not in names:
@@ -35,7 +35,7 @@ class SessionScreen(Screen):
     def contender_names(self) -> list[str]:
         names = [c if isinstance(c, str) else c.name for c in self.gb.contender_choices]
         try:
-            from engine.models import load_registry
+            from gradebench.engine.generation.registry import load_registry
 
             registry = load_registry(self.gb.config, styles=self.gb.templates.styles)
             names += [n for n in registry.contenders if n not in names]
@@ -44,7 +44,7 @@ class SessionScreen(Screen):
         return names
 
     def compose(self):
-        from tui.app import PROBLEM_CHOICES
+        from gradebench.tui.app import PROBLEM_CHOICES
 
         with VerticalScroll(id="session-form"):
             yield Static("[b]gradebench[/b] — start a grading session", id="session-title")
@@ -85,7 +85,7 @@ class SessionScreen(Screen):
         self.action_start()
 
     def action_start(self) -> None:
-        from tui.app import SessionRequest
+        from gradebench.tui.app import SessionRequest
 
         request = SessionRequest(
             suite=str(self.query_one("#suite", Select).value),

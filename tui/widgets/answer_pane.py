@@ -13,8 +13,8 @@ from textual.binding import Binding
 from textual.containers import Vertical, VerticalScroll
 from textual.widgets import Static
 
-from engine.answering import Answer, TestResult
-from engine.grading import GradeEvent, Rubric
+from gradebench.engine.answers.pipeline import Answer, TestResult
+from gradebench.engine.grading.events import GradeEvent, Rubric
 
 OUTPUT_CAP = 400
 TITLE_SECONDS = 1.0

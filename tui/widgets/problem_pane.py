@@ -6,7 +6,7 @@ from rich.syntax import Syntax
 from textual.containers import VerticalScroll
 from textual.widgets import Markdown, Static
 
-from engine.problems import MISSING, Problem
+from gradebench.engine.problems.model import MISSING, Problem
 
 TESTS_SHOWN = 12
 

@@ -10,9 +10,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from engine.errors import UserError
-from engine.problems import SuiteLoad
-from engine.suites.files import load_directory, suite_directories
+from gradebench.engine.errors import UserError
+from gradebench.engine.problems.model import SuiteLoad
+from gradebench.engine.problems.suites.files import load_directory, suite_directories
 
 PROJECT_PROBLEMS = Path(__file__).resolve().parent.parent.parent / "problems"
 BUILTIN_SUITES = ("humaneval", "humaneval+")
@@ -35,11 +35,11 @@ def load_suite(
 ) -> SuiteLoad:
     """Load a suite by name; raises ``UserError`` for an unknown name or missing data."""
     if name == "humaneval":
-        from engine.suites.humaneval import load_humaneval
+        from gradebench.engine.problems.suites.humaneval import load_humaneval
 
         return load_humaneval()
     if name == "humaneval+":
-        from engine.suites.humanevalplus import load_humanevalplus
+        from gradebench.engine.problems.suites.humanevalplus import load_humanevalplus
 
         if humanevalplus_path is None:
             raise UserError(

@@ -19,7 +19,14 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-from engine.problems import DIFFICULTIES, MISSING, Problem, ProblemError, SuiteLoad, TestCase
+from gradebench.engine.problems.model import (
+    DIFFICULTIES,
+    MISSING,
+    Problem,
+    ProblemError,
+    SuiteLoad,
+    TestCase,
+)
 
 _SAFE_BUILTIN_NAMES = [
     "abs",

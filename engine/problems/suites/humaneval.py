@@ -37,8 +37,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from engine.errors import UserError
-from engine.problems import Problem, ProblemError, SuiteLoad, TestCase
+from gradebench.engine.errors import UserError
+from gradebench.engine.problems.model import Problem, ProblemError, SuiteLoad, TestCase
 
 SUITE = "humaneval"
 RECORDING_SEED = 20240101

@@ -3,7 +3,7 @@
 Every row gives a task's prompt, canonical solution, ``base_input`` (HumanEval's
 own test inputs) and ``plus_input`` (EvalPlus's extra ones) and an ``atol``. The
 expected outputs are the canonical solution's, computed by the evaluator and
-compared in the parent by EvalPlus 0.3.1's rule (``engine.compare``):
+compared in the parent by EvalPlus 0.3.1's rule (``gradebench.engine.evaluation.compare``):
 ``compare = "evalplus"`` with the row's ``atol``, and for HumanEval/32
 (``find_zero``) ``compare = "poly_root"``: any ``x`` with ``|poly(x)| <= atol``.
 
@@ -19,10 +19,10 @@ from itertools import repeat
 from pathlib import Path
 from typing import Any
 
-from engine.collector import collector_paused
-from engine.errors import UserError
-from engine.problems import Problem, ProblemError, SuiteLoad, TestCase
-from engine.suites.humaneval import read_jsonl_gz, signature_of
+from gradebench.engine.collector import collector_paused
+from gradebench.engine.errors import UserError
+from gradebench.engine.problems.model import Problem, ProblemError, SuiteLoad, TestCase
+from gradebench.engine.problems.suites.humaneval import read_jsonl_gz, signature_of
 
 SUITE = "humaneval+"
 POLY_ROOT_ENTRY_POINTS = ("find_zero",)

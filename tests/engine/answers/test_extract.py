@@ -13,11 +13,10 @@ from typing import Any
 
 import pytest
 
-from engine.extract import METHODS, Extraction, extract_code, extract_for_problem
-from engine.fences import find_fenced_blocks
-from engine.problems import Problem
-
-from .conftest import TEST_DATA
+from gradebench.engine.answers.extract import METHODS, Extraction, extract_code, extract_for_problem
+from gradebench.engine.answers.fences import find_fenced_blocks
+from gradebench.engine.problems.model import Problem
+from tests.conftest import TEST_DATA
 
 ANSWERS = TEST_DATA / "answers"
 EXPECTED: dict[str, Any] = tomllib.loads((ANSWERS / "expected.toml").read_text(encoding="utf-8"))

@@ -34,10 +34,10 @@ from pathlib import Path
 
 import pytest
 
-from engine.evaluate import Evaluator
-from engine.suites.humanevalplus import load_humanevalplus, problem_id
+from gradebench.engine.evaluation.evaluator import Evaluator
+from gradebench.engine.problems.suites.humanevalplus import load_humanevalplus, problem_id
 
-DATA = Path(__file__).resolve().parent / "data"
+DATA = Path(__file__).resolve().parents[2] / "data"
 SAMPLES = DATA / "evalplus_samples" / "samples.jsonl"
 FIND_ZERO = "HumanEval/32"
 TIMING_BOUND_TASKS = frozenset(f"HumanEval/{n}" for n in (15, 36, 59, 83, 94, 130, 139))
@@ -91,7 +91,7 @@ def judged(humanevalplus_path_module: Path, tmp_path_factory: pytest.TempPathFac
         code = entry.get("solution") or problem.code_prompt + entry["completion"]
         chosen.append(record)
         pairs.append((problem, code))
-    from engine.store import open_db
+    from gradebench.engine.store.database import open_db
 
     db = open_db(tmp_path_factory.mktemp("agreement") / "grades.db")
     evaluator = Evaluator(db)

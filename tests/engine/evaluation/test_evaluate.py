@@ -7,10 +7,15 @@ from pathlib import Path
 
 import pytest
 
-from engine import harness
-from engine.evaluate import Evaluator, Execution, expected_key, save_execution
-from engine.problems import Problem, TestCase
-from engine.suites import load_suite
+from gradebench.engine.evaluation import harness
+from gradebench.engine.evaluation.evaluator import (
+    Evaluator,
+    Execution,
+    expected_key,
+    save_execution,
+)
+from gradebench.engine.problems.model import Problem, TestCase
+from gradebench.engine.problems.suites import load_suite
 
 
 def make_problem(reference: str, tests: tuple[TestCase, ...], **fields) -> Problem:
@@ -41,7 +46,9 @@ def evaluator() -> Evaluator:
 
 @pytest.fixture(scope="module")
 def demo() -> dict[str, Problem]:
-    return load_suite(str(Path(__file__).parent / "data" / "problems" / "demo")).by_id()
+    return load_suite(
+        str(Path(__file__).resolve().parents[2] / "data" / "problems" / "demo")
+    ).by_id()
 
 
 def test_correct_code_passes_with_full_score(evaluator):
@@ -252,7 +259,7 @@ def test_expected_outputs_are_cached_in_the_database_and_reused(db):
 
 
 def test_stored_outputs_round_trip_and_earlier_rows_still_load():
-    from engine.evaluate import _read_stored_outputs, _stored_outputs
+    from gradebench.engine.evaluation.evaluator import _read_stored_outputs, _stored_outputs
 
     encoded = [
         harness.encode([1, 2.5, "a\nb"]),
@@ -291,7 +298,7 @@ def test_stored_outputs_round_trip_and_earlier_rows_still_load():
 
 
 def test_only_a_real_opaque_value_or_nan_keeps_an_output_from_matching_by_text():
-    from engine.evaluate import _plain_text
+    from gradebench.engine.evaluation.evaluator import _plain_text
 
     class Custom:
         pass
@@ -307,14 +314,14 @@ def test_only_a_real_opaque_value_or_nan_keeps_an_output_from_matching_by_text()
 
 @pytest.mark.parametrize("damage", [b'gradebench-outputs-3\n=["n"]', b"gradebench-outputs-3\n?x\n"])
 def test_a_damaged_stored_row_is_an_error_for_the_reader(damage):
-    from engine.evaluate import _read_stored_outputs
+    from gradebench.engine.evaluation.evaluator import _read_stored_outputs
 
     with pytest.raises(ValueError):
         _read_stored_outputs(damage)
 
 
 def test_an_earlier_versions_row_is_used_and_stored_anew_and_a_damaged_one_recomputed(db):
-    from engine.evaluate import STORED_OUTPUTS_BLOB_HEADER
+    from gradebench.engine.evaluation.evaluator import STORED_OUTPUTS_BLOB_HEADER
 
     Evaluator(db).evaluate(SQUARE, "def f(x):\n    return x * x\n")
     key = {"problem_id": SQUARE.id, "content_sha256": expected_key(SQUARE)}
@@ -340,7 +347,7 @@ def test_an_earlier_versions_row_is_used_and_stored_anew_and_a_damaged_one_recom
 
 
 def _read(stored: bytes):
-    from engine.evaluate import _read_stored_outputs
+    from gradebench.engine.evaluation.evaluator import _read_stored_outputs
 
     return _read_stored_outputs(stored)[0]
 
@@ -386,7 +393,7 @@ def test_execution_is_a_frozen_value():
 
 
 def run_cli(*argv: str) -> int:
-    from tui.cli import run
+    from gradebench.tui.cli.main import run
 
     return run(list(argv))
 
@@ -401,7 +408,9 @@ def test_problems_check_passes_on_the_demo_suite(capsys, demo_suite_dir):
 def test_problems_check_flags_a_wrong_reference_and_a_stub_that_passes(capsys, tmp_path):
     suite = tmp_path / "shaky"
     suite.mkdir()
-    good = (Path(__file__).parent / "data" / "problems" / "demo" / "add-two.toml").read_text()
+    good = (
+        Path(__file__).resolve().parents[2] / "data" / "problems" / "demo" / "add-two.toml"
+    ).read_text()
     (suite / "a-wrong-reference.toml").write_text(good.replace("return a + b", "return a - b"))
     (suite / "b-nothing.toml").write_text(
         good.replace("return a + b", "return None").replace('expected = "5"', 'expected = "None"')

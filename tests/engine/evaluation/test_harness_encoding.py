@@ -4,7 +4,7 @@ The encoder finds runs of ints and floats with one identity pass and packs long 
 runs at C speed; long ASCII strings with nothing to escape are copied instead of escaped.
 These tests compare it, on fixed-seed random values and on hand-picked edge cases, with
 ``reference_encode`` below: a straightforward item-by-item walk of the same format (see
-the module docstring of ``engine/harness.py``), and check that no code of the values'
+the module docstring of ``engine/evaluation/harness.py``), and check that no code of the values'
 classes (or metaclasses) runs while encoding.
 """
 
@@ -20,7 +20,7 @@ import struct
 
 import pytest
 
-from engine import harness
+from gradebench.engine.evaluation import harness
 
 N = harness.FLAT_MIN_ITEMS
 LONG = harness.PLAIN_STR_MIN_CHARS

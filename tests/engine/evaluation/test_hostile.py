@@ -17,8 +17,8 @@ from pathlib import Path
 import psutil
 import pytest
 
-from engine.evaluate import Evaluator, Execution
-from engine.problems import Problem, TestCase
+from gradebench.engine.evaluation.evaluator import Evaluator, Execution
+from gradebench.engine.problems.model import Problem, TestCase
 
 FAILING = {"fail", "error", "timeout", "memory"}
 

@@ -11,10 +11,10 @@ from pathlib import Path
 
 import pytest
 
-from engine import harness
-from engine.compare import Opaque
-from engine.evaluate import _canonical
-from engine.sandbox import SandboxJob, SandboxLimits, run_in_sandbox
+from gradebench.engine.evaluation import harness
+from gradebench.engine.evaluation.compare import Opaque
+from gradebench.engine.evaluation.evaluator import _canonical
+from gradebench.engine.evaluation.sandbox import SandboxJob, SandboxLimits, run_in_sandbox
 
 
 def run(code: str, *tests, limits=None, **job) -> object:
@@ -409,7 +409,7 @@ def test_a_process_that_left_the_group_is_found_and_killed_by_the_sweep():
 
 
 def test_without_root_the_sweep_still_kills_an_escaped_background_process(monkeypatch):
-    from engine import sandbox
+    from gradebench.engine.evaluation import sandbox
 
     monkeypatch.setattr(sandbox, "running_as_root", lambda: False)
     result = run(ESCAPING_CHILD, (0, ()))
@@ -429,7 +429,7 @@ def test_a_huge_output_does_not_eat_into_the_next_tests_time():
 
 @pytest.mark.skipif(os.geteuid() != 0, reason="the mount namespace needs root")
 def test_repository_and_database_folders_are_hidden_from_the_answer(db_path, db):
-    repo = Path(__file__).resolve().parent.parent
+    repo = Path(__file__).resolve().parents[3]
     code = """
 import os
 def f(paths):

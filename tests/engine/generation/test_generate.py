@@ -1,4 +1,4 @@
-"""The streaming contract (engine.generate) as the fake backend and Stream keep it."""
+"""The streaming contract (gradebench.engine.generation.backend) as the fake backend and Stream keep it."""
 
 from __future__ import annotations
 
@@ -7,9 +7,9 @@ from dataclasses import replace
 
 import pytest
 
-from engine.config import Config
-from engine.generate import GenerationRequest, GenerationResult, Stream
-from engine.models import GenerationParams, load_registry
+from gradebench.engine.config import Config
+from gradebench.engine.generation.backend import GenerationRequest, GenerationResult, Stream
+from gradebench.engine.generation.registry import GenerationParams, load_registry
 from tests.fakes import FakeBackend
 
 

@@ -7,17 +7,17 @@ from pathlib import Path
 
 import pytest
 
-from engine.config import load_config
-from engine.errors import UserError
-from engine.problems import Problem
-from engine.prompts import (
+from gradebench.engine.config import load_config
+from gradebench.engine.errors import UserError
+from gradebench.engine.generation.prompts import (
     PROMPT_STYLES,
     PromptTemplates,
     build_prompt,
     load_prompt_templates,
     statement_is_code,
 )
-from engine.suites.files import load_directory
+from gradebench.engine.problems.model import Problem
+from gradebench.engine.problems.suites.files import load_directory
 
 
 @pytest.fixture
@@ -30,7 +30,7 @@ def demo(demo_suite_dir: Path) -> dict[str, Problem]:
 @pytest.fixture(scope="module")
 def humaneval_problem() -> Problem:
     """HumanEval/0 as the humaneval suite adapter builds it from the installed package."""
-    from engine.suites.humaneval import load_humaneval
+    from gradebench.engine.problems.suites.humaneval import load_humaneval
 
     return load_humaneval().by_id()["HumanEval/0"]
 
@@ -163,7 +163,7 @@ def test_an_unknown_style_names_the_known_ones(demo):
 
 
 def test_the_readme_example_config_loads_and_renders(tmp_path, demo):
-    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text(encoding="utf-8")
+    readme = (Path(__file__).resolve().parents[3] / "README.md").read_text(encoding="utf-8")
     section = readme.split("\n## Prompts\n", 1)[1].split("\n## ", 1)[0]
     example = section.split("````toml\n", 1)[1].split("\n````", 1)[0]
     templates = load_prompt_templates(load_config(str(write_config(tmp_path, example))))
@@ -174,7 +174,7 @@ def test_the_readme_example_config_loads_and_renders(tmp_path, demo):
 
 
 def run_cli(*argv: str) -> int:
-    from tui.cli import main
+    from gradebench.tui.cli.main import main
 
     with pytest.raises(SystemExit) as exited:
         main(list(argv))
@@ -209,7 +209,7 @@ def test_cli_bad_template_is_one_line_on_stderr_and_exit_2(tmp_path, capsys):
 
 
 def test_cli_prompts_extract_reports_method_notes_and_code(demo_suite_dir, capsys):
-    answer = Path(__file__).parent / "data" / "answers" / "09-print-call-in-block.md"
+    answer = Path(__file__).resolve().parents[2] / "data" / "answers" / "09-print-call-in-block.md"
     code = run_cli(
         "prompts", "extract", str(answer), "--suite", str(demo_suite_dir), "--problem", "add-two"
     )

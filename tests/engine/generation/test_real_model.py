@@ -8,18 +8,18 @@ from pathlib import Path
 
 import pytest
 
-from engine.config import Config
-from engine.default_model import (
+from gradebench.engine.config import Config
+from gradebench.engine.errors import UserError
+from gradebench.engine.generation.backend import GenerationRequest, GPT4AllBackend, Stream
+from gradebench.engine.generation.default_model import (
     PRE_TOKENIZER,
     _sha256_file,
     installed_path,
     read_pre_tokenizer,
     read_stamp,
 )
-from engine.errors import UserError
-from engine.generate import GenerationRequest, GPT4AllBackend, Stream
-from engine.models import ModelSpec, load_registry
-from engine.scheduler import ThreadBudget
+from gradebench.engine.generation.registry import ModelSpec, load_registry
+from gradebench.engine.generation.thread_budget import ThreadBudget
 
 pytestmark = pytest.mark.model
 
@@ -127,7 +127,7 @@ def test_kill_9_during_gradebench_generate_then_rerun_leaves_one_answer_per_pair
     command = [
         sys.executable,
         "-c",
-        "from tui.cli import main; main()",
+        "from gradebench.tui.cli.main import main; main()",
         "--db",
         str(db_path),
         "--config",
@@ -139,7 +139,7 @@ def test_kill_9_during_gradebench_generate_then_rerun_leaves_one_answer_per_pair
         "smol-short",
         "--no-evaluate",
     ]
-    repo = Path(__file__).resolve().parent.parent
+    repo = Path(__file__).resolve().parents[3]
     first = subprocess.Popen(command, cwd=repo, stderr=subprocess.DEVNULL)
     try:
         deadline = time.monotonic() + 300

@@ -10,19 +10,19 @@ from pathlib import Path
 
 import pytest
 
-from engine import default_model
-from engine.config import Config
-from engine.errors import UserError
-from engine.models import (
+from gradebench.engine.config import Config
+from gradebench.engine.errors import UserError
+from gradebench.engine.generation import default_model
+from gradebench.engine.generation.registry import (
     DEFAULT_MODEL_NAME,
     GenerationParams,
     file_sha256,
     load_registry,
     register_contender,
 )
-from tui.cli import run
+from gradebench.tui.cli.main import run
 
-REPO = Path(__file__).resolve().parent.parent
+REPO = Path(__file__).resolve().parents[3]
 
 
 def _config(tmp_path: Path, text: str) -> Config:
@@ -152,7 +152,7 @@ def test_file_sha256_is_recomputed_when_the_file_changes(tmp_path: Path, monkeyp
 
 
 def _cli(args: list[str], capsys) -> tuple[int, str, str]:
-    from tui.cli import main
+    from gradebench.tui.cli.main import main
 
     with pytest.raises(SystemExit) as exit_info:
         main(args)
@@ -276,7 +276,7 @@ def test_install_default_command_is_fast_and_offline_when_installed(tmp_path: Pa
     target.parent.mkdir(parents=True)
     _fake_gguf(target)
     env_code = (
-        "import sys; from engine.default_model import _write_stamp; from pathlib import Path;"
+        "import sys; from gradebench.engine.generation.default_model import _write_stamp; from pathlib import Path;"
         f"_write_stamp(Path({str(target)!r}), 'a' * 64)"
     )
     subprocess.run([sys.executable, "-c", env_code], check=True, env=env, cwd=REPO)
@@ -286,7 +286,7 @@ def test_install_default_command_is_fast_and_offline_when_installed(tmp_path: Pa
         else [
             sys.executable,
             "-c",
-            "from tui.cli import main; main(['models', 'install-default'])",
+            "from gradebench.tui.cli.main import main; main(['models', 'install-default'])",
         ],
         env=env,
         cwd=REPO,

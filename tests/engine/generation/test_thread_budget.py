@@ -7,10 +7,15 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from engine.config import Config
-from engine.generate import GenerationRequest
-from engine.models import load_registry
-from engine.scheduler import Cancelled, ThreadBudget, physical_cores, share
+from gradebench.engine.config import Config
+from gradebench.engine.generation.backend import GenerationRequest
+from gradebench.engine.generation.registry import load_registry
+from gradebench.engine.generation.thread_budget import (
+    Cancelled,
+    ThreadBudget,
+    physical_cores,
+    share,
+)
 from tests.fakes import FakeBackend
 
 

@@ -1,4 +1,4 @@
-"""engine/grading.py: append-only grades, votes, blind presentations, navigation queries."""
+"""engine/grading/events.py: append-only grades, votes, blind presentations, navigation queries."""
 
 from __future__ import annotations
 
@@ -6,10 +6,10 @@ import random
 
 import pytest
 
-from engine import grading
-from engine.config import Config
-from engine.errors import UserError
-from engine.store import new_id, utc_now
+from gradebench.engine.config import Config
+from gradebench.engine.errors import UserError
+from gradebench.engine.grading import events as grading
+from gradebench.engine.store.database import new_id, utc_now
 
 
 def add_problem(db, problem_id: str) -> None:
@@ -102,7 +102,7 @@ def test_each_reviewer_has_their_own_current_grade(db):
 
 
 def test_grade_is_committed_and_visible_to_a_second_connection(db, db_path):
-    from engine.store import open_db
+    from gradebench.engine.store.database import open_db
 
     gen = add_generation(db, "demo/a", "c1")
     event = grading.record_grade(db, generation_id=gen, reviewer="ann", score=0.0)

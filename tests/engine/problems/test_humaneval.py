@@ -11,12 +11,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from engine.compare import Opaque, evalplus_match, is_floats, outputs_match
-from engine.errors import UserError
-from engine.problems import Problem, TestCase
-from engine.suites.humaneval import load_humaneval, recorded_inputs
-from engine.suites.humanevalplus import load_humanevalplus
-from tui.cli import main
+from gradebench.engine.errors import UserError
+from gradebench.engine.evaluation.compare import Opaque, evalplus_match, is_floats, outputs_match
+from gradebench.engine.problems.model import Problem, TestCase
+from gradebench.engine.problems.suites.humaneval import load_humaneval, recorded_inputs
+from gradebench.engine.problems.suites.humanevalplus import load_humanevalplus
+from gradebench.tui.cli.main import main
 
 
 @pytest.fixture(scope="module")
@@ -172,7 +172,7 @@ def test_humanevalplus_row_without_inputs_is_reported_not_loaded(tmp_path: Path)
 
 
 def _evalplus_numpy_rule(expected, actual, atol: float) -> bool:
-    """EvalPlus 0.3.1's rule written with numpy, to pin engine.compare against."""
+    """EvalPlus 0.3.1's rule written with numpy, to pin gradebench.engine.evaluation.compare against."""
     if actual == expected:
         return True
     if atol == 0 and is_floats(expected):
@@ -324,7 +324,7 @@ def test_evaluate_prints_one_record_per_sample_in_order_and_pass_at_1(
     assert "base_verdict" not in records[0]
     assert "humaneval: pass@1 0.750 (3 samples, 2 tasks)" in captured.err  # (1/2 + 1/1) / 2
 
-    from engine.store import open_db
+    from gradebench.engine.store.database import open_db
 
     stored = open_db(db)["expected_outputs"].count
     assert stored == 2  # one cached reference run per problem
@@ -363,7 +363,7 @@ def test_evaluate_humanevalplus_reports_base_and_plus_verdicts(
 
 @pytest.mark.slow
 def test_every_humaneval_canonical_solution_passes_its_extracted_tests(humaneval, db):
-    from engine.evaluate import Evaluator
+    from gradebench.engine.evaluation.evaluator import Evaluator
 
     problems = humaneval.problems
     executions = Evaluator(db).evaluate_many([(p, p.reference) for p in problems])
@@ -381,7 +381,7 @@ def test_evaluate_collects_garbage_by_hand_and_leaves_the_collector_as_it_was(
 ):
     import gc
 
-    from tui.commands import evaluate as evaluate_command
+    from gradebench.tui.cli import evaluate as evaluate_command
 
     monkeypatch.setattr(evaluate_command, "COLLECT_EVERY", 1)
     by_id = humaneval.by_id()

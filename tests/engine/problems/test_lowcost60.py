@@ -1,8 +1,8 @@
 """Quality of the ``lowcost60`` suite: size, tags, test strength, difficulty, originality.
 
-Everything runs through the real sandbox (``engine.evaluate.Evaluator``): every
+Everything runs through the real sandbox (``gradebench.engine.evaluation.evaluator.Evaluator``): every
 reference must pass its own tests, a stub returning ``None`` must fail every
-problem, and automatically made mutants of each reference (``engine.mutate``)
+problem, and automatically made mutants of each reference (``gradebench.engine.problems.mutants``)
 must mostly be caught by the tests.
 """
 
@@ -16,11 +16,11 @@ from collections import Counter
 
 import pytest
 
-from engine import harness
-from engine.evaluate import Evaluator, Execution
-from engine.mutate import Mutant, mutants, spread
-from engine.problems import Problem
-from engine.suites import load_suite
+from gradebench.engine.evaluation import harness
+from gradebench.engine.evaluation.evaluator import Evaluator, Execution
+from gradebench.engine.problems.model import Problem
+from gradebench.engine.problems.mutants import Mutant, mutants, spread
+from gradebench.engine.problems.suites import load_suite
 
 SUITE = "lowcost60"
 TOPIC_TAGS = (

@@ -6,12 +6,11 @@ from pathlib import Path
 
 import pytest
 
-from engine.errors import UserError
-from engine.problems import MISSING
-from engine.suites import load_suite
-from engine.suites.files import load_directory, load_problem_file
-
-from .conftest import TEST_DATA
+from gradebench.engine.errors import UserError
+from gradebench.engine.problems.model import MISSING
+from gradebench.engine.problems.suites import load_suite
+from gradebench.engine.problems.suites.files import load_directory, load_problem_file
+from tests.conftest import TEST_DATA
 
 
 def test_demo_suite_loads_with_every_kind_of_test(demo_suite_dir):

@@ -20,11 +20,11 @@ from typing import Any
 
 import pytest
 
-from engine.collector import collector_paused
-from engine.errors import UserError
-from engine.problems import MISSING, TestCase
-from engine.suites.humaneval import read_jsonl_gz
-from engine.suites.humanevalplus import load_humanevalplus
+from gradebench.engine.collector import collector_paused
+from gradebench.engine.errors import UserError
+from gradebench.engine.problems.model import MISSING, TestCase
+from gradebench.engine.problems.suites.humaneval import read_jsonl_gz
+from gradebench.engine.problems.suites.humanevalplus import load_humanevalplus
 
 INPUTS: list[list[Any]] = [
     [1, 2],

@@ -1,4 +1,4 @@
-"""engine.aggregate on the hand-worked database of tests/grades_fixture.py."""
+"""gradebench.engine.reporting.aggregate on the hand-worked database of tests/grades_fixture.py."""
 
 from __future__ import annotations
 
@@ -6,10 +6,9 @@ import sqlite3
 
 import pytest
 
-from engine.aggregate import Selection, build_report, parse_by
-from engine.errors import UserError
-
-from .grades_fixture import build
+from gradebench.engine.errors import UserError
+from gradebench.engine.reporting.aggregate import Selection, build_report, parse_by
+from tests.grades_fixture import build
 
 DEMO = Selection(suite="demo")
 
@@ -181,7 +180,7 @@ def test_matches_an_independent_sql_computation(conn):
 
 
 def test_empty_database_gives_an_empty_report(tmp_path):
-    from engine.store import open_db
+    from gradebench.engine.store.database import open_db
 
     db = open_db(tmp_path / "empty.db")
     report = build_report(db.conn, Selection())
@@ -197,7 +196,12 @@ def test_the_mean_read_from_sql_equals_combining_each_reviewers_grade(conn, revi
     rule's path), answer by answer."""
     import numpy as np
 
-    from engine.aggregate import _combine, _load, _reviewer_grades, tune_for_reading
+    from gradebench.engine.reporting.aggregate import (
+        _combine,
+        _load,
+        _reviewer_grades,
+        tune_for_reading,
+    )
 
     selection = Selection(reviewers=reviewers)
     tune_for_reading(conn)

@@ -15,17 +15,16 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from engine.aggregate import Selection, build_report
-from engine.export import (
+from gradebench.engine.reporting.aggregate import Selection, build_report
+from gradebench.engine.reporting.export import (
     RAW_COLUMNS,
     latex_escape,
     read_raw_grades_csv,
     render_report,
     write_raw_grades,
 )
-
-from .conftest import REPO
-from .grades_fixture import build
+from tests.conftest import REPO
+from tests.grades_fixture import build
 
 GRADE_COLUMNS = (
     "id",
@@ -277,7 +276,14 @@ def run_cli(*args: str, db: Path) -> subprocess.CompletedProcess:
     return subprocess.run(
         [sys.executable, "-m", "tui", "--db", str(db), *args]
         if (REPO / "tui" / "__main__.py").exists()
-        else [sys.executable, "-c", "from tui.cli import main; main()", "--db", str(db), *args],
+        else [
+            sys.executable,
+            "-c",
+            "from gradebench.tui.cli.main import main; main()",
+            "--db",
+            str(db),
+            *args,
+        ],
         cwd=REPO,
         capture_output=True,
         text=True,

@@ -1,4 +1,4 @@
-"""engine.aggregate.report_in_stages: the cheap table first, then the same whole report."""
+"""gradebench.engine.reporting.aggregate.report_in_stages: the cheap table first, then the same whole report."""
 
 from __future__ import annotations
 
@@ -6,9 +6,14 @@ import sqlite3
 
 import pytest
 
-from engine.aggregate import Report, ReportTables, Selection, build_report, report_in_stages
-
-from .grades_fixture import build
+from gradebench.engine.reporting.aggregate import (
+    Report,
+    ReportTables,
+    Selection,
+    build_report,
+    report_in_stages,
+)
+from tests.grades_fixture import build
 
 
 @pytest.fixture
@@ -33,7 +38,7 @@ def test_the_table_stage_comes_first_with_the_rows_of_the_whole_report(conn, by,
 
 
 def test_a_bad_selection_fails_before_any_stage(conn):
-    from engine.errors import UserError
+    from gradebench.engine.errors import UserError
 
     stages = report_in_stages(conn, Selection(suite="nope"))
     with pytest.raises(UserError, match="--suite"):

@@ -1,4 +1,4 @@
-"""engine.stats pinned against formulas, textbook examples and published values."""
+"""gradebench.engine.reporting.stats pinned against formulas, textbook examples and published values."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import math
 import numpy as np
 import pytest
 
-from engine import stats
+from gradebench.engine.reporting import stats
 
 
 def textbook_pass_at_k(n: int, c: int, k: int) -> float:

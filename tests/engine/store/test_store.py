@@ -6,9 +6,9 @@ import sqlite3
 
 import pytest
 
-from engine.errors import UserError
-from engine.schema import SCHEMA_VERSION
-from engine.store import new_id, open_db
+from gradebench.engine.errors import UserError
+from gradebench.engine.store.database import new_id, open_db
+from gradebench.engine.store.migrations import SCHEMA_VERSION
 
 TABLES = {
     "problems",
@@ -363,8 +363,8 @@ def test_opening_a_database_does_not_load_pandas_or_numpy():
     import sys
 
     code = (
-        "import sys; import engine.store; print('pandas' in sys.modules, 'numpy' in sys.modules);"
-        " import numpy, engine.stats; print(numpy.__name__)"
+        "import sys; import gradebench.engine.store.database; print('pandas' in sys.modules, 'numpy' in sys.modules);"
+        " import numpy, gradebench.engine.reporting.stats; print(numpy.__name__)"
     )
     shown = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert shown.returncode == 0, shown.stderr

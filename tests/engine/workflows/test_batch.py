@@ -17,21 +17,31 @@ from pathlib import Path
 
 import pytest
 
-from engine.answers import (
+from gradebench.engine.answers.recording import (
     INTERRUPTED,
     AlreadyGenerated,
     mark_stale_streaming,
     start_answer,
     start_run,
 )
-from engine.batch import ProgressLine, ensure_problem_rows, plan_jobs, run_batch
-from engine.generate import GenerationResult
-from engine.models import Contender, GenerationParams, ModelSpec, register_contender
-from engine.store import open_db
-from engine.suites.files import load_directory
+from gradebench.engine.generation.backend import GenerationResult
+from gradebench.engine.generation.registry import (
+    Contender,
+    GenerationParams,
+    ModelSpec,
+    register_contender,
+)
+from gradebench.engine.problems.suites.files import load_directory
+from gradebench.engine.store.database import open_db
+from gradebench.engine.workflows.batch import (
+    ProgressLine,
+    ensure_problem_rows,
+    plan_jobs,
+    run_batch,
+)
 from tests.fakes import FakeBackend
 
-REPO = Path(__file__).resolve().parent.parent
+REPO = Path(__file__).resolve().parents[3]
 
 ADD_ANSWER = "Sure:\n```python\ndef add(a: int, b: int) -> int:\n    return a + b\n```\n"
 
@@ -73,7 +83,7 @@ def test_batch_answers_every_pair_once_and_tests_the_finished_answers(
     verdicts: dict[str, str] = {}
 
     def evaluate(db, problem, generation_id, code):
-        from engine.batch import default_evaluate
+        from gradebench.engine.workflows.batch import default_evaluate
 
         verdicts[generation_id] = default_evaluate(db, problem, generation_id, code)
         return verdicts[generation_id]
@@ -157,10 +167,10 @@ KILLED_BATCH = """
 import sys
 from pathlib import Path
 sys.path.insert(0, {repo!r})
-from engine.store import open_db
-from engine.batch import plan_jobs, run_batch
+from gradebench.engine.store.database import open_db
+from gradebench.engine.workflows.batch import plan_jobs, run_batch
 from tests.fakes import FakeBackend
-from tests.test_batch import _setup, _message
+from tests.engine.workflows.test_batch import _setup, _message
 
 db, problems, seats = _setup(Path({db!r}), Path({demo!r}), Path({tmp!r}))
 jobs = plan_jobs(db, problems, seats, _message)
@@ -371,9 +381,9 @@ SLOW_TO_STOP_BATCH = """
 import sys, time
 from pathlib import Path
 sys.path.insert(0, {repo!r})
-from engine.batch import plan_jobs, run_batch
+from gradebench.engine.workflows.batch import plan_jobs, run_batch
 from tests.fakes import FakeBackend
-from tests.test_batch import _setup, _message
+from tests.engine.workflows.test_batch import _setup, _message
 
 
 class SlowToStop(FakeBackend):
@@ -457,7 +467,7 @@ def test_answers_written_after_another_process_closed_the_database_reach_the_fil
 def test_the_extractors_notes_and_format_check_are_stored_and_read_back(
     db_path: Path, demo_suite_dir: Path, tmp_path: Path
 ) -> None:
-    from engine.answering import stored_answer
+    from gradebench.engine.answers.pipeline import stored_answer
 
     db, problems, seats = _setup(db_path, demo_suite_dir, tmp_path, styles=("plain", "cot"))
     add = next(p for p in problems if p.id.endswith("add-two"))
@@ -477,8 +487,8 @@ def test_the_extractors_notes_and_format_check_are_stored_and_read_back(
 def test_answers_of_a_file_from_before_the_extraction_details_read_as_unknown(
     db_path: Path, demo_suite_dir: Path, tmp_path: Path
 ) -> None:
-    from engine.answering import stored_answer
-    from tests.test_store import _reopened_from_before
+    from gradebench.engine.answers.pipeline import stored_answer
+    from tests.engine.store.test_store import _reopened_from_before
 
     db, problems, seats = _setup(db_path, demo_suite_dir, tmp_path, styles=("plain",))
     add = next(p for p in problems if p.id.endswith("add-two"))
