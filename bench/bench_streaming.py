@@ -21,8 +21,9 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from gradebench.engine.config import Config
-from gradebench.engine.generation.backend import N_BATCH, GenerationRequest, GPT4AllBackend
+from gradebench.engine.generation.backend import GenerationRequest
 from gradebench.engine.generation.default_model import installed_path
+from gradebench.engine.generation.gpt4all_backend import N_BATCH, GPT4AllBackend
 from gradebench.engine.generation.registry import GenerationParams, load_registry
 from gradebench.engine.generation.thread_budget import ThreadBudget
 

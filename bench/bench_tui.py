@@ -40,7 +40,8 @@ from textual import events
 
 from gradebench.engine.answers.pipeline import AnswerPipeline, Seat
 from gradebench.engine.config import Config
-from gradebench.engine.generation.backend import GenerationRequest, GPT4AllBackend
+from gradebench.engine.generation.backend import GenerationRequest
+from gradebench.engine.generation.gpt4all_backend import GPT4AllBackend
 from gradebench.engine.generation.prompts import PromptTemplates, build_prompt
 from gradebench.engine.generation.registry import load_registry, register_contender
 from gradebench.engine.generation.thread_budget import ThreadBudget

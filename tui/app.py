@@ -202,7 +202,7 @@ class GradebenchApp(App):
                 self.push_screen(SessionScreen(request))
             return False
         if self.backend is None:
-            from gradebench.engine.generation.backend import GPT4AllBackend
+            from gradebench.engine.generation.gpt4all_backend import GPT4AllBackend
             from gradebench.engine.generation.registry import load_registry
             from gradebench.engine.generation.thread_budget import ThreadBudget
 

@@ -74,7 +74,7 @@ def _select_problems(context: Context) -> list:
 
 
 def generate(context: Context) -> int:
-    from gradebench.engine.generation.backend import GPT4AllBackend
+    from gradebench.engine.generation.gpt4all_backend import GPT4AllBackend
     from gradebench.engine.generation.prompts import build_prompt, load_prompt_templates
     from gradebench.engine.generation.registry import (
         check_model_file,

@@ -10,7 +10,7 @@ import pytest
 
 from gradebench.engine.config import Config
 from gradebench.engine.errors import UserError
-from gradebench.engine.generation.backend import GenerationRequest, GPT4AllBackend, Stream
+from gradebench.engine.generation.backend import GenerationRequest, Stream
 from gradebench.engine.generation.default_model import (
     PRE_TOKENIZER,
     _sha256_file,
@@ -18,6 +18,7 @@ from gradebench.engine.generation.default_model import (
     read_pre_tokenizer,
     read_stamp,
 )
+from gradebench.engine.generation.gpt4all_backend import GPT4AllBackend
 from gradebench.engine.generation.registry import ModelSpec, load_registry
 from gradebench.engine.generation.thread_budget import ThreadBudget
 
