@@ -28,7 +28,7 @@ from gradebench.engine.errors import UserError
 
 if TYPE_CHECKING:
     from gradebench.engine.problems.model import Problem, SuiteLoad
-    from gradebench.tui.cli.main import Context
+    from gradebench.tui.cli.context import Context
 
 
 @dataclass(frozen=True)

@@ -9,7 +9,7 @@ import time
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from gradebench.tui.cli.main import Context
+    from gradebench.tui.cli.context import Context
 
 
 def _positive(text: str) -> int:

@@ -8,7 +8,7 @@ from collections import Counter
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from gradebench.tui.cli.main import Context
+    from gradebench.tui.cli.context import Context
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
