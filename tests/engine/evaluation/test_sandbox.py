@@ -435,7 +435,7 @@ import os
 def f(paths):
     return [os.path.exists(p) for p in paths]
 """
-    paths = [str(repo / "engine" / "harness.py"), str(db_path), str(Path.home())]
+    paths = [str(repo / "engine" / "evaluation" / "harness.py"), str(db_path), str(Path.home())]
     assert all(os.path.exists(p) for p in paths)
     seen = run(code, (0, (paths,))).outcomes[0].output
     assert seen[:2] == [False, False]
