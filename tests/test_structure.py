@@ -28,7 +28,9 @@ def test_import_linter_contracts_hold():
 
 
 def test_every_package_folder_is_listed_for_installation():
-    listed = set(tomllib.loads((REPO / "pyproject.toml").read_text())["tool"]["setuptools"]["packages"])
+    listed = set(
+        tomllib.loads((REPO / "pyproject.toml").read_text())["tool"]["setuptools"]["packages"]
+    )
     found = {
         "gradebench." + ".".join(init.parent.relative_to(REPO).parts)
         for top in ("engine", "tui")
