@@ -227,7 +227,7 @@ class GradebenchApp(App):
         return True
 
     def action_leaderboard(self) -> None:
-        from gradebench.engine.reporting.aggregate import Selection
+        from gradebench.engine.reporting.model import Selection
         from gradebench.tui.screens.leaderboard import LeaderboardScreen
 
         suite = self.session.problems[0].suite if self.session else None

@@ -1,7 +1,7 @@
 """The leaderboard: aggregate table, score bars with confidence intervals, agreement, votes.
 
 Pushed from the grading screen (key ``L``). The numbers come from
-``gradebench.engine.reporting.aggregate.report_in_stages``, computed in a thread worker on its own
+``gradebench.engine.reporting.report.report_in_stages``, computed in a thread worker on its own
 SQLite connection so the UI never waits on a query. The aggregate table and the
 score bars are shown as soon as they are computed (``tables_shown`` counts that);
 agreement, the per-difficulty bars and the side-by-side votes follow when the
@@ -24,15 +24,9 @@ from textual.containers import VerticalScroll
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Header, Static
 
-from gradebench.engine.reporting.aggregate import (
-    GroupRow,
-    Report,
-    ReportTables,
-    Selection,
-    cached_report_in_stages,
-    grade_change_marker,
-)
-from gradebench.engine.reporting.export import format_value
+from gradebench.engine.reporting.model import GroupRow, Report, ReportTables, Selection
+from gradebench.engine.reporting.report_cache import cached_report_in_stages, grade_change_marker
+from gradebench.engine.reporting.tables import format_value
 
 BAR_WIDTH = 40
 POLL_SECONDS = 1.0
@@ -237,7 +231,7 @@ class LeaderboardScreen(Screen[None]):
         self._fill_pairwise(report)
 
     def _fill_table(self, report: Report | ReportTables) -> None:
-        from gradebench.engine.reporting.export import report_columns
+        from gradebench.engine.reporting.tables import report_columns
 
         table = self.query_one("#lb-table", DataTable)
         table.clear(columns=True)
