@@ -22,6 +22,7 @@ from textual.widgets import Footer, Static
 
 from engine import grading
 from engine.answering import FINISHED_STATUSES, Answer, TestResult
+from engine.errors import log_exception
 from engine.problems import Problem
 from tui.streaming import TokenBatcher
 from tui.widgets.answer_pane import AnswerPane
@@ -270,8 +271,8 @@ class GradingScreen(Screen):
                 if answer.status in FINISHED_STATUSES and not cancel.is_set():
                     result = self.gb.pipeline.evaluate(problem, answer)
                     self.post_message(ResultReady(i, serial, result))
-            except Exception as exc:
-                self.post_message(PaneFailed(i, serial, f"{type(exc).__name__}: {exc}"))
+            except Exception as exc:  # this pane's failure only: one line, traceback logged
+                self.post_message(PaneFailed(i, serial, log_exception("answering", exc)))
 
         self.run_worker(work, thread=True, group=f"pane-{i}", exit_on_error=False)
 
@@ -283,8 +284,8 @@ class GradingScreen(Screen):
                 self.post_message(
                     ResultReady(i, serial, self.gb.pipeline.evaluate(problem, answer))
                 )
-            except Exception as exc:
-                self.post_message(PaneFailed(i, serial, f"{type(exc).__name__}: {exc}"))
+            except Exception as exc:  # this pane's failure only: one line, traceback logged
+                self.post_message(PaneFailed(i, serial, log_exception("testing an answer", exc)))
 
         self.run_worker(work, thread=True, group=f"eval-{i}", exit_on_error=False)
 
