@@ -492,8 +492,9 @@ def test_garbage_on_every_descriptor_then_a_wrong_value_is_never_a_pass(evaluato
     execution = run_hostile(
         evaluator, guard, spraying_answer(GARBAGE[kind], when="call", right=False)
     )
-    assert execution.verdict == "error"
-    assert execution.first_failure["message"].startswith("protocol: ")
+    # error, or fail when the garbage itself read as a (wrong) result for the first test
+    assert execution.verdict in {"error", "fail"}
+    assert execution.sandbox["stopped"] == "protocol"
 
 
 @pytest.mark.parametrize("kind", sorted(GARBAGE))
