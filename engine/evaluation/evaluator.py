@@ -36,6 +36,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
+from gradebench.engine.errors import log_exception
 from gradebench.engine.evaluation import harness
 from gradebench.engine.evaluation.compare import Opaque, outputs_match
 from gradebench.engine.evaluation.sandbox import (
@@ -70,6 +71,9 @@ class Execution:
     seconds: float = 0.0
     suggested_score: float = 0.0
     sandbox: dict = field(default_factory=dict)
+    internal_error: str = ""
+    """Set (with the verdict ``error``) when gradebench itself failed on this answer:
+    one line naming the log file that holds the traceback (``gradebench.engine.errors``)."""
 
 
 class EncodedOutputs(Sequence):
@@ -533,16 +537,41 @@ class Evaluator:
             sandbox=sandbox,
         )
 
+    def evaluate_safely(self, problem: Problem, code: str | None) -> Execution:
+        """``evaluate``, except that any exception (gradebench failing on this answer:
+        a bug, a full disk, never just the answer's doing) becomes this answer's verdict
+        ``error``, its traceback in the log file and a one-line ``internal_error``
+        naming it. What every batch and the app call: one answer never stops the rest."""
+        try:
+            return self.evaluate(problem, code)
+        except Exception as exc:
+            return self.internal_error(
+                problem, log_exception(f"evaluating an answer to {problem.id}", exc)
+            )
+
+    def internal_error(self, problem: Problem, message: str) -> Execution:
+        """The ``error`` execution of an answer gradebench failed on (``message``: one line)."""
+        base_total = len(problem.base_tests) if any(t.plus for t in problem.tests) else None
+        return replace(self._uniform(problem, "error", message, base_total), internal_error=message)
+
     def evaluate_many(
         self, pairs: Iterable[tuple[Problem, str | None]], jobs: int | None = None
     ) -> list[Execution]:
-        """Evaluate many (problem, code) pairs on ``jobs`` threads; results in input order."""
+        """Evaluate many (problem, code) pairs on ``jobs`` threads; results in input order
+        (each by ``evaluate_safely``: a failure on one pair is that pair's verdict)."""
         pairs = list(pairs)
         jobs = max(1, jobs or os.cpu_count() or 1)
         with ThreadPoolExecutor(max_workers=jobs) as pool:
             unique = {p.id: p for p, code in pairs if code and code.strip()}
-            list(pool.map(self.expected, unique.values()))
-            return list(pool.map(lambda pair: self.evaluate(*pair), pairs))
+            # a reference that cannot be run shows again, per answer, in evaluate_safely
+            list(pool.map(self._expected_or_none, unique.values()))
+            return list(pool.map(lambda pair: self.evaluate_safely(*pair), pairs))
+
+    def _expected_or_none(self, problem: Problem) -> ExpectedOutputs | None:
+        try:
+            return self.expected(problem)
+        except Exception:
+            return None
 
     def _uniform(
         self, problem: Problem, verdict: str, message: str, base_total: int | None
@@ -708,7 +737,10 @@ def _parse_stored_outputs(stored: str) -> tuple[list[str | None], list[str | Non
 def _expected_for(test: TestCase, expected: ExpectedOutputs, index: int) -> tuple[Any, str | None]:
     if test.expected is not MISSING:
         return test.expected, None
-    return expected.outputs[index], expected.errors[index]
+    try:
+        return expected.outputs[index], expected.errors[index]
+    except (ValueError, RecursionError):  # the reference's output text does not decode
+        return None, "the reference's output could not be read"
 
 
 def _matches(problem: Problem, test: TestCase, want: Any, got: Any) -> bool:

@@ -33,6 +33,15 @@ confirmed by scanning ``/proc``); after a normal end that sweep runs only when t
 monitor found processes of the uid left. Results arrive over a dedicated pipe
 as encoded outputs (see ``engine/evaluation/harness.py``); the parent only accepts them in
 the order it sent the tests.
+
+Nothing the child writes is trusted: the answer runs in it and can write any bytes
+to every descriptor it holds. stdout and stderr are only kept (capped) as text; each
+result-channel line is checked in full by ``parse_control`` or ``parse_result``
+before anything uses it, and every wrong shape, bad encoding, too deep nesting, out
+of order or repeated message, or a channel closed early stops the child with
+``stopped="protocol"`` (a verdict ``error`` for that answer), never an exception in
+the parent. Memory is bounded by ``SandboxLimits.result_bytes`` and waiting by the
+deadlines.
 """
 
 from __future__ import annotations
@@ -322,6 +331,18 @@ def _kill_group(pid: int) -> None:
             pass
 
 
+STATUS_LINE_BYTES = 4096
+"""Longest line accepted on a monitor's status pipe (``pid N UID``, ``exit CODE LEFT``)."""
+
+
+def _small_int(text: bytes) -> int | None:
+    """An optionally signed decimal of at most 18 digits, or None (never raises)."""
+    digits = text[1:] if text[:1] == b"-" else text
+    if not 0 < len(digits) <= 18 or not digits.isdigit():
+        return None
+    return int(text)
+
+
 class _ForkedChild:
     """A sandbox child forked by the fork server, seen through its monitor's status pipe:
     the parts of ``subprocess.Popen`` the sandbox uses."""
@@ -345,9 +366,14 @@ class _ForkedChild:
                 line, _, self._buffer = self._buffer.partition(b"\n")
                 parts = line.split()
                 if len(parts) == 3 and parts[0] == b"exit":
-                    self.returncode = int(parts[1])
-                    self.uid_busy = parts[2] != b"0"
+                    code = _small_int(parts[1])
+                    # unreadable: as if the monitor died (killed, full sweep)
+                    self.returncode = -signal.SIGKILL if code is None else code
+                    self.uid_busy = code is None or parts[2] != b"0"
                 continue
+            if len(self._buffer) > STATUS_LINE_BYTES:  # no line is this long: not the monitor
+                self.returncode = -signal.SIGKILL
+                return
             wait = None if end is None else max(0.0, end - time.monotonic())
             ready, _, _ = select.select([self._fd], [], [], wait)
             if not ready:
@@ -483,7 +509,11 @@ class _ForkServer:
         if len(parts) != 3 or parts[0] != b"pid":
             os.close(status_fd)
             raise OSError("the sandbox fork server found no free uid among the candidates")
-        return _ForkedChild(int(parts[1]), int(parts[2]), status_fd, rest)
+        pid, uid = _small_int(parts[1]), _small_int(parts[2])
+        if pid is None or uid is None or pid <= 0:
+            os.close(status_fd)
+            raise OSError(f"the sandbox fork server sent an unreadable status line: {line[:80]!r}")
+        return _ForkedChild(pid, uid, status_fd, rest)
 
 
 _FORK_SERVER = _ForkServer()
@@ -735,11 +765,17 @@ def _watch(
             continue
         chunk = os.read(result_fd, 1 << 20)
         if not chunk:
-            process.wait()
+            # The channel is closed: no more results can come. The child is given until
+            # the deadline to exit (never longer: one that closed it and sleeps on is
+            # killed after this returns).
+            if process.wait(timeout=max(0.0, deadline - time.monotonic())) is None:
+                return stop("protocol", "protocol: the answer closed the result channel")
             return stop("exited", _exit_message(process.returncode))
         received += len(chunk)
         if received > limits.result_bytes:
-            return stop("protocol", "the answer's outputs exceed the result channel's cap")
+            return stop(
+                "protocol", "protocol: the answer's outputs exceed the result channel's cap"
+            )
         buffer += chunk
         line_start = 0
         while True:
@@ -757,19 +793,21 @@ def _watch(
                 line = view[line_start:newline].tobytes()
             line_start = scan_from = newline + 1
             now = time.monotonic()
+            # A result line is recognised by its header (index at most 18 digits) and
+            # checked in full when decoded (``parse_result``); anything else must be a
+            # well-formed control message (``parse_control``) or the child is stopped.
             header = _RESULT_HEADER.match(line)
+            payload: Any = None
             if header is not None:
                 kind, index = header.group(1).decode(), int(header.group(2))
-                message = []
             else:
                 try:
-                    message = json.loads(line)
-                    kind = message[0]
-                except (ValueError, IndexError, TypeError):
-                    return stop("protocol", "unreadable data on the result channel")
+                    kind, payload = parse_control(line)
+                except ProtocolError as exc:
+                    return stop("protocol", str(exc))
                 index = -1
             if phase == "startup" and kind == "ready":
-                watch.isolation = json.loads(message[1])
+                watch.isolation = payload
                 phase = "prepare"
                 deadline = now + limits.startup_seconds + payload_bytes / 2_000_000
             elif phase == "prepare" and kind == "prepared":
@@ -780,23 +818,75 @@ def _watch(
                 tests_started = now
                 deadline = next_deadline(now)
             elif phase == "load" and kind == "load_error":
-                watch.load_error = (str(message[1]), str(message[2]))
-                return stop("load_error", f"{message[1]}: {message[2]}")
+                watch.load_error = payload
+                return stop("load_error", f"{payload[0]}: {payload[1]}")
             elif phase == "tests" and header is not None and position < len(job.tests):
                 if index != job.tests[position][0]:
-                    return stop("protocol", "results arrived out of order on the result channel")
+                    return stop(
+                        "protocol", "protocol: results arrived out of order on the result channel"
+                    )
                 watch.raw_results.append(line)
                 position += 1
                 deadline = next_deadline(now)
             elif phase == "tests" and kind == "done" and position == len(job.tests):
                 return watch
             else:
-                return stop("protocol", f"unexpected {kind!r} on the result channel")
+                return stop("protocol", f"protocol: unexpected {kind!r} on the result channel")
         del buffer[:line_start]
         scan_from = len(buffer)
 
 
-_RESULT_HEADER = re.compile(rb'\["(ok|raise)","(\d+)",')
+_RESULT_HEADER = re.compile(rb'\["(ok|raise)","(0|[1-9][0-9]{0,17})",')
+"""The start of a result line as the harness writes it: kind, then the test index
+(decimal, no leading zero, at most 18 digits: ``int`` of it is cheap and never fails)."""
+
+_INDEX = re.compile(r"0|[1-9][0-9]{0,17}")
+UNREADABLE = "protocol: unreadable data on the result channel"
+CONTROL_ARITY = {"ready": 2, "prepared": 1, "loaded": 1, "load_error": 3, "done": 1}
+"""Every control message (a line that is not a result): its kind and how many items
+its JSON list holds, all of them strings."""
+LOAD_ERROR_CHARS = 2 * harness.MESSAGE_CHARS
+"""A ``load_error``'s type and message are cut to this length (the harness cuts them
+shorter; a longer one can only come from the answer)."""
+
+
+class ProtocolError(ValueError):
+    """A line on the result channel that is not the protocol; its text is the one-line
+    reason (``SandboxResult.message``)."""
+
+
+def _load_line(line: bytes) -> Any:
+    """``json.loads`` of one line as UTF-8 (what the harness writes), any failure (bad
+    UTF-8, bad JSON, nesting past the recursion limit) as ``ProtocolError``."""
+    try:
+        return json.loads(line.decode("utf-8", "surrogatepass"))
+    except (ValueError, RecursionError):  # UnicodeDecodeError is a ValueError
+        raise ProtocolError(UNREADABLE) from None
+
+
+def parse_control(line: bytes) -> tuple[str, Any]:
+    """A control message, checked in full: ``(kind, payload)`` where the payload is the
+    isolation dict for ``ready``, ``(type, message)`` for ``load_error``, else None.
+    Anything else raises ``ProtocolError``: a wrong shape never reaches the caller."""
+    message = _load_line(line)
+    if type(message) is not list or not message or type(message[0]) is not str:
+        raise ProtocolError(UNREADABLE)
+    kind = message[0]
+    arity = CONTROL_ARITY.get(kind)
+    if arity is None:
+        raise ProtocolError(f"protocol: unexpected {kind[:40]!r} on the result channel")
+    if len(message) != arity or any(type(item) is not str for item in message[1:]):
+        raise ProtocolError(f"protocol: malformed {kind!r} on the result channel")
+    if kind == "ready":
+        isolation = _load_line(message[1].encode("utf-8", "surrogatepass"))
+        if type(isolation) is not dict:
+            raise ProtocolError("protocol: malformed 'ready' on the result channel")
+        return kind, isolation
+    if kind == "load_error":
+        return kind, (message[1][:LOAD_ERROR_CHARS], message[2][:LOAD_ERROR_CHARS])
+    return kind, None
+
+
 _OK_LINE_HEADS: list[bytes] = []
 _OK_LINE_HEADS_LOCK = threading.Lock()
 
@@ -847,6 +937,8 @@ def _matched_lines(
             seconds = float(field[:-2])
         except ValueError:
             break
+        if not 0.0 <= seconds < math.inf:  # NaN, infinite, negative: the full parser says no
+            break
         watch.matched.append((job.tests[position][0], seconds))
         position += 1
         start = newline + 1
@@ -864,11 +956,11 @@ def _decode_results(watch: _Watch, job: SandboxJob) -> None:
                 watch.outcomes.append(outcome)
                 continue
         try:
-            watch.outcomes.append(_outcome(json.loads(line), Opaque))
-        except (ValueError, IndexError, TypeError, RecursionError):
+            watch.outcomes.append(parse_result(line, Opaque))
+        except ProtocolError as exc:
             watch.stopped_test = None
             watch.stopped = "protocol"
-            watch.message = "unreadable data on the result channel"
+            watch.message = str(exc)
             break
     watch.raw_results.clear()
 
@@ -884,31 +976,61 @@ def _text_outcome(line: bytes) -> TestOutcome | None:
     tail = line.rfind(b',"', start)
     if tail <= start:
         return None
-    try:
-        seconds = float(line[tail + 2 : -2])
-        text = line[start:tail]
-        if not text.isascii():  # the harness writes ASCII; anything else must be UTF-8
-            text.decode("utf-8", "surrogatepass")
-    except ValueError:
+    seconds = _seconds(line[tail + 2 : -2])
+    text = line[start:tail]
+    if seconds is None:
         return None
+    if not text.isascii():  # the harness writes ASCII; anything else must be UTF-8
+        try:
+            text.decode("utf-8", "surrogatepass")
+        except ValueError:
+            return None
     return TestOutcome(index=int(header.group(2)), returned=True, seconds=seconds, text=text)
 
 
-def _outcome(message: list, opaque: type) -> TestOutcome:
-    if message[0] == "ok":
+def _seconds(text: str | bytes) -> float | None:
+    """A test's time as the harness writes it (a float's repr): finite and not
+    negative, else None."""
+    try:
+        seconds = float(text)
+    except ValueError:
+        return None
+    return seconds if 0.0 <= seconds < math.inf else None
+
+
+def parse_result(line: bytes, opaque: type | None = None) -> TestOutcome:
+    """A result line, checked in full and its value decoded: ``["ok", index, value,
+    seconds]`` or ``["raise", index, type, message, seconds]`` with the index a header
+    ``_RESULT_HEADER`` accepts, strings where strings belong, seconds finite and not
+    negative, and a value ``harness.decode_node`` reads. Anything else raises
+    ``ProtocolError``."""
+    message = _load_line(line)
+    if type(message) is not list or not message:
+        raise ProtocolError(UNREADABLE)
+    kind = message[0]
+    if not ((kind == "ok" and len(message) == 4) or (kind == "raise" and len(message) == 5)):
+        raise ProtocolError(UNREADABLE)
+    index, seconds = message[1], message[-1]
+    if type(index) is not str or _INDEX.fullmatch(index) is None:
+        raise ProtocolError(UNREADABLE)
+    if type(seconds) is not str or (seconds := _seconds(seconds)) is None:
+        raise ProtocolError(UNREADABLE)
+    if kind == "raise":
+        error_type, text = message[2], message[3]
+        if type(error_type) is not str or type(text) is not str:
+            raise ProtocolError(UNREADABLE)
         return TestOutcome(
-            index=int(message[1]),
-            returned=True,
-            output=harness.decode_node(message[2], opaque),
-            seconds=float(message[3]),
+            index=int(index),
+            returned=False,
+            error_type=error_type[:LOAD_ERROR_CHARS],
+            message=text[:LOAD_ERROR_CHARS],
+            seconds=seconds,
         )
-    return TestOutcome(
-        index=int(message[1]),
-        returned=False,
-        error_type=str(message[2]),
-        message=str(message[3]),
-        seconds=float(message[4]),
-    )
+    try:
+        output = harness.decode_node(message[2], opaque)
+    except Exception:  # any wrong shape, whatever the decoder trips on (RecursionError too)
+        raise ProtocolError(UNREADABLE) from None
+    return TestOutcome(index=int(index), returned=True, output=output, seconds=seconds)
 
 
 def _exit_message(code: int | None) -> str:

@@ -22,6 +22,7 @@ from textual.screen import Screen
 from textual.widgets import Footer, Static
 
 from gradebench.engine.answers.pipeline import FINISHED_STATUSES, Answer, TestResult
+from gradebench.engine.errors import log_exception
 from gradebench.engine.grading import events as grading
 from gradebench.engine.problems.model import Problem
 from gradebench.tui.streaming import TokenBatcher
@@ -277,8 +278,8 @@ class GradingScreen(Screen):
                 if answer.status in FINISHED_STATUSES and not cancel.is_set():
                     result = self.pipeline.evaluate(problem, answer)
                     self.post_message(ResultReady(i, serial, result))
-            except Exception as exc:
-                self.post_message(PaneFailed(i, serial, f"{type(exc).__name__}: {exc}"))
+            except Exception as exc:  # this pane's failure only: one line, traceback logged
+                self.post_message(PaneFailed(i, serial, log_exception("answering", exc)))
 
         self.run_worker(work, thread=True, group=f"pane-{i}", exit_on_error=False)
 
@@ -288,8 +289,8 @@ class GradingScreen(Screen):
         def work() -> None:
             try:
                 self.post_message(ResultReady(i, serial, self.pipeline.evaluate(problem, answer)))
-            except Exception as exc:
-                self.post_message(PaneFailed(i, serial, f"{type(exc).__name__}: {exc}"))
+            except Exception as exc:  # this pane's failure only: one line, traceback logged
+                self.post_message(PaneFailed(i, serial, log_exception("testing an answer", exc)))
 
         self.run_worker(work, thread=True, group=f"eval-{i}", exit_on_error=False)
 

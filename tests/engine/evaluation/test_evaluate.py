@@ -419,3 +419,76 @@ def test_problems_check_flags_a_wrong_reference_and_a_stub_that_passes(capsys, t
     out = capsys.readouterr().out
     assert "reference fails test 0" in out
     assert "a stub returning None passes every test" in out
+
+
+# ------------------------------------------------------------ gradebench failing on one answer
+
+
+def _fail_on_boom(monkeypatch) -> None:
+    """Make gradebench itself fail (a KeyError past the sandbox) on any answer holding
+    the word BOOM: what a bug would do, to see each entry point contain it."""
+    original = Evaluator._statuses
+
+    def statuses(self, problem, expected, order, result):
+        if "BOOM" in result.stdout:
+            raise KeyError(0)
+        return original(self, problem, expected, order, result)
+
+    monkeypatch.setattr(Evaluator, "_statuses", statuses)
+
+
+BOOM = "print('BOOM')\ndef add(a, b):\n    return a + b\n"
+
+
+def test_a_failure_of_gradebench_on_one_answer_is_its_error_verdict_and_logged(
+    monkeypatch, demo_suite_dir, tmp_path
+):
+    _fail_on_boom(monkeypatch)
+    problem = load_suite(str(demo_suite_dir)).by_id()["demo/add-two"]
+    execution = Evaluator().evaluate_safely(problem, BOOM)
+    assert execution.verdict == "error"
+    log = tmp_path / "gradebench.log"
+    assert execution.internal_error.startswith("internal error while evaluating")
+    assert "KeyError: 0" in execution.internal_error and str(log) in execution.internal_error
+    assert "\n" not in execution.internal_error
+    assert execution.first_failure["message"] == execution.internal_error
+    assert "Traceback" in log.read_text() and "KeyError: 0" in log.read_text()
+    assert Evaluator().evaluate_safely(problem, BOOM.replace("BOOM", "fine")).verdict == "pass"
+
+
+def test_evaluate_command_gives_every_sample_a_row_when_gradebench_fails_on_one(
+    monkeypatch, capsys, demo_suite_dir, tmp_path
+):
+    _fail_on_boom(monkeypatch)
+    good = "def add(a, b):\n    return a + b\n"
+    samples = tmp_path / "samples.jsonl"
+    codes = [good, BOOM, good, "def add(a, b):\n    return 0\n"]
+    samples.write_text(
+        "".join(json.dumps({"task_id": "demo/add-two", "solution": c}) + "\n" for c in codes)
+    )
+    assert run_cli("evaluate", str(samples), "--suite", str(demo_suite_dir), "--jobs", "2") == 1
+    captured = capsys.readouterr()
+    rows = [json.loads(line) for line in captured.out.splitlines()]
+    assert [r["verdict"] for r in rows] == ["pass", "error", "pass", "fail"]
+    assert "internal_error" in rows[1] and "internal_error" not in rows[0]
+    assert "1 samples not evaluated" in captured.err
+    assert "Traceback" not in captured.err
+    assert "Traceback" in (tmp_path / "gradebench.log").read_text()
+
+
+def test_problems_check_reports_a_failure_of_gradebench_apart(
+    monkeypatch, capsys, demo_suite_dir, tmp_path
+):
+    suite = tmp_path / "boom"
+    suite.mkdir()
+    text = (demo_suite_dir / "add-two.toml").read_text()
+    (suite / "add-two.toml").write_text(
+        text.replace("return a + b", "print('BOOM')\n    return a + b")
+    )
+    (suite / "add-three.toml").write_text(text)
+    _fail_on_boom(monkeypatch)
+    assert run_cli("problems", "check", "--suite", str(suite)) == 1
+    captured = capsys.readouterr()
+    assert "boom/add-three  pass 3/3" in captured.out
+    assert "internal error while evaluating" in captured.out
+    assert "1 not checked" in captured.err and "Traceback" not in captured.err
