@@ -8,6 +8,8 @@ outputs.
 
 from __future__ import annotations
 
+from gradebench.engine.problems.model import Problem, TestCase
+
 HUGE = 8 << 20
 """Bytes in the longest garbage line (no newline)."""
 
@@ -80,3 +82,17 @@ CLOSE_EVERYTHING = {
     "    os.closerange(0, 1 << 16)\n    time.sleep(600)\n    return 2 * x\n",
 }
 """Answers that close every descriptor before they answer (and one that then waits)."""
+
+
+def double_problem() -> Problem:
+    return Problem(
+        id="hostile/double",
+        suite="hostile",
+        title="Double",
+        difficulty="easy",
+        statement="Return 2 * x.",
+        entry_point="double",
+        signature="def double(x: int) -> int:",
+        reference="def double(x):\n    return 2 * x\n",
+        tests=(TestCase(args=(1,), expected=2), TestCase(args=(2,)), TestCase(args=(3,))),
+    )

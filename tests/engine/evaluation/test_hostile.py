@@ -23,23 +23,9 @@ import pytest
 
 from gradebench.engine.evaluation.evaluator import Evaluator, Execution
 from gradebench.engine.problems.model import Problem, TestCase
-from tests.garbage import CLOSE_EVERYTHING, GARBAGE, spraying_answer
+from tests.garbage import CLOSE_EVERYTHING, GARBAGE, double_problem, spraying_answer
 
 FAILING = {"fail", "error", "timeout", "memory"}
-
-
-def double_problem() -> Problem:
-    return Problem(
-        id="hostile/double",
-        suite="hostile",
-        title="Double",
-        difficulty="easy",
-        statement="Return 2 * x.",
-        entry_point="double",
-        signature="def double(x: int) -> int:",
-        reference="def double(x):\n    return 2 * x\n",
-        tests=(TestCase(args=(1,), expected=2), TestCase(args=(2,)), TestCase(args=(3,))),
-    )
 
 
 @pytest.fixture(scope="module")

@@ -29,8 +29,7 @@ from gradebench.engine.evaluation.sandbox import (
     parse_result,
     run_in_sandbox,
 )
-from tests.garbage import CLOSE_EVERYTHING, GARBAGE, HUGE, spraying_answer
-from tests.test_hostile import double_problem
+from tests.garbage import CLOSE_EVERYTHING, GARBAGE, HUGE, double_problem, spraying_answer
 
 # ---------------------------------------------------------------- strategies
 
