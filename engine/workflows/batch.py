@@ -123,7 +123,8 @@ def plan_jobs(
 def default_evaluate(db: Database, problem: Problem, generation_id: str, code: str) -> str:
     """Test and store; a failure of gradebench's on this answer is stored as its
     ``error`` verdict and raised as ``SampleError`` (one line) for the batch to count."""
-    from gradebench.engine.evaluation.evaluator import Evaluator, save_execution
+    from gradebench.engine.evaluation.evaluator import Evaluator
+    from gradebench.engine.evaluation.execution import save_execution
 
     execution = Evaluator(db).evaluate_safely(problem, code)
     save_execution(db, execution, problem_id=problem.id, generation_id=generation_id)

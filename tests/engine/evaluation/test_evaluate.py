@@ -8,12 +8,9 @@ from pathlib import Path
 import pytest
 
 from gradebench.engine.evaluation import harness
-from gradebench.engine.evaluation.evaluator import (
-    Evaluator,
-    Execution,
-    expected_key,
-    save_execution,
-)
+from gradebench.engine.evaluation.evaluator import Evaluator
+from gradebench.engine.evaluation.execution import Execution, save_execution
+from gradebench.engine.evaluation.expected_outputs import expected_key
 from gradebench.engine.problems.model import Problem, TestCase
 from gradebench.engine.problems.suites import load_suite
 
@@ -259,7 +256,10 @@ def test_expected_outputs_are_cached_in_the_database_and_reused(db):
 
 
 def test_stored_outputs_round_trip_and_earlier_rows_still_load():
-    from gradebench.engine.evaluation.evaluator import _read_stored_outputs, _stored_outputs
+    from gradebench.engine.evaluation.stored_outputs import (
+        encode_stored_outputs,
+        read_stored_outputs,
+    )
 
     encoded = [
         harness.encode([1, 2.5, "a\nb"]),
@@ -270,10 +270,10 @@ def test_stored_outputs_round_trip_and_earlier_rows_still_load():
         harness.encode(["banana"]),  # holds "nan": conservatively never matched by text
     ]
     errors = [None, "the reference raised ValueError: x\ny", None, None, None, None]
-    stored = _stored_outputs(encoded, errors)
+    stored = encode_stored_outputs(encoded, errors)
     assert isinstance(stored, bytes)
     assert stored.count(b"\n") == 7  # header + one line per test, newlines escaped
-    texts, back_errors = _read_stored_outputs(stored)
+    texts, back_errors = read_stored_outputs(stored)
     assert list(texts) == encoded
     assert back_errors[:4] == [None, "the reference raised ValueError: x\ny", None, "no output"]
     assert back_errors[4:] == [None, None]
@@ -291,20 +291,20 @@ def test_stored_outputs_round_trip_and_earlier_rows_still_load():
         (version_2, [encoded[0], None, encoded[4], encoded[2]], [True, False, False, True]),
         (version_1, [encoded[0], None, harness.encode(5)], [True, False, True]),
     ):
-        texts, back_errors = _read_stored_outputs(legacy)
+        texts, back_errors = read_stored_outputs(legacy)
         assert list(texts) == want_texts
         assert back_errors[1] == "boom"
         assert [texts.plain(i) for i in range(len(texts))] == want_plain
 
 
 def test_only_a_real_opaque_value_or_nan_keeps_an_output_from_matching_by_text():
-    from gradebench.engine.evaluation.evaluator import _plain_text
+    from gradebench.engine.evaluation.stored_outputs import plain_text
 
     class Custom:
         pass
 
     def plain(value) -> bool:
-        return _plain_text(harness.encode(value).encode("utf-8", "surrogatepass"))
+        return plain_text(harness.encode(value).encode("utf-8", "surrogatepass"))
 
     assert plain(['["o",', "o", {"o": 1}, 2.5])  # the tag's text inside strings is escaped
     assert not plain([1, Custom()])
@@ -314,14 +314,14 @@ def test_only_a_real_opaque_value_or_nan_keeps_an_output_from_matching_by_text()
 
 @pytest.mark.parametrize("damage", [b'gradebench-outputs-3\n=["n"]', b"gradebench-outputs-3\n?x\n"])
 def test_a_damaged_stored_row_is_an_error_for_the_reader(damage):
-    from gradebench.engine.evaluation.evaluator import _read_stored_outputs
+    from gradebench.engine.evaluation.stored_outputs import read_stored_outputs
 
     with pytest.raises(ValueError):
-        _read_stored_outputs(damage)
+        read_stored_outputs(damage)
 
 
 def test_an_earlier_versions_row_is_used_and_stored_anew_and_a_damaged_one_recomputed(db):
-    from gradebench.engine.evaluation.evaluator import STORED_OUTPUTS_BLOB_HEADER
+    from gradebench.engine.evaluation.stored_outputs import STORED_OUTPUTS_BLOB_HEADER
 
     Evaluator(db).evaluate(SQUARE, "def f(x):\n    return x * x\n")
     key = {"problem_id": SQUARE.id, "content_sha256": expected_key(SQUARE)}
@@ -347,9 +347,9 @@ def test_an_earlier_versions_row_is_used_and_stored_anew_and_a_damaged_one_recom
 
 
 def _read(stored: bytes):
-    from gradebench.engine.evaluation.evaluator import _read_stored_outputs
+    from gradebench.engine.evaluation.stored_outputs import read_stored_outputs
 
-    return _read_stored_outputs(stored)[0]
+    return read_stored_outputs(stored)[0]
 
 
 def test_expected_outputs_are_computed_once_across_threads():

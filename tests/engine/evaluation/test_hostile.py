@@ -21,7 +21,8 @@ from pathlib import Path
 import psutil
 import pytest
 
-from gradebench.engine.evaluation.evaluator import Evaluator, Execution
+from gradebench.engine.evaluation.evaluator import Evaluator
+from gradebench.engine.evaluation.execution import Execution
 from gradebench.engine.problems.model import Problem, TestCase
 from tests.garbage import CLOSE_EVERYTHING, GARBAGE, double_problem, spraying_answer
 

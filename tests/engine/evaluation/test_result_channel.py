@@ -18,16 +18,18 @@ from hypothesis import strategies as st
 from gradebench.engine.evaluation import harness
 from gradebench.engine.evaluation.compare import Opaque
 from gradebench.engine.evaluation.evaluator import Evaluator
-from gradebench.engine.evaluation.sandbox import (
+from gradebench.engine.evaluation.result_channel import (
     CONTROL_ARITY,
     ProtocolError,
+    parse_control,
+    parse_result,
+)
+from gradebench.engine.evaluation.sandbox import run_in_sandbox
+from gradebench.engine.evaluation.sandbox_job import (
     SandboxJob,
     SandboxLimits,
     SandboxResult,
     TestOutcome,
-    parse_control,
-    parse_result,
-    run_in_sandbox,
 )
 from tests.garbage import CLOSE_EVERYTHING, GARBAGE, HUGE, double_problem, spraying_answer
 
