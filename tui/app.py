@@ -194,7 +194,7 @@ class GradebenchApp(App):
         from gradebench.tui.screens.grading import GradingScreen
 
         self.switch_or_push(
-            GradingScreen(
+            GradingScreen.for_rubric(session.rubric)(
                 session,
                 db=self.db,
                 pipeline=self.pipeline,
@@ -231,7 +231,11 @@ class GradebenchApp(App):
         from gradebench.tui.screens.leaderboard import LeaderboardScreen
 
         suite = self.session.problems[0].suite if self.session else None
-        self.push_screen(LeaderboardScreen(db_path=self.db_path, selection=Selection(suite=suite)))
+        self.push_screen(
+            LeaderboardScreen(
+                db_path=self.db_path, selection=Selection(suite=suite), stable=self.stable_display
+            )
+        )
 
     def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
         yield from super().get_system_commands(screen)
