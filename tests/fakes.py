@@ -130,7 +130,11 @@ class FakeBackend:
                     stop = "cancelled"
                     break
             if lease is not None:
-                most = max(most, lease.sync())
+                threads = lease.sync()  # pauses while a higher priority has the threads
+                if threads == 0:
+                    stop = "cancelled"
+                    break
+                most = max(most, threads)
                 self.thread_samples.append(self.budget.in_use())
             if first is None:
                 first = time.perf_counter()
