@@ -26,10 +26,17 @@ from gradebench.engine.answers.pipeline import Answer
 from gradebench.engine.grading import events as grading
 from gradebench.engine.logs import log_exception, log_path_for, shown_path
 from gradebench.engine.problems.model import Problem
-from gradebench.tui.messages import AnswerSettled, PaneMessage, ResultReady, TokensArrived
+from gradebench.engine.workflows.look_ahead import LookAhead
+from gradebench.tui.messages import (
+    AnswerSettled,
+    LookAheadProgress,
+    PaneMessage,
+    ResultReady,
+    TokensArrived,
+)
 from gradebench.tui.screens import pane_jobs
 from gradebench.tui.screens.grading_keys import BINDINGS, PALETTE, GradingKeys, score_bindings
-from gradebench.tui.screens.grading_records import GradingRecords
+from gradebench.tui.screens.grading_records import GradingRecords, LookAheadCounts
 from gradebench.tui.widgets.answer_pane import AnswerPane
 from gradebench.tui.widgets.pane_state import PaneState
 from gradebench.tui.widgets.problem_pane import ProblemPane
@@ -65,6 +72,7 @@ class GradingScreen(GradingKeys, Screen):
         rng: random.Random,
         stable_display: bool = False,
         log_path: Path | None = None,
+        look_ahead: int = 0,
     ) -> None:
         super().__init__()
         self.session = session
@@ -80,6 +88,8 @@ class GradingScreen(GradingKeys, Screen):
         self.current = 0
         self.jobs: dict[int, tuple[Worker[None], pane_jobs.StopFlag]] = {}
         self._panes: list[AnswerPane] | None = None
+        self.look_ahead_depth = look_ahead
+        self.look_ahead: LookAhead | None = None
 
     # --- layout ---
 
@@ -96,6 +106,15 @@ class GradingScreen(GradingKeys, Screen):
 
     def on_mount(self) -> None:
         self.index = self.records.resume_index()
+        if self.look_ahead_depth > 0:
+            self.look_ahead = LookAhead(
+                self.pipeline,
+                self.session.problems,
+                self.session.seats,
+                self.look_ahead_depth,
+                on_change=lambda: self.post_message(LookAheadProgress()),
+                on_error=lambda what, error: log_exception(self.log_path, what, error),
+            )
         # one repaint of all streaming panes per tick, whatever the token rate
         self.set_interval(FLUSH_SECONDS, self.flush_streams)
         if self.session.problems:
@@ -149,6 +168,8 @@ class GradingScreen(GradingKeys, Screen):
         self.cancel_all()
         self.index = index
         problem = self.problem
+        if self.look_ahead is not None:
+            self.look_ahead.focus(index)  # its jobs on this problem stop: the screen takes it
         self.presentation, self.vote = self.records.open_problem(problem)
         seat_ids = self.records.seat_ids
         self.order = [seat_ids.index(c) for c in self.presentation.contender_order]
@@ -161,7 +182,11 @@ class GradingScreen(GradingKeys, Screen):
                 pane.show(state)
                 self.start_generation(pane)
                 continue
-            state.settle(answer)
+            look_ahead = self.look_ahead
+            prepared = look_ahead is not None and look_ahead.prepared(
+                problem.id, answer.contender_id
+            )
+            state.settle(answer, prepared=prepared)
             if result is not None:
                 state.show_result(result)
             state.show_grade(*self.records.grade_of(answer.generation_id))
@@ -267,8 +292,16 @@ class GradingScreen(GradingKeys, Screen):
 
     # --- header and grades ---
 
+    @on(LookAheadProgress)
+    def _look_ahead_progress(self) -> None:
+        self.update_progress()
+
     def update_progress(self) -> None:
-        header = self.records.header(self.index, self.presentation, self.vote)
+        counts = None
+        if self.look_ahead is not None:
+            status = self.look_ahead.status()
+            counts = LookAheadCounts(status.ready, status.preparing, status.depth)
+        header = self.records.header(self.index, self.presentation, self.vote, counts)
         self.query_one("#progress", Static).update(header)
 
     def after_grade(self, bindings_changed: bool = True) -> None:
@@ -291,6 +324,8 @@ class GradingScreen(GradingKeys, Screen):
 
     def on_unmount(self) -> None:
         self.cancel_all()
+        if self.look_ahead is not None:
+            self.look_ahead.stop()
 
 
 @lru_cache(maxsize=16)
