@@ -62,6 +62,7 @@ class GradebenchApp(App):
         suite_loader: Any = None,
         stable_display: bool = False,
         seed: int | None = None,
+        look_ahead: int | None = None,
     ) -> None:
         super().__init__()
         self.db_path = Path(db_path)
@@ -70,6 +71,8 @@ class GradebenchApp(App):
         self.rubric = grading.rubric_from_config(self.config)
         self.backend = backend
         self.stable_display = stable_display
+        self.look_ahead = look_ahead
+        """Problems prepared ahead; ``None``: ``[grading] look_ahead`` from the config."""
         self.rng = random.Random(seed) if seed is not None else random.SystemRandom()
         self.suite_loader = suite_loader
         contender_list = list(contenders) if contenders is not None else list(DEFAULT_CONTENDERS)
@@ -194,15 +197,23 @@ class GradebenchApp(App):
         from gradebench.tui.screens.grading import GradingScreen
 
         self.switch_or_push(
-            GradingScreen(
+            GradingScreen.for_rubric(session.rubric)(
                 session,
                 db=self.db,
                 pipeline=self.pipeline,
                 rng=self.rng,
                 stable_display=self.stable_display,
+                look_ahead=self.look_ahead_depth(),
             )
         )
         return True
+
+    def look_ahead_depth(self) -> int:
+        if self.look_ahead is not None:
+            return self.look_ahead
+        from gradebench.engine.workflows.look_ahead import look_ahead_depth
+
+        return look_ahead_depth(self.config)
 
     def switch_or_push(self, screen: Screen) -> None:
         if len(self.screen_stack) > 1:
@@ -231,7 +242,11 @@ class GradebenchApp(App):
         from gradebench.tui.screens.leaderboard import LeaderboardScreen
 
         suite = self.session.problems[0].suite if self.session else None
-        self.push_screen(LeaderboardScreen(db_path=self.db_path, selection=Selection(suite=suite)))
+        self.push_screen(
+            LeaderboardScreen(
+                db_path=self.db_path, selection=Selection(suite=suite), stable=self.stable_display
+            )
+        )
 
     def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
         yield from super().get_system_commands(screen)

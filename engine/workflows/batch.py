@@ -133,7 +133,7 @@ def default_evaluate(db: Database, problem: Problem, generation_id: str, code: s
     return execution.verdict
 
 
-def _run_job(
+def run_job(
     db: Database,
     backend: Backend,
     job: Job,
@@ -231,7 +231,7 @@ def run_batch(
                     return
                 try:
                     outcomes.put(
-                        _run_job(db, backend, job, run_id, cancel, evaluate, flush_seconds, on_text)
+                        run_job(db, backend, job, run_id, cancel, evaluate, flush_seconds, on_text)
                     )
                 except BaseException as exc:
                     cancel.set()

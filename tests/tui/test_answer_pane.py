@@ -11,7 +11,7 @@ from gradebench.tui.widgets.answer_pane import AnswerPane
 
 def _shown(answer: Answer) -> str:
     pane = AnswerPane(0, rubric=Rubric())
-    pane.answer = answer
+    pane.state.answer = answer
     console = Console(record=True, width=100)
     console.print(pane._answer_renderable())
     return console.export_text()
