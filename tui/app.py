@@ -22,7 +22,8 @@ from textual.screen import Screen
 from gradebench.engine.answers.pipeline import AnswerPipeline
 from gradebench.engine.config import Config
 from gradebench.engine.errors import UserError
-from gradebench.engine.grading import events as grading
+from gradebench.engine.grading.reviewer_settings import last_reviewer
+from gradebench.engine.grading.rubric import rubric_from_config
 from gradebench.engine.problems.model import Problem
 from gradebench.engine.store.database import open_db
 from gradebench.engine.workflows.grading_session import (
@@ -68,7 +69,7 @@ class GradebenchApp(App):
         self.db_path = Path(db_path)
         self.config = config or Config()
         self.db = open_db(self.db_path)
-        self.rubric = grading.rubric_from_config(self.config)
+        self.rubric = rubric_from_config(self.config)
         self.backend = backend
         self.stable_display = stable_display
         self.look_ahead = look_ahead
@@ -82,7 +83,7 @@ class GradebenchApp(App):
             contenders=[c if isinstance(c, str) else c.name for c in contender_list][
                 : CONTENDER_BOUNDS[1]
             ],
-            reviewer=reviewer or grading.last_reviewer(self.db) or "",
+            reviewer=reviewer or last_reviewer(self.db) or "",
             blind=blind,
             which=which,
         )

@@ -1,5 +1,5 @@
 """Reporting: loading grades for a report, statistics (pass@k, confidence intervals,
-agreement, pairwise), and one renderer per export format. May import ``gradebench.engine.grading.events`` and
+agreement, pairwise), and one renderer per export format. May import ``gradebench.engine.grading`` and
 the layers below.
 
 A report: ``selection`` checks what was asked, ``loading`` reads the table, ``grouping``,

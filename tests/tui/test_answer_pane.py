@@ -5,7 +5,7 @@ from __future__ import annotations
 from rich.console import Console
 
 from gradebench.engine.answers.pipeline import Answer
-from gradebench.engine.grading.events import Rubric
+from gradebench.engine.grading.rubric import Rubric
 from gradebench.tui.widgets.answer_pane import AnswerPane
 
 

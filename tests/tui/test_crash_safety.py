@@ -9,7 +9,7 @@ import sys
 import textwrap
 from pathlib import Path
 
-from gradebench.engine.grading import events as grading
+from gradebench.engine.grading.grades import current_grade
 from gradebench.engine.store.database import open_db
 from gradebench.tui.widgets.answer_pane import AnswerPane
 from tests.tui.helpers import make_app, wait_until
@@ -77,4 +77,4 @@ async def test_grade_survives_kill_9_right_after_the_score_key_and_shows_on_reop
         assert again.screen.index == 0  # the right pane is still ungraded
         left = again.screen.query(AnswerPane).first()
         assert left.state.grade is not None and left.state.grade.score == 0.5
-        assert grading.current_grade(again.db, left.state.answer.generation_id, "tess").score == 0.5
+        assert current_grade(again.db, left.state.answer.generation_id, "tess").score == 0.5

@@ -5,7 +5,10 @@ from __future__ import annotations
 import threading
 from dataclasses import dataclass, field
 
-from gradebench.engine.grading import events as grading
+from gradebench.engine.grading.grades import current_grade, grade_history
+from gradebench.engine.grading.presentations import latest_presentation
+from gradebench.engine.grading.reviewer_settings import last_reviewer
+from gradebench.engine.grading.votes import current_vote
 from gradebench.tui.widgets.answer_pane import AnswerPane
 from tests.fakes import FakeBackend, tokens_of
 from tests.tui.helpers import make_app, wait_until
@@ -76,9 +79,9 @@ async def test_scoring_by_key_writes_one_event_and_editing_adds_a_second(tmp_pat
         await pilot.press("2")  # change of mind: partially correct
         rows = grade_rows(app)
         assert len(rows) == 2 and rows[1][1] == 0.5
-        event = grading.current_grade(app.db, left.state.answer.generation_id, "tess")
+        event = current_grade(app.db, left.state.answer.generation_id, "tess")
         assert event.score == 0.5 and event.replaces_id == rows[0][3] == rows[1][2]
-        history = grading.grade_history(app.db, left.state.answer.generation_id)
+        history = grade_history(app.db, left.state.answer.generation_id)
         assert [e.score for e in history] == [1.0, 0.5]
         assert history[1].replaces_id == history[0].id
 
@@ -91,20 +94,20 @@ async def test_accept_flag_and_note_are_saved_as_new_events(tmp_path):
         right = panes(app)[1]
         assert app.focused is right
         await pilot.press("a")
-        event = grading.current_grade(app.db, right.state.answer.generation_id, "tess")
+        event = current_grade(app.db, right.state.answer.generation_id, "tess")
         assert event.score == app.rubric.nearest(right.state.result.suggested_score)
         assert event.suggested_score == right.state.result.suggested_score
         flag_before = event.format_ok
         await pilot.press("f")
-        flagged = grading.current_grade(app.db, right.state.answer.generation_id, "tess")
+        flagged = current_grade(app.db, right.state.answer.generation_id, "tess")
         assert flagged.format_ok is (not flag_before) and flagged.replaces_id == event.id
         await pilot.press("e")
         await wait_until(pilot, lambda: app.screen.__class__.__name__ == "NoteScreen")
         await pilot.press(*"subtracts", "ctrl+s")
         await wait_until(pilot, lambda: app.screen.__class__.__name__ == "GradingScreen")
-        noted = grading.current_grade(app.db, right.state.answer.generation_id, "tess")
+        noted = current_grade(app.db, right.state.answer.generation_id, "tess")
         assert noted.note == "subtracts" and noted.score == event.score
-        assert len(grading.grade_history(app.db, right.state.answer.generation_id)) == 3
+        assert len(grade_history(app.db, right.state.answer.generation_id)) == 3
 
 
 async def test_blind_mode_hides_names_until_the_problem_is_graded_and_records_the_shuffle(
@@ -121,7 +124,7 @@ async def test_blind_mode_hides_names_until_the_problem_is_graded_and_records_th
         left, right = panes(app)
         assert [left.border_title, right.border_title] == ["A", "B"]
         summary_before = str(app.screen.query_one("#progress").render())
-        shown = grading.latest_presentation(app.db, "demo/add-two", "tess")
+        shown = latest_presentation(app.db, "demo/add-two", "tess")
         assert shown.blind and shown.revealed_at is None
         seats = {s.contender_id: s.name for s in app.session.seats}
         await pilot.press("3")
@@ -131,7 +134,7 @@ async def test_blind_mode_hides_names_until_the_problem_is_graded_and_records_th
         await pilot.press("tab", "1")
         assert left.border_title == f"A · {seats[shown.contender_order[0]]}"
         assert right.border_title == f"B · {seats[shown.contender_order[1]]}"
-        assert grading.latest_presentation(app.db, "demo/add-two", "tess").revealed_at
+        assert latest_presentation(app.db, "demo/add-two", "tess").revealed_at
         blind_flags = app.db.execute("SELECT DISTINCT blind FROM grade_events").fetchall()
         assert blind_flags == [(1,)]
 
@@ -142,14 +145,14 @@ async def test_vote_key_records_a_preference_between_the_two_panes(tmp_path):
         await wait_until(pilot, lambda: settled(app))
         left, right = panes(app)
         await pilot.press("left_square_bracket")
-        vote = grading.current_vote(app.db, "demo/add-two", "tess")
+        vote = current_vote(app.db, "demo/add-two", "tess")
         assert vote.outcome == "a"
         assert (vote.generation_a, vote.generation_b) == (
             left.state.answer.generation_id,
             right.state.answer.generation_id,
         )
         await pilot.press("equals_sign")
-        assert grading.current_vote(app.db, "demo/add-two", "tess").outcome == "tie"
+        assert current_vote(app.db, "demo/add-two", "tess").outcome == "tie"
         assert app.db["votes"].count == 2
 
 
@@ -259,7 +262,7 @@ async def test_session_screen_starts_grading_with_the_chosen_reviewer(tmp_path):
         await pilot.press(*"rita", "enter")
         await wait_until(pilot, lambda: app.screen.__class__.__name__ == "GradingScreen")
         assert app.session.reviewer == "rita"
-        assert grading.last_reviewer(app.db) == "rita"
+        assert last_reviewer(app.db) == "rita"
         await wait_until(pilot, lambda: settled(app))
 
 

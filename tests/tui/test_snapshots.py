@@ -33,7 +33,7 @@ def fixed_clock_and_relative_paths(monkeypatch: pytest.MonkeyPatch, tmp_path: Pa
     """Stored events carry one fixed time; the demo suite (a copy) and the error log are
     named relative to the working directory, the test's own folder."""
     monkeypatch.setattr(
-        "gradebench.engine.grading.events.utc_now", lambda: "2026-01-02T03:04:05.000000+00:00"
+        "gradebench.engine.grading.utc_now", lambda: "2026-01-02T03:04:05.000000+00:00"
     )
     shutil.copytree(TEST_DATA / "problems" / "demo", tmp_path / "demo")
     monkeypatch.chdir(tmp_path)

@@ -23,7 +23,8 @@ from textual.worker import Worker, WorkerState
 
 from gradebench.engine.answers.pipeline import Answer
 from gradebench.engine.errors import log_exception
-from gradebench.engine.grading import events as grading
+from gradebench.engine.grading.presentations import Presentation, blind_label
+from gradebench.engine.grading.votes import Vote
 from gradebench.engine.problems.model import Problem
 from gradebench.engine.workflows.look_ahead import LookAhead
 from gradebench.tui.messages import (
@@ -42,7 +43,7 @@ from gradebench.tui.widgets.problem_pane import ProblemPane
 
 if TYPE_CHECKING:
     from gradebench.engine.answers.pipeline import AnswerPipeline
-    from gradebench.engine.grading.events import Rubric
+    from gradebench.engine.grading.rubric import Rubric
     from gradebench.engine.store.sqlite import Database
     from gradebench.engine.workflows.grading_session import GradingSession
 
@@ -79,9 +80,9 @@ class GradingScreen(GradingKeys, Screen):
         self.records = GradingRecords(db, session, rng)
         self.stable_display = stable_display
         self.index = 0
-        self.presentation: grading.Presentation | None = None
+        self.presentation: Presentation | None = None
         self.order: list[int] = []  # pane -> seat index
-        self.vote: grading.Vote | None = None
+        self.vote: Vote | None = None
         self.current = 0
         self.jobs: dict[int, tuple[Worker[None], pane_jobs.StopFlag]] = {}
         self._panes: list[AnswerPane] | None = None
@@ -156,7 +157,7 @@ class GradingScreen(GradingKeys, Screen):
         seat = self.session.seats[self.order[pane_index]]
         if not self.session.blind:
             return seat.name
-        letter = grading.blind_label(pane_index)
+        letter = blind_label(pane_index)
         if self.presentation is not None and self.presentation.revealed:
             return f"{letter} · {seat.name}"
         return letter

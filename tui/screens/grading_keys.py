@@ -89,7 +89,8 @@ class GradingKeys:
     index: int
 
     if TYPE_CHECKING:  # provided by GradingScreen / Screen
-        from gradebench.engine.grading.events import Presentation, Vote
+        from gradebench.engine.grading.presentations import Presentation
+        from gradebench.engine.grading.votes import Vote
         from gradebench.tui.widgets.answer_pane import AnswerPane as _Pane
 
         presentation: Presentation | None

@@ -1,4 +1,4 @@
-"""The grading screen's reads and writes, all through ``gradebench.engine.grading.events``.
+"""The grading screen's reads and writes, all through ``gradebench.engine.grading``.
 
 One ``GradingRecords`` per screen: it knows the session and the database (the UI
 thread's connection) and turns what the screen needs into engine calls, one short
@@ -13,7 +13,17 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from gradebench.engine.answers.pipeline import ensure_problem_row
-from gradebench.engine.grading import events as grading
+from gradebench.engine.grading.grades import GradeEvent, current_grade, grade_history, record_grade
+from gradebench.engine.grading.presentations import Presentation, present, reveal
+from gradebench.engine.grading.progress import (
+    ProblemStatus,
+    next_matching,
+    problem_statuses,
+    resume_index,
+    reviewer_summary,
+)
+from gradebench.engine.grading.reviewer_settings import save_position
+from gradebench.engine.grading.votes import Vote, current_vote, record_vote
 
 if TYPE_CHECKING:
     from gradebench.engine.problems.model import Problem
@@ -48,16 +58,16 @@ class GradingRecords:
 
     def resume_index(self) -> int:
         session = self.session
-        return grading.resume_index(
+        return resume_index(
             self.db, session.reviewer, session.suite, self.problem_ids, self.seat_ids
         )
 
-    def open_problem(self, problem: Problem) -> tuple[grading.Presentation, grading.Vote | None]:
+    def open_problem(self, problem: Problem) -> tuple[Presentation, Vote | None]:
         """Remember the position, make sure the problem has its row, record how it is shown."""
         session, db = self.session, self.db
-        grading.save_position(db, session.reviewer, session.suite, problem.id)
+        save_position(db, session.reviewer, session.suite, problem.id)
         ensure_problem_row(db, problem)
-        presentation = grading.present(
+        presentation = present(
             db,
             problem_id=problem.id,
             reviewer=session.reviewer,
@@ -66,16 +76,16 @@ class GradingRecords:
             run_id=session.run_id,
             rng=self.rng,
         )
-        return presentation, grading.current_vote(db, problem.id, session.reviewer)
+        return presentation, current_vote(db, problem.id, session.reviewer)
 
-    def grade_of(self, generation_id: str) -> tuple[grading.GradeEvent | None, int]:
+    def grade_of(self, generation_id: str) -> tuple[GradeEvent | None, int]:
         """The reviewer's current grade of an answer and how many grade events it has."""
         reviewer = self.session.reviewer
-        history = grading.grade_history(self.db, generation_id, reviewer)
-        return grading.current_grade(self.db, generation_id, reviewer), len(history)
+        history = grade_history(self.db, generation_id, reviewer)
+        return current_grade(self.db, generation_id, reviewer), len(history)
 
-    def history(self, generation_id: str) -> list[grading.GradeEvent]:
-        return grading.grade_history(self.db, generation_id)
+    def history(self, generation_id: str) -> list[GradeEvent]:
+        return grade_history(self.db, generation_id)
 
     def record_grade(
         self,
@@ -85,9 +95,9 @@ class GradingRecords:
         format_ok: bool | None,
         note: str,
         suggested_score: float | None,
-    ) -> grading.GradeEvent:
+    ) -> GradeEvent:
         session = self.session
-        return grading.record_grade(
+        return record_grade(
             self.db,
             generation_id=generation_id,
             reviewer=session.reviewer,
@@ -101,9 +111,9 @@ class GradingRecords:
 
     def record_vote(
         self, problem_id: str, generation_a: str, generation_b: str, outcome: str
-    ) -> grading.Vote:
+    ) -> Vote:
         session = self.session
-        return grading.record_vote(
+        return record_vote(
             self.db,
             problem_id=problem_id,
             reviewer=session.reviewer,
@@ -114,29 +124,25 @@ class GradingRecords:
             run_id=session.run_id,
         )
 
-    def reveal(self, presentation: grading.Presentation) -> grading.Presentation:
-        return grading.reveal(self.db, presentation)
+    def reveal(self, presentation: Presentation) -> Presentation:
+        return reveal(self.db, presentation)
 
-    def statuses(self) -> dict[str, grading.ProblemStatus]:
-        return grading.problem_statuses(
-            self.db, self.session.reviewer, self.problem_ids, self.seat_ids
-        )
+    def statuses(self) -> dict[str, ProblemStatus]:
+        return problem_statuses(self.db, self.session.reviewer, self.problem_ids, self.seat_ids)
 
     def next_ungraded(self, index: int) -> int | None:
         statuses, seats = self.statuses(), self.seat_ids
-        return grading.next_matching(
-            self.problem_ids, index, lambda p: not statuses[p].graded(seats)
-        )
+        return next_matching(self.problem_ids, index, lambda p: not statuses[p].graded(seats))
 
     def next_failing(self, index: int) -> int | None:
         statuses, seats = self.statuses(), self.seat_ids
-        return grading.next_matching(self.problem_ids, index, lambda p: statuses[p].failing(seats))
+        return next_matching(self.problem_ids, index, lambda p: statuses[p].failing(seats))
 
     def header(
         self,
         index: int,
-        presentation: grading.Presentation | None,
-        vote: grading.Vote | None,
+        presentation: Presentation | None,
+        vote: Vote | None,
         look_ahead: LookAheadCounts | None = None,
     ) -> str:
         """The progress header: position, graded count, reviewer, vote, look-ahead, per-seat
@@ -144,13 +150,13 @@ class GradingRecords:
         session = self.session
         seat_ids, problem_ids = self.seat_ids, self.problem_ids
         problem = session.problems[index]
-        statuses = grading.problem_statuses(self.db, session.reviewer, problem_ids, seat_ids)
+        statuses = problem_statuses(self.db, session.reviewer, problem_ids, seat_ids)
         graded = sum(1 for s in statuses.values() if s.graded(seat_ids))
         counted = problem_ids
         if session.blind and presentation is not None and not presentation.revealed:
             # the running summary must not tell which hidden pane was just graded
             counted = [p for p in problem_ids if p != problem.id]
-        summary = grading.reviewer_summary(self.db, session.reviewer, counted, seat_ids)
+        summary = reviewer_summary(self.db, session.reviewer, counted, seat_ids)
         mode = "blind" if session.blind else "open"
         first = (
             f"[b]{problem.suite}[/b]  problem [b]{index + 1}[/b] of {len(problem_ids)}  ·  "

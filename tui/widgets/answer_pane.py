@@ -12,7 +12,7 @@ from textual.binding import Binding
 from textual.containers import Vertical, VerticalScroll
 from textual.widgets import Static
 
-from gradebench.engine.grading.events import Rubric
+from gradebench.engine.grading.rubric import Rubric
 from gradebench.tui.widgets.pane_state import PaneState
 
 OUTPUT_CAP = 400

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 from gradebench.engine.answers.pipeline import FINISHED_STATUSES, Answer, TestResult
-from gradebench.engine.grading.events import GradeEvent
+from gradebench.engine.grading.grades import GradeEvent
 
 Phase = Literal["empty", "waiting", "streaming", "settled", "failed", "cancelled"]
 """``waiting``/``streaming``: a generation runs; ``settled``: the answer ended (its
