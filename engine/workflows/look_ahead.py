@@ -214,7 +214,7 @@ class LookAhead:
         return not outcome.skipped and outcome.result is not None
 
     def _evaluate(self, db: Database, problem: Problem, generation_id: str, code: str) -> str:
-        from gradebench.engine.evaluation.evaluator import save_execution
+        from gradebench.engine.evaluation.execution import save_execution
 
         execution = self.pipeline.evaluator.evaluate(problem, code)
         save_execution(db, execution, problem_id=problem.id, generation_id=generation_id)
