@@ -32,9 +32,12 @@ LONG_ANSWER = "Let me think about this step by step. " * 8 + "\n```python\ndef a
 def fixed_clock_and_relative_paths(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     """Stored events carry one fixed time; the demo suite (a copy) and the error log are
     named relative to the working directory, the test's own folder."""
-    monkeypatch.setattr(
-        "gradebench.engine.grading.utc_now", lambda: "2026-01-02T03:04:05.000000+00:00"
-    )
+    for module in ("grades", "votes", "presentations"):
+        monkeypatch.setattr(
+            f"gradebench.engine.grading.{module}.utc_now",
+            lambda: "2026-01-02T03:04:05.000000+00:00",
+        )
+    monkeypatch.setenv("GRADEBENCH_LOG", "gradebench.log")  # shown as written: relative
     shutil.copytree(TEST_DATA / "problems" / "demo", tmp_path / "demo")
     monkeypatch.chdir(tmp_path)
 
