@@ -263,6 +263,8 @@ def test_install_default_is_a_no_op_when_the_stamp_matches(tmp_path: Path, monke
     target.parent.mkdir(parents=True)
     _fake_gguf(target)
     default_model._write_stamp(target, "f" * 64)
+    original = _fake_gguf(default_model.original_path())
+    default_model._write_stamp(original, default_model.WHEEL_GGUF_SHA256, "smollm")
 
     def no_network(*args, **kwargs):
         raise AssertionError("install-default must not download when installed")
@@ -304,9 +306,11 @@ def test_install_default_command_is_fast_and_offline_when_installed(tmp_path: Pa
     target = tmp_path / "data" / "models" / default_model.DEFAULT_MODEL_FILE
     target.parent.mkdir(parents=True)
     _fake_gguf(target)
+    original = _fake_gguf(target.with_name(default_model.ORIGINAL_MODEL_FILE))
     env_code = (
-        "import sys; from gradebench.engine.generation.default_model import _write_stamp; from pathlib import Path;"
-        f"_write_stamp(Path({str(target)!r}), 'a' * 64)"
+        "import sys; from gradebench.engine.generation.default_model import _write_stamp, WHEEL_GGUF_SHA256; from pathlib import Path;"
+        f"_write_stamp(Path({str(target)!r}), 'a' * 64);"
+        f"_write_stamp(Path({str(original)!r}), WHEEL_GGUF_SHA256)"
     )
     subprocess.run([sys.executable, "-c", env_code], check=True, env=env, cwd=REPO)
     done = subprocess.run(
