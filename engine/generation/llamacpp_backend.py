@@ -9,7 +9,9 @@ loading noise ggml writes to fd 2 is kept off the terminal.
   (``chat_template``), tokenized with special tokens parsed and no BOS added (the
   rendering wrote it when the model wants one): exactly the stored text is fed.
 - Loaded ``Llama`` instances are pooled per file and handed out one per running
-  generation (a context holds one sequence); two idle instances per file are kept.
+  generation (a context holds one sequence); two idle instances per file are kept. Each
+  answer starts from an empty context (llama-cpp-python's prompt-prefix reuse is reset),
+  so an answer never depends on what the instance generated before, as with gpt4all.
 - Threads come from the shared ``ThreadBudget``: a ``ThreadLease`` is taken before an
   instance is checked out and ``lease.sync()`` is read between tokens; a changed count is
   applied at once with ``llama_set_n_threads`` (generation and batch threads alike).
@@ -208,6 +210,7 @@ class LlamaCppBackend:
                     f"the prompt is {len(prompt)} tokens, the context {instance.n_ctx()}"
                 )
             instance.last_n_tokens_size = params.repeat_last_n
+            instance.reset()  # no prompt-prefix reuse: an answer never depends on the last one
             vocab = instance._model.vocab
             generator = instance.generate(
                 prompt,

@@ -175,7 +175,6 @@ def add_model(
     if not gguf_path.is_file():
         raise UserError(f"{gguf_path}: no such file")
     info = read_gguf_info(gguf_path)
-    chosen = choose_backend(info, backend)
     name = name or default_name(gguf_path)
     if not re.match(r"^[A-Za-z0-9][A-Za-z0-9._-]*$", name):
         raise UserError(f"--name {name!r}: letters, digits, '.', '-' and '_' only")
@@ -197,6 +196,7 @@ def add_model(
             raise UserError(
                 f"{config_path}: contenders.{contender} already exists (choose another --name)"
             )
+    chosen = choose_backend(info, backend)
     entry = tomlkit.table()
     entry.add(tomlkit.comment(describe(info)))
     entry.add("backend", chosen)
