@@ -198,7 +198,7 @@ def test_models_list_shows_size_and_presence(tmp_path: Path, capsys, monkeypatch
     code, out, _ = _cli(["--config", str(config), "models", "list"], capsys)
     assert code == 0
     lines = {line.split("\t")[0].strip(): line for line in out.splitlines() if "\t" in line}
-    assert "present\t11 B" in lines["there"]
+    assert "gpt4all\tunreadable\t-\t11 B\tpresent" in lines["there"]
     assert "MISSING" in lines["gone"]
     assert "style=cot" in lines["smollm2-cot"]
 
