@@ -152,10 +152,16 @@ def main() -> None:
             f"  {labels[name]:28s}: {med[name]:7.1f} tok/s, TTFT {ttft[name] * 1000:6.1f} ms "
             f"(median; tok/s per round {shown}; tokens {sorted(counts[name])})"
         )
+
+    def paired(a: str, b: str) -> float:
+        return statistics.median(x / y for x, y in zip(rates[a], rates[b], strict=True))
+
     print(
         f"  ratio llamacpp backend / bare loop : {med['llamacpp'] / med['bare']:.3f}  (goal >= 0.97)"
     )
+    print(f"        paired (median of per-round ratios): {paired('llamacpp', 'bare'):.3f}")
     print(f"  ratio llamacpp backend / gpt4all   : {med['llamacpp'] / med['gpt4all']:.3f}")
+    print(f"        paired (median of per-round ratios): {paired('llamacpp', 'gpt4all'):.3f}")
     print(f"  TTFT  llamacpp backend / gpt4all   : {ttft['llamacpp'] / ttft['gpt4all']:.3f}")
     llamacpp.close()
     gpt4all.close()
