@@ -3,7 +3,8 @@ and vs gradebench's gpt4all backend, on the default model.
 
 Same weights, same prompt text (the chat rendered from the GGUF's template, which for
 SmolLM2 is byte-identical to the gpt4all built-in's), greedy sampling, the same thread
-count (1 by default), the same context and batch sizes. llama.cpp runs the ORIGINAL
+count (1 by default); the bare loop borrows the backend's loaded instance, so the same
+loaded model runs both. llama.cpp runs the ORIGINAL
 SmolLM2 GGUF; gpt4all 2.8.2 cannot load it (pre-tokenizer ``smollm``) and runs the
 relabelled copy (``tokenizer.ggml.pre = starcoder``, identical weights). Rounds are
 interleaved (the order rotates each round) so background load hits all three alike;
@@ -31,12 +32,7 @@ from gradebench.engine.config import Config
 from gradebench.engine.generation.backend import GenerationRequest
 from gradebench.engine.generation.default_model import installed_path, original_path
 from gradebench.engine.generation.gpt4all_backend import GPT4AllBackend
-from gradebench.engine.generation.llamacpp_backend import (
-    N_BATCH,
-    N_CTX,
-    LlamaCppBackend,
-    _quiet_stderr,
-)
+from gradebench.engine.generation.llamacpp_backend import LlamaCppBackend
 from gradebench.engine.generation.registry import GenerationParams, load_registry
 from gradebench.engine.generation.thread_budget import ThreadBudget
 
@@ -84,8 +80,6 @@ def main() -> None:
     args = parser.parse_args()
     if not (original_path().is_file() and installed_path().is_file()):
         sys.exit("default model missing: run `gradebench models install-default`")
-    from llama_cpp import Llama
-
     registry = load_registry(Config())
     params = GenerationParams(
         temperature=0.0, top_k=1, top_p=1.0, max_tokens=args.tokens, repeat_penalty=1.0
@@ -102,21 +96,23 @@ def main() -> None:
     assert requests["llamacpp"].prompt_text == requests["gpt4all"].prompt_text
     llamacpp = LlamaCppBackend(ThreadBudget(args.threads))
     gpt4all = GPT4AllBackend(ThreadBudget(args.threads))
-    with _quiet_stderr():
-        bare = Llama(
-            model_path=str(original_path()),
-            n_ctx=N_CTX,
-            n_batch=N_BATCH,
-            n_threads=args.threads,
-            n_threads_batch=args.threads,
-            verbose=False,
-        )
+    llamacpp.preload(requests["llamacpp"].model)
+    # The bare loop borrows the backend's pooled instance: both run the very same loaded
+    # model (the runs are sequential, never at once), so only the code around it differs.
+    bare, _ = llamacpp.pool.checkout(requests["llamacpp"].model)
+    bare.set_cache(None)
+    bare._ctx.set_n_threads(args.threads, args.threads)
 
     def run(name: str) -> tuple[int, float, float]:
         if name == "bare":
+            bare._ctx.set_n_threads(args.threads, args.threads)
             return bare_loop(bare, requests["llamacpp"])
+        if name == "llamacpp":
+            llamacpp.pool.checkin(requests["llamacpp"].model, bare)
         backend = llamacpp if name == "llamacpp" else gpt4all
         result = backend.generate(requests[name])
+        if name == "llamacpp":
+            assert llamacpp.pool.checkout(requests["llamacpp"].model)[0] is bare
         assert result.stop_reason in ("done", "max_tokens"), result.error
         assert result.ttft_seconds is not None
         return result.tokens, result.ttft_seconds, result.total_seconds
@@ -163,9 +159,9 @@ def main() -> None:
     print(f"  ratio llamacpp backend / gpt4all   : {med['llamacpp'] / med['gpt4all']:.3f}")
     print(f"        paired (median of per-round ratios): {paired('llamacpp', 'gpt4all'):.3f}")
     print(f"  TTFT  llamacpp backend / gpt4all   : {ttft['llamacpp'] / ttft['gpt4all']:.3f}")
+    llamacpp.pool.checkin(requests["llamacpp"].model, bare)
     llamacpp.close()
     gpt4all.close()
-    bare.close()
 
 
 if __name__ == "__main__":
