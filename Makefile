@@ -1,5 +1,8 @@
 # Two commands do all set-up: `make run` and `make test`. Each creates .venv
 # when it is missing and (re)installs the project when pyproject.toml changed.
+# The llamacpp extra compiles llama-cpp-python from source the first time (~6 min on
+# 2 cores); pip keeps the built wheel in its cache (~/.cache/pip), so later installs
+# take seconds. Nothing here disables that cache (no --no-cache-dir, no PIP_NO_CACHE_DIR).
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
@@ -12,7 +15,7 @@ $(BIN)/python:
 
 $(STAMP): pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	$(BIN)/python -m pip install --quiet -e '.[dev,llamacpp]'
 	touch $(STAMP)
 
 run: $(STAMP)

@@ -63,3 +63,17 @@ def humanevalplus_path() -> Path:
             f"HumanEval+ data missing: {SHARED_HUMANEVALPLUS} (../shared must be beside the checkout)"
         )
     return SHARED_HUMANEVALPLUS
+
+
+@pytest.fixture
+def llamacpp_backend():
+    """The real llama.cpp backend with a one-thread budget (for backend-generic tests:
+    requests for ``smollm2-llamacpp-*`` contenders run the original SmolLM2 GGUF)."""
+    from gradebench.engine.generation.default_model import original_path
+    from gradebench.engine.generation.llamacpp_backend import LlamaCppBackend
+    from gradebench.engine.generation.thread_budget import ThreadBudget
+
+    if not original_path().is_file():
+        pytest.fail("original default GGUF missing: run `gradebench models install-default`")
+    with LlamaCppBackend(ThreadBudget(1)) as backend:
+        yield backend

@@ -182,12 +182,12 @@ class GradebenchApp(App):
                 self.push_screen(self.session_screen(request))
             return False
         if self.backend is None:
-            from gradebench.engine.generation.gpt4all_backend import GPT4AllBackend
             from gradebench.engine.generation.registry import load_registry
+            from gradebench.engine.generation.routing import RoutingBackend
             from gradebench.engine.generation.thread_budget import ThreadBudget
 
             registry = load_registry(self.config, styles=self.templates.styles)
-            self.backend = GPT4AllBackend(ThreadBudget.for_machine(registry.max_threads))
+            self.backend = RoutingBackend(ThreadBudget.for_machine(registry.max_threads))
         if self.session is not None:
             close_grading_session(self.db, self.session)
         self.session = session

