@@ -37,7 +37,7 @@ from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
 from gradebench.engine.evaluation import harness
-from gradebench.engine.evaluation.compare import Opaque, outputs_match
+from gradebench.engine.evaluation.compare import Opaque, outputs_match, text_match_allowed
 from gradebench.engine.evaluation.sandbox import (
     SandboxJob,
     SandboxLimits,
@@ -294,13 +294,14 @@ class Evaluator:
     ) -> tuple[memoryview | None, ...]:
         """Per test (``problem.tests`` order), the text an answer's output must be to pass
         without decoding, as UTF-8 bytes (views into the expected outputs' buffer), or
-        None. An identical text is sure to pass under every rule but ``poly_root``: the
+        None. An identical text is sure to pass under every rule but ``poly_root`` and
+        the MBPP+ oracles (``compare.text_match_allowed``): the
         value equals the expected one with the same types, unless it holds NaN (never
         equal) or an opaque value (equal to nothing), and a test with a stated
         ``expected`` value is compared with that. Called once per problem content (the
         run plan keeps the result)."""
         encoded = expected.encoded
-        if encoded is None or problem.compare == "poly_root":
+        if encoded is None or not text_match_allowed(problem.compare):
             return (None,) * len(problem.tests)
         return tuple(
             encoded.view(index) if test.expected is MISSING and encoded.plain(index) else None

@@ -21,7 +21,7 @@ from gradebench.engine.errors import UserError
 if TYPE_CHECKING:
     from gradebench.engine.store.sqlite import Database
 
-COMMAND_MODULES = ("problems", "evaluate", "models", "generate", "export", "prompts")
+COMMAND_MODULES = ("problems", "suites", "evaluate", "models", "generate", "export", "prompts")
 
 
 @dataclass
@@ -46,14 +46,25 @@ class Context:
             return Path(self.args.data).expanduser()
         return self.config.path_setting("humanevalplus")
 
-    def load_suite(self, name: str):  # -> SuiteLoad
-        from gradebench.engine.problems.suites import load_suite
+    def suite_sources(self):  # -> SuiteSources
+        from gradebench.engine.problems.registry import SuiteSources
 
-        return load_suite(
-            name,
-            humanevalplus_path=self.humanevalplus_path,
-            extra_roots=self.config.problem_roots(),
-        )
+        return SuiteSources.from_config(self.config, getattr(self.args, "data", None))
+
+    def load_suite(self, name: str, *, subset: bool = False):  # -> SuiteLoad
+        """The suite's problems; with ``subset``, only those the subset options choose."""
+        load = self.suite_sources().load(name)
+        if subset:
+            from dataclasses import replace
+
+            chosen = self.subset().select(load.problems, name)
+            load = replace(load, problems=tuple(chosen))
+        return load
+
+    def subset(self):  # -> Subset
+        from gradebench.tui.cli.subsets import subset_from_args
+
+        return subset_from_args(self.args, getattr(self.args, "problems_ids", None))
 
 
 class _Parser(argparse.ArgumentParser):
@@ -62,21 +73,49 @@ class _Parser(argparse.ArgumentParser):
         raise UserError(f"{where}: {message}" if where else message)
 
 
+def add_global_arguments(parser: argparse._ActionsContainer, default: object = None) -> None:
+    """``--db``, ``--config``, ``--data``: on the top-level parser, and again on every
+    subcommand (``default=SUPPRESS`` there, so a value given before the subcommand
+    stays unless one is given after it)."""
+    parser.add_argument(
+        "--db",
+        metavar="PATH",
+        default=default,
+        help="database file (default: ./grades.db, $GRADEBENCH_DB)",
+    )
+    parser.add_argument(
+        "--config", metavar="PATH", default=default, help="config file (default: ./gradebench.toml)"
+    )
+    parser.add_argument(
+        "--data",
+        metavar="PATH",
+        default=default,
+        help="data file for suite humaneval+ or mbpp+ (plain or gzipped JSONL)",
+    )
+
+
+def _subcommand_parsers(parser: argparse.ArgumentParser) -> list[argparse.ArgumentParser]:
+    found: list[argparse.ArgumentParser] = []
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for child in dict.fromkeys(action.choices.values()):
+                found += [child, *_subcommand_parsers(child)]
+    return found
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(
         prog="gradebench",
         description="Grade LLM-written Python code by hand, after the machine has run the tests.",
     )
-    parser.add_argument(
-        "--db", metavar="PATH", help="database file (default: ./grades.db, $GRADEBENCH_DB)"
-    )
-    parser.add_argument("--config", metavar="PATH", help="config file (default: ./gradebench.toml)")
-    parser.add_argument("--data", metavar="PATH", help="HumanEval+ data file for suite humaneval+")
+    add_global_arguments(parser)
     importlib.import_module("gradebench.tui.cli.app").add_app_arguments(parser)
     parser.set_defaults(handler=None)
     subparsers = parser.add_subparsers(title="commands", metavar="COMMAND", parser_class=_Parser)
     for name in COMMAND_MODULES:
         importlib.import_module(f"gradebench.tui.cli.{name}").register(subparsers)
+    for child in _subcommand_parsers(parser):
+        add_global_arguments(child.add_argument_group("global options"), argparse.SUPPRESS)
     return parser
 
 
