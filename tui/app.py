@@ -41,6 +41,8 @@ class SessionRequest:
     reviewer: str
     blind: bool = False
     which: str = "all"
+    subset: str = ""
+    """Part of the suite (``gradebench.engine.problems.subsets.parse_subset``); empty: all."""
 
 
 @dataclass
@@ -77,6 +79,7 @@ class GradebenchApp(App):
         reviewer: str | None = None,
         blind: bool = False,
         which: str = "all",
+        subset: str = "",
         ask: bool = True,
         suite_loader: Any = None,
         stable_display: bool = False,
@@ -99,6 +102,7 @@ class GradebenchApp(App):
             reviewer=reviewer or grading.last_reviewer(self.db) or "",
             blind=blind,
             which=which,
+            subset=subset,
         )
         self.ask = ask or not self.request.reviewer
         self.session: Session | None = None
@@ -124,13 +128,9 @@ class GradebenchApp(App):
         if self.suite_loader is not None:
             load = self.suite_loader(suite)
         else:
-            from gradebench.engine.problems.suites import load_suite
+            from gradebench.engine.problems.registry import SuiteSources
 
-            load = load_suite(
-                suite,
-                humanevalplus_path=self.config.path_setting("humanevalplus"),
-                extra_roots=self.config.problem_roots(),
-            )
+            load = SuiteSources.from_config(self.config).load(suite)
         if not load.problems:
             raise UserError(f"suite {suite}: no problems loaded")
         return list(load.problems)
@@ -158,7 +158,11 @@ class GradebenchApp(App):
             template = self.templates.template(contender.prompt_style)
             registered = register_contender(self.db, contender, template)
             seats.append(Seat(registered.id, contender.name, contender, template))
-        problems = self.load_problems(request.suite)
+        from gradebench.engine.problems.subsets import parse_subset
+
+        problems = parse_subset(request.subset).select(
+            self.load_problems(request.suite), request.suite
+        )
         chosen = grading.select_problems(
             problems,
             request.which,
@@ -177,6 +181,7 @@ class GradebenchApp(App):
                 "contenders": request.contenders,
                 "blind": request.blind,
                 "which": request.which,
+                "subset": request.subset,
             },
         )
         return Session(

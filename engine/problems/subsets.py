@@ -91,8 +91,10 @@ class Subset:
 def names_of(problem: Problem) -> tuple[str, ...]:
     """The ids a problem answers to: its own and its data set's task id."""
     task_id = problem.extra.get("task_id")
-    return (problem.id, task_id) if isinstance(task_id, str) and task_id != problem.id else (
-        problem.id,
+    return (
+        (problem.id, task_id)
+        if isinstance(task_id, str) and task_id != problem.id
+        else (problem.id,)
     )
 
 
@@ -101,7 +103,9 @@ def _by_ids(problems: list[Problem], patterns: list[str], where: str) -> list[Pr
     for pattern in patterns:
         if GLOB_CHARACTERS.intersection(pattern):
             hits = [
-                i for i, p in enumerate(problems) if any(fnmatchcase(n, pattern) for n in names_of(p))
+                i
+                for i, p in enumerate(problems)
+                if any(fnmatchcase(n, pattern) for n in names_of(p))
             ]
             if not hits:
                 raise UserError(f"id glob {pattern!r} matches no problem in {where}")
@@ -133,3 +137,63 @@ def read_ids_file(path: Path | None) -> list[str]:
 def split_list(text: str | None) -> tuple[str, ...]:
     """``"a, b,,c"`` -> ``("a", "b", "c")``."""
     return tuple(part.strip() for part in (text or "").split(",") if part.strip())
+
+
+SPEC_KEYS = ("difficulty", "tag", "sample", "seed", "file")
+
+
+def parse_subset(text: str) -> Subset:
+    """A subset from one line of text, as the app's start screen and ``--problems`` take it:
+    comma- or space-separated ids and globs, and ``difficulty:D``, ``tag:T``,
+    ``sample:N``, ``seed:S``, ``file:PATH`` (e.g. ``Mbpp/1* tag:easy sample:40 seed:1``).
+    ``UserError`` names a bad token."""
+    ids: list[str] = []
+    difficulties: list[str] = []
+    tags: list[str] = []
+    sample: int | None = None
+    seed = 0
+    ids_file: Path | None = None
+    for token in text.replace(",", " ").split():
+        key, colon, value = token.partition(":")
+        if not colon or key not in SPEC_KEYS:
+            ids.append(token)
+            continue
+        if not value:
+            raise UserError(f"problems {token!r}: {key}: needs a value")
+        if key == "difficulty":
+            difficulties.append(value)
+        elif key == "tag":
+            tags.append(value)
+        elif key == "file":
+            ids_file = Path(value).expanduser()
+        else:
+            try:
+                number = int(value)
+            except ValueError:
+                raise UserError(f"problems {token!r}: {key} must be a whole number") from None
+            if key == "sample":
+                if number < 1:
+                    raise UserError(f"problems {token!r}: sample must be at least 1")
+                sample = number
+            else:
+                seed = number
+    return Subset(
+        ids=tuple(ids),
+        difficulties=tuple(difficulties),
+        tags=tuple(tags),
+        ids_file=ids_file,
+        sample=sample,
+        seed=seed,
+    )
+
+
+def subset_spec(subset: Subset) -> str:
+    """The text ``parse_subset`` reads back as ``subset``."""
+    parts = list(subset.ids)
+    parts += [f"difficulty:{d}" for d in subset.difficulties]
+    parts += [f"tag:{t}" for t in subset.tags]
+    if subset.ids_file is not None:
+        parts.append(f"file:{subset.ids_file}")
+    if subset.sample is not None:
+        parts += [f"sample:{subset.sample}", f"seed:{subset.seed}"]
+    return " ".join(parts)

@@ -51,6 +51,8 @@ class Selection:
     """Contender names or ids, as typed; empty means all."""
     combine: str = "mean"
     seed: int = stats.DEFAULT_SEED
+    problem_ids: tuple[str, ...] | None = None
+    """Only these problems (a subset of the suite); None means every problem."""
 
 
 @dataclass(frozen=True)
@@ -325,6 +327,9 @@ def _filters(selection: Selection, contender_ids: Sequence[str] | None) -> tuple
     if selection.suite is not None:
         clauses.append("p.suite = ?")
         params.append(selection.suite)
+    if selection.problem_ids is not None:
+        clauses.append(f"g.problem_id IN ({','.join('?' * len(selection.problem_ids))})")
+        params.extend(selection.problem_ids)
     if contender_ids is not None:
         clauses.append(f"g.contender_id IN ({','.join('?' * len(contender_ids))})")
         params.extend(contender_ids)
@@ -800,6 +805,9 @@ def _pairwise(
     if selection.suite is not None:
         where += " AND p.suite = ?"
         params.append(selection.suite)
+    if selection.problem_ids is not None:
+        where += f" AND p.id IN ({','.join('?' * len(selection.problem_ids))})"
+        params.extend(selection.problem_ids)
     if selection.contenders:
         _, chosen = resolve_contenders(conn, selection.contenders)
         marks = ",".join("?" * len(chosen))

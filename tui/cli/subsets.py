@@ -10,7 +10,9 @@ from gradebench.engine.errors import UserError
 from gradebench.engine.problems.subsets import Subset, split_list
 
 
-def add_subset_arguments(parser: argparse.ArgumentParser, *, ids_flag: str = "--ids") -> None:
+def add_subset_arguments(
+    parser: argparse.ArgumentParser, *, ids_flag: str = "--ids", seed_flag: str = "--seed"
+) -> None:
     group = parser.add_argument_group("subset (filters combine; the default is the whole suite)")
     group.add_argument(
         ids_flag,
@@ -26,7 +28,9 @@ def add_subset_arguments(parser: argparse.ArgumentParser, *, ids_flag: str = "--
     group.add_argument(
         "--sample", type=int, metavar="N", help="N problems drawn at random (see --seed)"
     )
-    group.add_argument("--seed", type=int, default=0, metavar="S", help="seed of --sample (0)")
+    group.add_argument(
+        seed_flag, dest="subset_seed", type=int, default=0, metavar="S", help="seed of --sample (0)"
+    )
 
 
 def subset_from_args(args: argparse.Namespace, extra_ids: str | None = None) -> Subset:
@@ -42,5 +46,5 @@ def subset_from_args(args: argparse.Namespace, extra_ids: str | None = None) -> 
         tags=split_list(getattr(args, "tag", None)),
         ids_file=Path(ids_file).expanduser() if ids_file else None,
         sample=sample,
-        seed=getattr(args, "seed", 0) or 0,
+        seed=getattr(args, "subset_seed", 0) or 0,
     )

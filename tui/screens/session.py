@@ -25,9 +25,9 @@ class SessionScreen(Screen):
         return self.app  # type: ignore[return-value]
 
     def suite_names(self) -> list[str]:
-        from gradebench.engine.problems.suites import available_suites
+        from gradebench.engine.problems.registry import SuiteSources
 
-        names = available_suites(self.gb.config.problem_roots())
+        names = SuiteSources.from_config(self.gb.config).names()
         if self.request.suite not in names:
             names.insert(0, self.request.suite)
         return names
@@ -69,6 +69,8 @@ class SessionScreen(Screen):
                 allow_blank=False,
                 id="which",
             )
+            yield Label("Subset (ids, globs, tag:T, difficulty:D, sample:N seed:S, file:PATH)")
+            yield Input(self.request.subset, placeholder="all problems", id="subset")
             with Horizontal(id="blind-row"):
                 yield Label("Blind mode ")
                 yield Switch(self.request.blind, id="blind")
@@ -93,6 +95,7 @@ class SessionScreen(Screen):
             reviewer=self.query_one("#reviewer", Input).value.strip(),
             blind=self.query_one("#blind", Switch).value,
             which=str(self.query_one("#which", Select).value),
+            subset=self.query_one("#subset", Input).value.strip(),
         )
         if not 2 <= len(request.contenders) <= 4:
             self.notify("choose 2 to 4 contenders", severity="error")

@@ -15,7 +15,7 @@ from pathlib import Path
 from gradebench.engine.problems.model import SuiteLoad
 from gradebench.engine.problems.suites.files import suite_directories
 
-PROJECT_PROBLEMS = Path(__file__).resolve().parent.parent.parent / "problems"
+PROJECT_PROBLEMS = Path(__file__).resolve().parents[3] / "problems"
 BUILTIN_SUITES = ("humaneval", "humaneval+", "mbpp+")
 
 

@@ -126,7 +126,7 @@ def load_data_file(path: Path, suite: str | None = None, *, expect: str | None =
 def _check_expected(path: Path, kind: str, expect: str | None) -> None:
     if expect is not None and kind != expect:
         raise UserError(
-            f"{path}: a {KIND_NAMES[kind]} file, not {KIND_NAMES[expect]}"
+            f"{path}: holds {KIND_NAMES[kind]} tasks, not {KIND_NAMES[expect]}"
             + (f" (use --suite {kind})" if kind in ("humaneval+", "mbpp+") else "")
         )
 

@@ -170,7 +170,9 @@ def problem_from_row(
     return Problem(
         id=problem_id or task_id,
         suite=suite,
-        title=f"{entry_point} (HumanEval {number})" if suite == SUITE else f"{entry_point} ({task_id})",
+        title=f"{entry_point} (HumanEval {number})"
+        if suite == SUITE
+        else f"{entry_point} ({task_id})",
         difficulty="unrated",
         statement=prompt,
         entry_point=entry_point,

@@ -206,13 +206,13 @@ def problem_from_row(row: dict[str, Any], source: str, suite: str = SUITE) -> Pr
     prompt = row["prompt"]
     entry_point = row["entry_point"]
     canonical = row["canonical_solution"]
-    if not all(isinstance(row[key], str) for key in ("prompt", "entry_point", "canonical_solution")):
+    if not all(
+        isinstance(row[key], str) for key in ("prompt", "entry_point", "canonical_solution")
+    ):
         raise TypeError("prompt, entry_point and canonical_solution must be strings")
     atol = float(row.get("atol") or 0.0)
     base = TestCase.from_inputs(python_inputs(task_id, row["base_input"], "base_input"))
-    plus = TestCase.from_inputs(
-        python_inputs(task_id, row["plus_input"], "plus_input"), plus=True
-    )
+    plus = TestCase.from_inputs(python_inputs(task_id, row["plus_input"], "plus_input"), plus=True)
     number = task_id.rpartition("/")[2]
     return Problem(
         id=problem_id(task_id),
