@@ -47,7 +47,8 @@ from gradebench.engine.generation.registry import load_registry, register_conten
 from gradebench.engine.generation.thread_budget import ThreadBudget
 from gradebench.engine.problems.suites import load_suite
 from gradebench.engine.store.database import open_db
-from gradebench.tui.app import DEFAULT_CONTENDERS, GradebenchApp
+from gradebench.engine.workflows.grading_session import DEFAULT_CONTENDERS
+from gradebench.tui.app import GradebenchApp
 from gradebench.tui.widgets.answer_pane import AnswerPane
 
 SUITE = "lowcost60"

@@ -12,7 +12,6 @@ import random
 import re
 import sys
 from collections.abc import Iterable
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -20,43 +19,23 @@ from textual.app import App, SystemCommand
 from textual.binding import Binding
 from textual.screen import Screen
 
-from gradebench.engine.answers.pipeline import AnswerPipeline, Seat
+from gradebench.engine.answers.pipeline import AnswerPipeline
 from gradebench.engine.config import Config
 from gradebench.engine.errors import UserError
 from gradebench.engine.grading import events as grading
 from gradebench.engine.problems.model import Problem
 from gradebench.engine.store.database import open_db
+from gradebench.engine.workflows.grading_session import (
+    CONTENDER_BOUNDS,
+    DEFAULT_CONTENDERS,
+    DEFAULT_SUITE,
+    GradingSession,
+    SessionRequest,
+    close_grading_session,
+    open_grading_session,
+)
 
-DEFAULT_CONTENDERS = ("smollm2-plain", "smollm2-cot")
 GIL_SWITCH_SECONDS = 0.0005
-PROBLEM_CHOICES = ("all", "ungraded", "failing", "easy", "medium", "hard")
-
-
-@dataclass
-class SessionRequest:
-    """What the session-start screen (or the command line) asks for."""
-
-    suite: str
-    contenders: list[str]
-    reviewer: str
-    blind: bool = False
-    which: str = "all"
-    subset: str = ""
-    """Part of the suite (``gradebench.engine.problems.subsets.parse_subset``); empty: all."""
-
-
-@dataclass
-class Session:
-    """A grading session as the screen runs it."""
-
-    suite: str
-    problems: list[Problem]
-    seats: list[Seat]
-    reviewer: str
-    blind: bool
-    which: str
-    run_id: str
-    rubric: grading.Rubric = field(default_factory=grading.Rubric)
 
 
 class GradebenchApp(App):
@@ -97,15 +76,17 @@ class GradebenchApp(App):
         contender_list = list(contenders) if contenders is not None else list(DEFAULT_CONTENDERS)
         self.contender_choices = contender_list
         self.request = SessionRequest(
-            suite=suite or "lowcost60",
-            contenders=[c if isinstance(c, str) else c.name for c in contender_list][:4],
+            suite=suite or DEFAULT_SUITE,
+            contenders=[c if isinstance(c, str) else c.name for c in contender_list][
+                : CONTENDER_BOUNDS[1]
+            ],
             reviewer=reviewer or grading.last_reviewer(self.db) or "",
             blind=blind,
             which=which,
             subset=subset,
         )
         self.ask = ask or not self.request.reviewer
-        self.session: Session | None = None
+        self.session: GradingSession | None = None
         self.pipeline: AnswerPipeline | None = None
         from gradebench.engine.generation.prompts import load_prompt_templates
 
@@ -118,9 +99,7 @@ class GradebenchApp(App):
         # interval keeps them from queueing behind a screen repaint
         sys.setswitchinterval(GIL_SWITCH_SECONDS)
         if self.ask:
-            from gradebench.tui.screens.session import SessionScreen
-
-            self.push_screen(SessionScreen(self.request))
+            self.push_screen(self.session_screen(self.request))
         else:
             self.start_session(self.request)
 
@@ -144,54 +123,46 @@ class GradebenchApp(App):
         registry = load_registry(self.config, styles=self.templates.styles)
         return [by_name.get(n) or registry.contender(n) for n in names]
 
-    def build_session(self, request: SessionRequest) -> Session:
-        from gradebench.engine.generation.registry import register_contender
+    def suite_names(self, current: str) -> list[str]:
+        from gradebench.engine.problems.registry import SuiteSources
 
-        if not request.reviewer.strip():
-            raise UserError("reviewer: a name is needed")
-        if not 1 <= len(request.contenders) <= 4:
-            raise UserError("contenders: choose 2 to 4")
-        if len(set(request.contenders)) != len(request.contenders):
-            raise UserError("contenders: each contender once")
-        seats = []
-        for contender in self.contender_objects(request.contenders):
-            template = self.templates.template(contender.prompt_style)
-            registered = register_contender(self.db, contender, template)
-            seats.append(Seat(registered.id, contender.name, contender, template))
-        from gradebench.engine.problems.subsets import parse_subset
+        names = SuiteSources.from_config(self.config).names()
+        if current not in names:
+            names.insert(0, current)
+        return names
 
-        problems = parse_subset(request.subset).select(
-            self.load_problems(request.suite), request.suite
+    def contender_names(self) -> list[str]:
+        names = [c if isinstance(c, str) else c.name for c in self.contender_choices]
+        try:
+            from gradebench.engine.generation.registry import load_registry
+
+            registry = load_registry(self.config, styles=self.templates.styles)
+            names += [n for n in registry.contenders if n not in names]
+        except UserError as exc:  # a bad config is reported, the defaults still work
+            self.notify(str(exc), severity="error")
+        return names
+
+    def session_screen(self, request: SessionRequest) -> Screen:
+        from gradebench.tui.screens.session import SessionScreen
+
+        return SessionScreen(
+            request,
+            suite_names=self.suite_names(request.suite),
+            contender_names=self.contender_names(),
+            on_start=self.start_session,
         )
-        chosen = grading.select_problems(
-            problems,
-            request.which,
-            db=self.db,
-            reviewer=request.reviewer,
-            contender_ids=[s.contender_id for s in seats],
-        )
-        if not chosen:
-            raise UserError(f"problems: none match {request.which!r} in suite {request.suite}")
-        grading.remember_reviewer(self.db, request.reviewer)
-        run_id = grading.start_grading_run(
+
+    def build_session(self, request: SessionRequest) -> GradingSession:
+        """Open the session through the workflow (all its rules are checked there)."""
+        from gradebench.engine.workflows.grading_session import check_request
+
+        check_request(request)
+        return open_grading_session(
             self.db,
-            suite=request.suite,
-            reviewer=request.reviewer,
-            settings={
-                "contenders": request.contenders,
-                "blind": request.blind,
-                "which": request.which,
-                "subset": request.subset,
-            },
-        )
-        return Session(
-            suite=request.suite,
-            problems=chosen,
-            seats=seats,
-            reviewer=request.reviewer.strip(),
-            blind=request.blind,
-            which=request.which,
-            run_id=run_id,
+            request,
+            contenders=self.contender_objects(request.contenders),
+            problems=self.load_problems(request.suite),
+            templates=self.templates,
             rubric=self.rubric,
         )
 
@@ -202,9 +173,7 @@ class GradebenchApp(App):
         except UserError as exc:
             self.notify(str(exc), severity="error", timeout=8)
             if not isinstance(self.screen, _session_screen_type()):
-                from gradebench.tui.screens.session import SessionScreen
-
-                self.push_screen(SessionScreen(request))
+                self.push_screen(self.session_screen(request))
             return False
         if self.backend is None:
             from gradebench.engine.generation.gpt4all_backend import GPT4AllBackend
@@ -213,6 +182,8 @@ class GradebenchApp(App):
 
             registry = load_registry(self.config, styles=self.templates.styles)
             self.backend = GPT4AllBackend(ThreadBudget.for_machine(registry.max_threads))
+        if self.session is not None:
+            close_grading_session(self.db, self.session)
         self.session = session
         self.request = request
         self.pipeline = AnswerPipeline(
@@ -220,7 +191,15 @@ class GradebenchApp(App):
         )
         from gradebench.tui.screens.grading import GradingScreen
 
-        self.switch_or_push(GradingScreen(session))
+        self.switch_or_push(
+            GradingScreen(
+                session,
+                db=self.db,
+                pipeline=self.pipeline,
+                rng=self.rng,
+                stable_display=self.stable_display,
+            )
+        )
         return True
 
     def switch_or_push(self, screen: Screen) -> None:
@@ -269,6 +248,8 @@ class GradebenchApp(App):
                 yield SystemCommand(title, help_text, _runner(screen, action))
 
     def on_unmount(self) -> None:
+        if self.session is not None:
+            close_grading_session(self.db, self.session)
         closer = getattr(self.backend, "close", None)
         if closer is not None:
             closer()

@@ -10,7 +10,7 @@
   index ``generations_current`` enforces it. Regenerating sets ``superseded_at`` on
   the old row and inserts the new one in the same transaction; superseded rows are
   kept (nothing is ever deleted).
-- ``start_run`` records the process (host + pid) in ``runs``; ``mark_stale_streaming``
+- runs (``gradebench.engine.store.runs``) record the process (host + pid); ``mark_stale_streaming``
   turns ``streaming`` rows left by a dead process into ``cancelled`` rows whose
   ``error`` says they were interrupted (their partial text is kept), so the next
   batch regenerates them.
@@ -23,17 +23,12 @@ count as an answer; the batch redoes ``cancelled`` ones and keeps ``error`` ones
 from __future__ import annotations
 
 import json
-import os
-import platform
-import socket
-import sys
-import threading
 import time
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from gradebench.engine.store.database import new_id, to_json, utc_now
+from gradebench.engine.store.database import new_id, utc_now
+from gradebench.engine.store.runs import ORPHAN_AGE, WRITE_LOCK, older_than, run_is_dead
 
 if TYPE_CHECKING:
     from gradebench.engine.generation.backend import GenerationResult
@@ -42,82 +37,10 @@ if TYPE_CHECKING:
 FINISHED: tuple[str, ...] = ("done", "max_tokens")
 REDO: tuple[str, ...] = ("cancelled",)
 INTERRUPTED = "interrupted: the process ended while this answer was streaming"
-ORPHAN_AGE = timedelta(minutes=30)
-"""A ``streaming`` row without a known process is considered dead after this long."""
-
-_WRITE_LOCK = threading.RLock()
-"""Serialises writes that share one connection across threads."""
 
 
 class AlreadyGenerated(Exception):
     """The (problem, contender, sample) already has a current answer."""
-
-
-def process_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
-def host_info() -> dict[str, Any]:
-    import importlib.metadata
-
-    try:
-        gpt4all_version = importlib.metadata.version("gpt4all")
-    except importlib.metadata.PackageNotFoundError:
-        gpt4all_version = None
-    return {
-        "hostname": socket.gethostname(),
-        "pid": os.getpid(),
-        "cpu_count": os.cpu_count(),
-        "python": sys.version.split()[0],
-        "platform": platform.platform(),
-        "gpt4all": gpt4all_version,
-    }
-
-
-def start_run(
-    db: Database, kind: str, suite: str | None = None, settings: dict[str, Any] | None = None
-) -> str:
-    run_id = new_id()
-    with _WRITE_LOCK, db.conn:
-        db.conn.execute(
-            "INSERT INTO runs (id, kind, suite, settings, host, started_at) VALUES (?, ?, ?, ?, ?, ?)",
-            (run_id, kind, suite, to_json(settings or {}), to_json(host_info()), utc_now()),
-        )
-    return run_id
-
-
-def finish_run(db: Database, run_id: str) -> None:
-    with _WRITE_LOCK, db.conn:
-        db.conn.execute("UPDATE runs SET finished_at = ? WHERE id = ?", (utc_now(), run_id))
-
-
-def _run_is_dead(host_json: str | None, finished_at: str | None, started_at: str) -> bool:
-    import json
-
-    if finished_at:
-        return True
-    try:
-        host = json.loads(host_json or "{}")
-    except ValueError:
-        host = {}
-    pid = host.get("pid")
-    if isinstance(pid, int) and host.get("hostname") == socket.gethostname():
-        return pid != os.getpid() and not process_alive(pid)
-    return _older_than(started_at, ORPHAN_AGE)
-
-
-def _older_than(stamp: str, age: timedelta) -> bool:
-    try:
-        when = datetime.fromisoformat(stamp)
-    except ValueError:
-        return True
-    return datetime.now(UTC) - when > age
 
 
 def mark_stale_streaming(db: Database) -> int:
@@ -130,14 +53,14 @@ def mark_stale_streaming(db: Database) -> int:
         gid
         for gid, started_at, host, finished_at in rows
         if (
-            _run_is_dead(host, finished_at, started_at)
+            run_is_dead(host, finished_at, started_at)
             if host is not None
-            else _older_than(started_at, ORPHAN_AGE)
+            else older_than(started_at, ORPHAN_AGE)
         )
     ]
     if stale:
         now = utc_now()
-        with _WRITE_LOCK, db.conn:
+        with WRITE_LOCK, db.conn:
             db.conn.executemany(
                 "UPDATE generations SET status = 'cancelled', error = ?, finished_at = ? "
                 "WHERE id = ? AND status = 'streaming'",
@@ -192,7 +115,7 @@ class AnswerWriter:
     def flush(self) -> None:
         if not self._dirty:
             return
-        with _WRITE_LOCK, self.db.conn:
+        with WRITE_LOCK, self.db.conn:
             self.db.conn.execute(
                 "UPDATE generations SET raw_answer = ?, tokens = ? WHERE id = ?",
                 (self.text, len(self._pieces or []), self.generation_id),
@@ -204,7 +127,7 @@ class AnswerWriter:
     def finish(self, result: GenerationResult, extraction: Any = None) -> None:
         """Write the final row: full text, status = stop reason, stats, extracted code."""
         code, method, notes, followed = _extraction_fields(extraction)
-        with _WRITE_LOCK, self.db.conn:
+        with WRITE_LOCK, self.db.conn:
             self.db.conn.execute(
                 "UPDATE generations SET raw_answer = ?, extracted_code = ?, extract_method = ?, "
                 "extract_notes = ?, followed_format = ?, "
@@ -231,7 +154,7 @@ class AnswerWriter:
 
     def set_extraction(self, extraction: Any) -> None:
         code, method, notes, followed = _extraction_fields(extraction)
-        with _WRITE_LOCK, self.db.conn:
+        with WRITE_LOCK, self.db.conn:
             self.db.conn.execute(
                 "UPDATE generations SET extracted_code = ?, extract_method = ?,"
                 " extract_notes = ?, followed_format = ? WHERE id = ?",
@@ -272,7 +195,7 @@ def start_answer(
     """
     generation_id = new_id()
     now = utc_now()
-    with _WRITE_LOCK, db.conn:
+    with WRITE_LOCK, db.conn:
         row = db.conn.execute(
             "SELECT id, status FROM generations WHERE problem_id = ? AND contender_id = ? "
             "AND sample_index = ? AND superseded_at IS NULL",

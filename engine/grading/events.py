@@ -640,28 +640,3 @@ def select_problems(
     if which == "ungraded":
         return [p for p in problems if not statuses[p.id].graded(contender_ids)]
     return [p for p in problems if statuses[p.id].failing(contender_ids)]
-
-
-def start_grading_run(db: Database, *, suite: str, reviewer: str, settings: dict[str, Any]) -> str:
-    """A ``runs`` row for one grading session; grade events and votes point to it.
-
-    ``host`` records the pid and hostname, so answers left ``streaming`` by a crashed
-    session are recognised as dead at once (``gradebench.engine.answers.recording``), not after a timeout.
-    """
-    from gradebench.engine.answers.recording import host_info
-
-    run_id = new_id()
-    with db.conn:
-        db.conn.execute(
-            "INSERT INTO runs (id, kind, suite, reviewer, settings, host, started_at) "
-            "VALUES (?, 'grade', ?, ?, ?, ?, ?)",
-            (
-                run_id,
-                suite,
-                reviewer,
-                to_json(settings),
-                to_json(host_info()),
-                utc_now(),
-            ),
-        )
-    return run_id

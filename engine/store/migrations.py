@@ -12,14 +12,51 @@ replaces.
 
 from __future__ import annotations
 
+import sqlite3
+from collections.abc import Callable, Iterator
+
 from gradebench.engine.store.sqlite import Database, Migrations
 
 migrations = Migrations("gradebench")
+MIGRATION_NAMES: list[str] = []
+"""Every migration in order; ``SCHEMA_VERSION`` is their count."""
 
 
-@migrations(name="m001_initial")
+def migration(name: str) -> Callable[[Callable[[Database], None]], Callable[[Database], None]]:
+    """Register a migration with sqlite-utils (which runs it and its record in one
+    transaction) and in ``MIGRATION_NAMES``."""
+
+    def register(function: Callable[[Database], None]) -> Callable[[Database], None]:
+        MIGRATION_NAMES.append(name)
+        return migrations(name=name)(function)
+
+    return register
+
+
+def statements(script: str) -> Iterator[str]:
+    """The complete SQL statements of ``script`` (a trigger's ``BEGIN ... END`` is one)."""
+    pending = ""
+    for line in script.splitlines(keepends=True):
+        pending += line
+        if sqlite3.complete_statement(pending):
+            yield pending.strip()
+            pending = ""
+    if pending.strip():
+        raise ValueError(f"incomplete SQL statement at the end of a migration: {pending[:60]!r}")
+
+
+def run_script(db: Database, script: str) -> None:
+    """Run ``script`` statement by statement inside the migration's transaction
+    (``sqlite3``'s ``executescript`` would commit first, splitting the migration from its
+    record)."""
+    for statement in statements(script):
+        db.execute(statement)
+
+
+@migration("m001_initial")
 def m001_initial(db: Database) -> None:
-    db.executescript(
+    run_script(
+        db,
         """
         CREATE TABLE problems (
             id TEXT PRIMARY KEY,            -- 'lowcost60/easy-count-vowels', 'HumanEval/0'
@@ -175,12 +212,12 @@ def m001_initial(db: Database) -> None:
             key TEXT PRIMARY KEY,
             value TEXT NOT NULL             -- JSON
         );
-        """
+        """,
     )
     db["grade_events"].enable_fts(["note"], create_triggers=True)
 
 
-@migrations(name="m002_current_grade_index")
+@migration("m002_current_grade_index")
 def m002_current_grade_index(db: Database) -> None:
     """Covering index for "each reviewer's latest grade": the leaderboard and exports read
     it without touching the table (half the time at 300,000 grade events)."""
@@ -190,14 +227,14 @@ def m002_current_grade_index(db: Database) -> None:
     )
 
 
-@migrations(name="m003_grade_events_created_index")
+@migration("m003_grade_events_created_index")
 def m003_grade_events_created_index(db: Database) -> None:
     """Grade events in creation order without a sort: the raw export streams them straight
     from this index (its rowid tie-break is the index's own last column)."""
     db.execute("CREATE INDEX IF NOT EXISTS grade_events_created ON grade_events(created_at)")
 
 
-@migrations(name="m004_current_tables")
+@migration("m004_current_tables")
 def m004_current_tables(db: Database) -> None:
     """Each reviewer's current grade and each generation's latest execution, kept by
     triggers as the events arrive: the leaderboard and exports read them as plain tables
@@ -205,7 +242,8 @@ def m004_current_tables(db: Database) -> None:
     the leaderboard's reading time). Derived data only: ``grade_events`` and
     ``executions`` stay the record, and this migration fills both tables from them.
     Ties in ``created_at`` go to the row inserted last."""
-    db.executescript(
+    run_script(
+        db,
         """
         CREATE TABLE IF NOT EXISTS grade_current (
             generation_id TEXT NOT NULL,
@@ -258,11 +296,11 @@ def m004_current_tables(db: Database) -> None:
                 verdict = excluded.verdict, base_verdict = excluded.base_verdict
             WHERE excluded.created_at >= execution_latest.created_at;
         END;
-        """
+        """,
     )
 
 
-@migrations(name="m005_vote_current")
+@migration("m005_vote_current")
 def m005_vote_current(db: Database) -> None:
     """Each reviewer's current vote on a pair of answers, kept by a trigger as votes
     arrive: the leaderboard reads it as a plain table instead of ranking every vote
@@ -272,7 +310,8 @@ def m005_vote_current(db: Database) -> None:
     data only: ``votes`` stays the record, and this migration fills the table from it
     (latest ``created_at`` wins; ties go to the later rowid, the row inserted last,
     which is also what the trigger's ``>=`` picks)."""
-    db.executescript(
+    run_script(
+        db,
         """
         CREATE TABLE IF NOT EXISTS vote_current (
             problem_id TEXT NOT NULL,
@@ -318,11 +357,11 @@ def m005_vote_current(db: Database) -> None:
                 outcome = excluded.outcome
             WHERE excluded.created_at >= vote_current.created_at;
         END;
-        """
+        """,
     )
 
 
-@migrations(name="m006_generation_figures_index")
+@migration("m006_generation_figures_index")
 def m006_generation_figures_index(db: Database) -> None:
     """Covering index of what the leaderboard reads from every current answer (contender,
     problem, timings): the scan no longer walks the rows with their prompts and answers."""
@@ -332,7 +371,7 @@ def m006_generation_figures_index(db: Database) -> None:
     )
 
 
-@migrations(name="m007_extraction_details")
+@migration("m007_extraction_details")
 def m007_extraction_details(db: Database) -> None:
     """What the extractor did besides the code: its repairs (``extract_notes``, a JSON
     list such as "took the parseable part of the block") and whether the answer kept
@@ -346,4 +385,4 @@ def m007_extraction_details(db: Database) -> None:
         db.execute("ALTER TABLE generations ADD COLUMN followed_format INTEGER")
 
 
-SCHEMA_VERSION = len(migrations._migrations)
+SCHEMA_VERSION = len(MIGRATION_NAMES)

@@ -26,14 +26,13 @@ from gradebench.engine.answers.recording import (
     FINISHED,
     AlreadyGenerated,
     current_generation,
-    finish_run,
     mark_stale_streaming,
     start_answer,
-    start_run,
 )
 from gradebench.engine.generation.backend import Backend, GenerationRequest, GenerationResult
 from gradebench.engine.generation.registry import RegisteredContender
 from gradebench.engine.problems.model import Problem
+from gradebench.engine.store.runs import finish_run, start_run
 
 if TYPE_CHECKING:
     from gradebench.engine.store.sqlite import Database

@@ -5,8 +5,15 @@ from __future__ import annotations
 import argparse
 from typing import TYPE_CHECKING
 
+from gradebench.engine.workflows.grading_session import (
+    CONTENDER_BOUNDS,
+    DEFAULT_CONTENDERS,
+    PROBLEM_FILTERS,
+    check_contender_names,
+)
+
 if TYPE_CHECKING:
-    from gradebench.tui.cli.main import Context
+    from gradebench.tui.cli.context import Context
 
 
 def add_app_arguments(parser: argparse.ArgumentParser) -> None:
@@ -15,7 +22,8 @@ def add_app_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--contenders",
         metavar="NAMES",
-        help="comma-separated contenders, 2 to 4 (default: smollm2-plain,smollm2-cot)",
+        help=f"comma-separated contenders, {CONTENDER_BOUNDS[0]} to {CONTENDER_BOUNDS[1]}"
+        f" (default: {','.join(DEFAULT_CONTENDERS)})",
     )
     parser.add_argument("--reviewer", help="your name (default: the last one used)")
     parser.add_argument("--blind", action="store_true", help="hide contender names, shuffle panes")
@@ -44,8 +52,10 @@ def start_app(context: Context) -> int:
     contenders = None
     if getattr(args, "contenders", None):
         contenders = [c.strip() for c in args.contenders.split(",") if c.strip()]
-        if not 2 <= len(contenders) <= 4:
-            raise UserError("--contenders: give 2 to 4 names separated by commas")
+        try:
+            check_contender_names(contenders)
+        except UserError as exc:
+            raise UserError(f"--{exc}") from None
     which, subset = app_problems(args)
     context.open_db().conn.close()  # a bad --db fails here, as one line
     import gpt4all  # noqa: F401  load the native library now: its dlopen notes go to the shell
@@ -69,10 +79,9 @@ def start_app(context: Context) -> int:
 def app_problems(args: argparse.Namespace) -> tuple[str, str]:
     """(which, subset text) from ``--problems``, ``--sample`` and ``--seed``."""
     from gradebench.engine.problems.subsets import parse_subset
-    from gradebench.tui.app import PROBLEM_CHOICES
 
     value = (getattr(args, "problems", None) or "all").strip()
-    which, subset = (value, "") if value in PROBLEM_CHOICES else ("all", value)
+    which, subset = (value, "") if value in PROBLEM_FILTERS else ("all", value)
     if getattr(args, "sample", None) is not None:
         subset += f" sample:{args.sample}"
     if getattr(args, "seed", None) is not None:

@@ -29,7 +29,7 @@ from gradebench.tui.cli.subsets import add_subset_arguments
 
 if TYPE_CHECKING:
     from gradebench.engine.problems.model import Problem, SuiteLoad
-    from gradebench.tui.cli.main import Context
+    from gradebench.tui.cli.context import Context
 
 
 @dataclass(frozen=True)

@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from gradebench.tui.cli.main import Context
+    from gradebench.tui.cli.context import Context
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:

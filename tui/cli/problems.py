@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 from gradebench.tui.cli.subsets import add_subset_arguments
 
 if TYPE_CHECKING:
-    from gradebench.tui.cli.main import Context
+    from gradebench.tui.cli.context import Context
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:

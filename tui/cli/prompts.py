@@ -12,7 +12,7 @@ from gradebench.engine.errors import UserError
 
 if TYPE_CHECKING:
     from gradebench.engine.problems.model import Problem
-    from gradebench.tui.cli.main import Context
+    from gradebench.tui.cli.context import Context
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:

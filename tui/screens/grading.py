@@ -9,6 +9,7 @@ transaction per key press.
 
 from __future__ import annotations
 
+import random
 import threading
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, ClassVar
@@ -28,7 +29,9 @@ from gradebench.tui.widgets.answer_pane import AnswerPane
 from gradebench.tui.widgets.problem_pane import ProblemPane
 
 if TYPE_CHECKING:
-    from gradebench.tui.app import GradebenchApp, Session
+    from gradebench.engine.answers.pipeline import AnswerPipeline
+    from gradebench.engine.store.sqlite import Database
+    from gradebench.engine.workflows.grading_session import GradingSession
 
 
 # --- messages from pane workers ------------------------------------------------
@@ -116,9 +119,21 @@ class GradingScreen(Screen):
         Binding("left", "focus_pane(-1)", "prev pane", show=False),
     ]
 
-    def __init__(self, session: Session) -> None:
+    def __init__(
+        self,
+        session: GradingSession,
+        *,
+        db: Database,
+        pipeline: AnswerPipeline,
+        rng: random.Random,
+        stable_display: bool = False,
+    ) -> None:
         super().__init__()
         self.session = session
+        self.db = db
+        self.pipeline = pipeline
+        self.rng = rng
+        self.stable_display = stable_display
         self.index = 0
         self.presentation: grading.Presentation | None = None
         self.order: list[int] = []  # pane -> seat index
@@ -132,10 +147,6 @@ class GradingScreen(Screen):
             key = str(level + 1)
             self._bindings.key_to_bindings[key] = [Binding(key, f"score({level})", score.label)]
 
-    @property
-    def gb(self) -> GradebenchApp:
-        return self.app  # type: ignore[return-value]
-
     # --- layout ---
 
     def compose(self):
@@ -144,14 +155,14 @@ class GradingScreen(Screen):
             yield ProblemPane(id="problem")
             with Horizontal(id="panes"):
                 for i in range(len(self.session.seats)):
-                    yield AnswerPane(i, id=f"pane-{i}")
+                    yield AnswerPane(i, rubric=self.session.rubric, id=f"pane-{i}")
         yield Footer(compact=True)
 
     def on_mount(self) -> None:
         for pane in self.panes:
-            pane.stable = self.gb.stable_display
+            pane.stable = self.stable_display
         self.index = grading.resume_index(
-            self.gb.db,
+            self.db,
             self.session.reviewer,
             self.session.suite,
             [p.id for p in self.session.problems],
@@ -197,7 +208,7 @@ class GradingScreen(Screen):
         self.cancel_all()
         self.index = index
         problem = self.problem
-        db = self.gb.db
+        db = self.db
         grading.save_position(db, self.session.reviewer, self.session.suite, problem.id)
         from gradebench.engine.answers.pipeline import ensure_problem_row
 
@@ -210,7 +221,7 @@ class GradingScreen(Screen):
             contender_ids=seat_ids,
             blind=self.session.blind,
             run_id=self.session.run_id,
-            rng=self.gb.rng,
+            rng=self.rng,
         )
         self.order = [seat_ids.index(c) for c in self.presentation.contender_order]
         self.vote = grading.current_vote(db, problem.id, self.session.reviewer)
@@ -219,7 +230,7 @@ class GradingScreen(Screen):
             self.serials[pane.index] += 1
             pane.reset(self.pane_label(pane.index))
             seat = self.seat_of(pane)
-            answer, result = self.gb.pipeline.stored(problem, seat)
+            answer, result = self.pipeline.stored(problem, seat)
             if answer is None:
                 self.start_generation(pane)
                 continue
@@ -239,12 +250,8 @@ class GradingScreen(Screen):
         if pane.answer is None:
             pane.show_grade(None, 0)
             return
-        history = grading.grade_history(
-            self.gb.db, pane.answer.generation_id, self.session.reviewer
-        )
-        current = grading.current_grade(
-            self.gb.db, pane.answer.generation_id, self.session.reviewer
-        )
+        history = grading.grade_history(self.db, pane.answer.generation_id, self.session.reviewer)
+        current = grading.current_grade(self.db, pane.answer.generation_id, self.session.reviewer)
         pane.show_grade(current, len(history))
 
     # --- workers ---
@@ -264,11 +271,11 @@ class GradingScreen(Screen):
                 )
             )
             try:
-                answer = self.gb.pipeline.generate(problem, seat, batcher.add, cancel)
+                answer = self.pipeline.generate(problem, seat, batcher.add, cancel)
                 batcher.flush()
                 self.post_message(AnswerSettled(i, serial, answer))
                 if answer.status in FINISHED_STATUSES and not cancel.is_set():
-                    result = self.gb.pipeline.evaluate(problem, answer)
+                    result = self.pipeline.evaluate(problem, answer)
                     self.post_message(ResultReady(i, serial, result))
             except Exception as exc:
                 self.post_message(PaneFailed(i, serial, f"{type(exc).__name__}: {exc}"))
@@ -280,9 +287,7 @@ class GradingScreen(Screen):
 
         def work() -> None:
             try:
-                self.post_message(
-                    ResultReady(i, serial, self.gb.pipeline.evaluate(problem, answer))
-                )
+                self.post_message(ResultReady(i, serial, self.pipeline.evaluate(problem, answer)))
             except Exception as exc:
                 self.post_message(PaneFailed(i, serial, f"{type(exc).__name__}: {exc}"))
 
@@ -338,13 +343,13 @@ class GradingScreen(Screen):
         session = self.session
         seat_ids = [s.contender_id for s in session.seats]
         problem_ids = [p.id for p in session.problems]
-        statuses = grading.problem_statuses(self.gb.db, session.reviewer, problem_ids, seat_ids)
+        statuses = grading.problem_statuses(self.db, session.reviewer, problem_ids, seat_ids)
         graded = sum(1 for s in statuses.values() if s.graded(seat_ids))
         counted = problem_ids
         if session.blind and self.presentation is not None and not self.presentation.revealed:
             # the running summary must not tell which hidden pane was just graded
             counted = [p for p in problem_ids if p != self.problem.id]
-        summary = grading.reviewer_summary(self.gb.db, session.reviewer, counted, seat_ids)
+        summary = grading.reviewer_summary(self.db, session.reviewer, counted, seat_ids)
         mode = "blind" if session.blind else "open"
         first = (
             f"[b]{self.problem.suite}[/b]  problem [b]{self.index + 1}[/b] of {len(problem_ids)}  ·  "
@@ -362,7 +367,7 @@ class GradingScreen(Screen):
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action == "score" and parameters:
-            rubric = self.gb.rubric
+            rubric = self.session.rubric
             index = int(parameters[0])  # type: ignore[arg-type]
             if index >= len(rubric.levels):
                 return False
@@ -372,7 +377,7 @@ class GradingScreen(Screen):
                 return None
             if action == "accept" and (pane.result is None or pane.result.suggested_score is None):
                 return None
-            if action == "toggle_format" and not self.gb.rubric.format_flag:
+            if action == "toggle_format" and not self.session.rubric.format_flag:
                 return False
             if action == "history" and pane.history_count == 0:
                 return None
@@ -414,7 +419,7 @@ class GradingScreen(Screen):
             self.notify("no answer to grade yet", severity="warning")
             return
         event = grading.record_grade(
-            self.gb.db,
+            self.db,
             generation_id=pane.answer.generation_id,
             reviewer=self.session.reviewer,
             score=score,
@@ -437,7 +442,7 @@ class GradingScreen(Screen):
             and not self.presentation.revealed
             and all(p.grade is not None for p in self.panes)
         ):
-            self.presentation = grading.reveal(self.gb.db, self.presentation)
+            self.presentation = grading.reveal(self.db, self.presentation)
             bindings_changed = True
             for pane in self.panes:
                 pane.label = self.pane_label(pane.index)
@@ -448,7 +453,7 @@ class GradingScreen(Screen):
 
     def action_score(self, level: int) -> None:
         pane = self.focused_pane()
-        levels = self.gb.rubric.levels
+        levels = self.session.rubric.levels
         if pane is None or level >= len(levels):
             return
         self._grade(pane, levels[level].value, pane.draft.format_ok, pane.draft.note)
@@ -458,7 +463,7 @@ class GradingScreen(Screen):
         if pane is None or pane.result is None or pane.result.suggested_score is None:
             self.notify("no suggested score yet", severity="warning")
             return
-        score = self.gb.rubric.nearest(pane.result.suggested_score)
+        score = self.session.rubric.nearest(pane.result.suggested_score)
         self._grade(pane, score, pane.draft.format_ok, pane.draft.note)
 
     def action_toggle_format(self) -> None:
@@ -495,8 +500,8 @@ class GradingScreen(Screen):
             return
         from gradebench.tui.screens.history import HistoryScreen
 
-        events = grading.grade_history(self.gb.db, pane.answer.generation_id)
-        self.app.push_screen(HistoryScreen(events, self.gb.rubric, title=pane.label))
+        events = grading.grade_history(self.db, pane.answer.generation_id)
+        self.app.push_screen(HistoryScreen(events, self.session.rubric, title=pane.label))
 
     def action_vote(self, outcome: str) -> None:
         panes = self.panes
@@ -504,7 +509,7 @@ class GradingScreen(Screen):
             self.notify("a vote needs two finished answers", severity="warning")
             return
         self.vote = grading.record_vote(
-            self.gb.db,
+            self.db,
             problem_id=self.problem.id,
             reviewer=self.session.reviewer,
             generation_a=panes[0].answer.generation_id,  # type: ignore[union-attr]
@@ -535,7 +540,7 @@ class GradingScreen(Screen):
 
     def _statuses(self) -> dict[str, grading.ProblemStatus]:
         return grading.problem_statuses(
-            self.gb.db,
+            self.db,
             self.session.reviewer,
             [p.id for p in self.session.problems],
             [s.contender_id for s in self.session.seats],

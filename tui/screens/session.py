@@ -1,70 +1,66 @@
-"""Session start: suite, contenders (2 to 4), reviewer, blind or open, which problems."""
+"""Session start: suite, contenders (2 to 4), reviewer, blind or open, which problems.
+
+The screen only asks; the app gives it the names to offer and what to do with the answer,
+and the rules are ``gradebench.engine.workflows.grading_session``'s."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, ClassVar
+from collections.abc import Callable
+from typing import ClassVar
 
 from textual.binding import Binding
 from textual.containers import Horizontal, VerticalScroll
 from textual.screen import Screen
 from textual.widgets import Button, Footer, Input, Label, Select, SelectionList, Static, Switch
 
-if TYPE_CHECKING:
-    from gradebench.tui.app import GradebenchApp, SessionRequest
+from gradebench.engine.errors import UserError
+from gradebench.engine.workflows.grading_session import (
+    CONTENDER_BOUNDS,
+    PROBLEM_FILTERS,
+    SessionRequest,
+    check_contender_names,
+)
 
 
 class SessionScreen(Screen):
     BINDINGS: ClassVar[list[Binding]] = [Binding("ctrl+s", "start", "Start grading")]
 
-    def __init__(self, request: SessionRequest) -> None:
+    def __init__(
+        self,
+        request: SessionRequest,
+        *,
+        suite_names: list[str],
+        contender_names: list[str],
+        on_start: Callable[[SessionRequest], object],
+    ) -> None:
         super().__init__()
         self.request = request
-
-    @property
-    def gb(self) -> GradebenchApp:
-        return self.app  # type: ignore[return-value]
-
-    def suite_names(self) -> list[str]:
-        from gradebench.engine.problems.registry import SuiteSources
-
-        names = SuiteSources.from_config(self.gb.config).names()
-        if self.request.suite not in names:
-            names.insert(0, self.request.suite)
-        return names
-
-    def contender_names(self) -> list[str]:
-        names = [c if isinstance(c, str) else c.name for c in self.gb.contender_choices]
-        try:
-            from gradebench.engine.generation.registry import load_registry
-
-            registry = load_registry(self.gb.config, styles=self.gb.templates.styles)
-            names += [n for n in registry.contenders if n not in names]
-        except Exception as exc:  # a bad config is reported, the defaults still work
-            self.notify(str(exc), severity="error")
-        return names
+        self.suite_names = suite_names
+        self.contender_names = contender_names
+        self.on_start = on_start
 
     def compose(self):
-        from gradebench.tui.app import PROBLEM_CHOICES
-
         with VerticalScroll(id="session-form"):
             yield Static("[b]gradebench[/b] — start a grading session", id="session-title")
             yield Label("Reviewer (remembered)")
             yield Input(self.request.reviewer, placeholder="your name", id="reviewer")
             yield Label("Suite")
             yield Select(
-                [(n, n) for n in self.suite_names()],
+                [(n, n) for n in self.suite_names],
                 value=self.request.suite,
                 allow_blank=False,
                 id="suite",
             )
-            yield Label("Contenders (2 to 4; space toggles)")
+            yield Label(
+                f"Contenders ({CONTENDER_BOUNDS[0]} to {CONTENDER_BOUNDS[1]}; space toggles)"
+            )
             yield SelectionList[str](
-                *[(n, n, n in self.request.contenders) for n in self.contender_names()],
+                *[(n, n, n in self.request.contenders) for n in self.contender_names],
                 id="contenders",
             )
             yield Label("Problems")
             yield Select(
-                [(c, c) for c in PROBLEM_CHOICES],
+                [(c, c) for c in PROBLEM_FILTERS],
                 value=self.request.which,
                 allow_blank=False,
                 id="which",
@@ -87,8 +83,6 @@ class SessionScreen(Screen):
         self.action_start()
 
     def action_start(self) -> None:
-        from gradebench.tui.app import SessionRequest
-
         request = SessionRequest(
             suite=str(self.query_one("#suite", Select).value),
             contenders=list(self.query_one("#contenders", SelectionList).selected),
@@ -97,7 +91,9 @@ class SessionScreen(Screen):
             which=str(self.query_one("#which", Select).value),
             subset=self.query_one("#subset", Input).value.strip(),
         )
-        if not 2 <= len(request.contenders) <= 4:
-            self.notify("choose 2 to 4 contenders", severity="error")
+        try:
+            check_contender_names(request.contenders)
+        except UserError as exc:
+            self.notify(str(exc), severity="error")
             return
-        self.gb.start_session(request)
+        self.on_start(request)

@@ -69,9 +69,10 @@ class AnswerPane(Vertical, can_focus=True):
         Binding("pagedown", "scroll_answer(10)", "Page down", show=False),
     ]
 
-    def __init__(self, index: int, *, id: str | None = None) -> None:
+    def __init__(self, index: int, *, rubric: Rubric, id: str | None = None) -> None:
         super().__init__(id=id, classes="answer-pane")
         self.index = index
+        self.rubric = rubric
         self.label = ""
         self.pieces: list[str] = []
         self.tokens = 0
@@ -243,7 +244,7 @@ class AnswerPane(Vertical, can_focus=True):
     def _render_grade(self) -> None:
         if not self.is_mounted:
             return
-        rubric: Rubric = self.app.rubric  # type: ignore[attr-defined]
+        rubric = self.rubric
         text = Text()
         suggested = self.result.suggested_score if self.result else None
         text.append("suggested: ")

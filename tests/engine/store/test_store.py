@@ -369,3 +369,30 @@ def test_opening_a_database_does_not_load_pandas_or_numpy():
     shown = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert shown.returncode == 0, shown.stderr
     assert shown.stdout.split() == ["False", "False", "numpy"]
+
+
+def test_a_migration_that_fails_half_way_leaves_neither_its_tables_nor_its_record(tmp_path):
+    """Each migration and its record are one transaction: a script whose second statement
+    fails leaves no table from the first and the migration still pending."""
+    from gradebench.engine.store.migrations import run_script
+    from gradebench.engine.store.sqlite import Database, Migrations
+
+    trial = Migrations("trial")
+
+    @trial(name="t001_two_tables")
+    def t001(db: Database) -> None:
+        run_script(db, "CREATE TABLE first (x INTEGER);\nCREATE TABLE first (y INTEGER);\n")
+
+    db = Database(sqlite3.connect(str(tmp_path / "trial.db")))
+    with pytest.raises(sqlite3.OperationalError, match="already exists"):
+        trial.apply(db)
+    assert "first" not in db.table_names()
+    assert [m.name for m in trial.pending(db)] == ["t001_two_tables"]
+
+
+def test_schema_version_counts_every_registered_migration(db):
+    from gradebench.engine.store.migrations import MIGRATION_NAMES, SCHEMA_VERSION
+
+    applied = [row[0] for row in db.execute("SELECT name FROM _sqlite_migrations ORDER BY id")]
+    assert applied == MIGRATION_NAMES
+    assert SCHEMA_VERSION == len(applied) == db.execute("PRAGMA user_version").fetchone()[0]

@@ -22,7 +22,6 @@ from gradebench.engine.answers.recording import (
     AlreadyGenerated,
     mark_stale_streaming,
     start_answer,
-    start_run,
 )
 from gradebench.engine.generation.backend import GenerationResult
 from gradebench.engine.generation.registry import (
@@ -33,6 +32,7 @@ from gradebench.engine.generation.registry import (
 )
 from gradebench.engine.problems.suites.files import load_directory
 from gradebench.engine.store.database import open_db
+from gradebench.engine.store.runs import start_run
 from gradebench.engine.workflows.batch import (
     ProgressLine,
     ensure_problem_rows,

@@ -1,0 +1,152 @@
+"""Opening and closing a grading session, with all its rules.
+
+A session is a reviewer grading the answers of 2 to 4 contenders on a suite's problems
+(all of them, the ungraded or failing ones, or one difficulty). Opening one checks the
+request, registers the contenders, chooses the problems, remembers the reviewer and
+starts the session's ``runs`` row; closing it sets the row's ``finished_at``. The app and
+the command line both go through here, so the rules live in one place; their constants
+feed ``choices=`` of the CLI and the session form.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from gradebench.engine.errors import UserError
+from gradebench.engine.problems.subsets import parse_subset
+
+if TYPE_CHECKING:  # the rules above import cheaply: the CLI's argument parser reads them
+    from gradebench.engine.answers.pipeline import Seat
+    from gradebench.engine.generation.prompts import PromptTemplates
+    from gradebench.engine.generation.registry import Contender
+    from gradebench.engine.grading.events import Rubric
+    from gradebench.engine.problems.model import Problem
+    from gradebench.engine.store.sqlite import Database
+
+CONTENDER_BOUNDS = (2, 4)
+"""A session compares at least two and at most four contenders side by side."""
+PROBLEM_FILTERS = ("all", "ungraded", "failing", "easy", "medium", "hard")
+"""Which problems a session goes through (``grading.select_problems``)."""
+DEFAULT_CONTENDERS = ("smollm2-plain", "smollm2-cot")
+DEFAULT_SUITE = "lowcost60"
+
+
+@dataclass
+class SessionRequest:
+    """What the session-start form (or the command line) asks for."""
+
+    suite: str
+    contenders: list[str]
+    reviewer: str
+    blind: bool = False
+    which: str = "all"
+    subset: str = ""
+    """Part of the suite (``gradebench.engine.problems.subsets.parse_subset``); empty: all."""
+
+
+@dataclass
+class GradingSession:
+    """An open grading session: what the grading screen runs."""
+
+    suite: str
+    problems: list[Problem]
+    seats: list[Seat]
+    reviewer: str
+    blind: bool
+    which: str
+    run_id: str
+    rubric: Rubric = field(default_factory=lambda: _default_rubric())
+
+
+def _default_rubric() -> Rubric:
+    from gradebench.engine.grading.events import Rubric
+
+    return Rubric()
+
+
+def check_contender_names(names: Sequence[str]) -> None:
+    """The contender rule: 2 to 4 of them, each once; a ``UserError`` otherwise."""
+    low, high = CONTENDER_BOUNDS
+    if not low <= len(names) <= high:
+        raise UserError(f"contenders: choose {low} to {high} (got {len(names)})")
+    if len(set(names)) != len(names):
+        raise UserError("contenders: each contender once")
+
+
+def check_request(request: SessionRequest) -> None:
+    """Every rule of a session request that needs no database."""
+    if not request.reviewer.strip():
+        raise UserError("reviewer: a name is needed")
+    check_contender_names(request.contenders)
+    if request.which not in PROBLEM_FILTERS:
+        raise UserError(f"problems: {request.which!r} is not one of {', '.join(PROBLEM_FILTERS)}")
+    parse_subset(request.subset)
+
+
+def open_grading_session(
+    db: Database,
+    request: SessionRequest,
+    *,
+    contenders: Sequence[Contender | Any],
+    problems: Sequence[Problem],
+    templates: PromptTemplates,
+    rubric: Rubric,
+) -> GradingSession:
+    """Check ``request``, register ``contenders`` (the request's, in its order), choose
+    the problems, remember the reviewer and start the session's run."""
+    from gradebench.engine.answers.pipeline import Seat
+    from gradebench.engine.generation.registry import register_contender
+    from gradebench.engine.grading import events as grading
+    from gradebench.engine.store.runs import start_run
+
+    check_request(request)
+    if not problems:
+        raise UserError(f"suite {request.suite}: no problems loaded")
+    seats = []
+    for contender in contenders:
+        template = templates.template(contender.prompt_style)
+        registered = register_contender(db, contender, template)
+        seats.append(Seat(registered.id, contender.name, contender, template))
+    reviewer = request.reviewer.strip()
+    problems = parse_subset(request.subset).select(problems, request.suite)
+    chosen = grading.select_problems(
+        problems,
+        request.which,
+        db=db,
+        reviewer=reviewer,
+        contender_ids=[s.contender_id for s in seats],
+    )
+    if not chosen:
+        raise UserError(f"problems: none match {request.which!r} in suite {request.suite}")
+    grading.remember_reviewer(db, reviewer)
+    run_id = start_run(
+        db,
+        "grade",
+        request.suite,
+        {
+            "contenders": request.contenders,
+            "blind": request.blind,
+            "which": request.which,
+            "subset": request.subset,
+        },
+        reviewer=reviewer,
+    )
+    return GradingSession(
+        suite=request.suite,
+        problems=list(chosen),
+        seats=seats,
+        reviewer=reviewer,
+        blind=request.blind,
+        which=request.which,
+        run_id=run_id,
+        rubric=rubric,
+    )
+
+
+def close_grading_session(db: Database, session: GradingSession) -> None:
+    """The session ended (the reviewer quit or started another): its run is finished."""
+    from gradebench.engine.store.runs import finish_run
+
+    finish_run(db, session.run_id)
