@@ -11,6 +11,8 @@ TEST_DATA = Path(__file__).resolve().parent / "data"
 SHARED_HUMANEVALPLUS = (
     REPO.parent / "shared" / "data" / "humanevalplus" / "HumanEvalPlus-v0.1.10.jsonl.gz"
 )
+SHARED_MBPPPLUS = REPO.parent / "shared" / "data" / "mbppplus" / "MbppPlus-v0.2.0.jsonl.gz"
+HUMANEVAL_FORMAT_FILE = TEST_DATA / "humaneval_format" / "three_tasks.jsonl"
 
 
 @pytest.fixture(autouse=True)
@@ -48,3 +50,12 @@ def humanevalplus_path() -> Path:
             f"HumanEval+ data missing: {SHARED_HUMANEVALPLUS} (../shared must be beside the checkout)"
         )
     return SHARED_HUMANEVALPLUS
+
+
+@pytest.fixture(scope="session")
+def mbppplus_path() -> Path:
+    if not SHARED_MBPPPLUS.exists():
+        pytest.fail(
+            f"MBPP+ data missing: {SHARED_MBPPPLUS} (../shared must be beside the checkout)"
+        )
+    return SHARED_MBPPPLUS

@@ -31,6 +31,7 @@ from __future__ import annotations
 import ast
 import copy
 import random
+import warnings
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -61,7 +62,9 @@ def humaneval_data_path() -> Path:
 def signature_of(prompt: str, entry_point: str) -> str:
     """The ``def entry_point(...)`` line(s) of a prompt."""
     try:
-        tree = ast.parse(prompt)
+        with warnings.catch_warnings():  # an invalid escape in the data's own text
+            warnings.simplefilter("ignore")
+            tree = ast.parse(prompt)
     except SyntaxError:
         return f"def {entry_point}(...)"
     for node in tree.body:
