@@ -132,3 +132,17 @@ def test_mbppplus_tuple_inputs_reach_the_answer_as_tuples(evaluator):
     assert re.fullmatch(
         r"fail|error", evaluator.evaluate(problem, "def f(t):\n    return 'list'\n").verdict
     )
+
+
+def test_only_the_standard_librarys_dict_subclasses_travel_as_dicts():
+    import collections
+
+    from gradebench.engine.evaluation import harness
+
+    class Mine(collections.Counter):
+        pass
+
+    counted = harness.decode(harness.encode(collections.Counter("aab")), Opaque)
+    assert counted == {"a": 2, "b": 1} and type(counted) is dict
+    assert harness.decode(harness.encode(collections.defaultdict(int, x=1)), Opaque) == {"x": 1}
+    assert isinstance(harness.decode(harness.encode(Mine("aab")), Opaque), Opaque)
