@@ -86,6 +86,8 @@ def list_suites(context: Context) -> int:
             try:
                 info = describe_file(entry.path)
                 kind, tasks, digest = info.kind, str(info.tasks), info.sha256
+                if entry.kind in ("humaneval+", "mbpp+") and info.kind != entry.kind:
+                    kind, tasks, where, digest = entry.kind, "(no data file)", "", ""
             except UserError as exc:
                 tasks = f"({exc})"
         print(f"{entry.name}\t{kind}\t{tasks}\t{where}\t{digest}")
