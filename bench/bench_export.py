@@ -32,8 +32,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from synthetic_db import make_synthetic_db
 
-from gradebench.engine.reporting.aggregate import Selection, build_report, forget_cached_reports
-from gradebench.engine.reporting.export import TABLE_FORMATS, render_report, write_raw_grades
+from gradebench.engine.reporting.export import TABLE_FORMATS, render_report
+from gradebench.engine.reporting.model import Selection
+from gradebench.engine.reporting.raw_grades import write_raw_grades
+from gradebench.engine.reporting.report import build_report
+from gradebench.engine.reporting.report_cache import forget_cached_reports
 from gradebench.engine.store.database import open_db
 
 EXPORT_LIMIT = 3.0

@@ -93,12 +93,12 @@ async def app_round(backend, contenders, problem_index: int, folder: Path) -> li
         screen = app.screen
         if problem_index:
             screen.show_problem(problem_index)
-        while not all(p.answer is not None for p in screen.query(AnswerPane)):
+        while not all(p.state.answer is not None for p in screen.query(AnswerPane)):
             await asyncio.sleep(0.05)
         rates = [
-            p.answer.tokens_per_second
+            p.state.answer.tokens_per_second
             for p in screen.query(AnswerPane)
-            if p.answer.tokens > 1 and p.answer.tokens_per_second
+            if p.state.answer.tokens > 1 and p.state.answer.tokens_per_second
         ]
         await pilot.pause()
     app.backend = None  # the backend is shared across rounds; keep it open
@@ -171,7 +171,7 @@ async def latency_run(
             screen = app.screen
             target = screen.query(AnswerPane).first()
             grade_view = target.query_one(f"#grade-{target.index}")
-            while target.answer is None or not all(decoding):
+            while target.state.answer is None or not all(decoding):
                 await asyncio.sleep(0.02)
             keys = "123"
             labels = [level.label for level in app.rubric.levels]
@@ -187,8 +187,8 @@ async def latency_run(
                 # also wait for the process to go idle, which it never does while models run
                 while True:
                     shown = (
-                        target.grade is not None
-                        and target.history_count == before + 1
+                        target.state.grade is not None
+                        and target.state.history_count == before + 1
                         and f"({labels[level]})" in str(grade_view.content)
                     )
                     if shown:

@@ -5,6 +5,20 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, settings
+
+# Property-based tests run a bounded, seeded set of examples: the same in every run and
+# on CI (a test that needs fewer, such as one per child process, says so itself).
+# The autouse environment fixture below is the same for every example: safe to share.
+settings.register_profile(
+    "gradebench",
+    max_examples=200,
+    derandomize=True,
+    deadline=None,
+    database=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture],
+)
+settings.load_profile("gradebench")
 
 REPO = Path(__file__).resolve().parent.parent
 TEST_DATA = Path(__file__).resolve().parent / "data"
@@ -22,6 +36,7 @@ def isolated_environment(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Non
     monkeypatch.delenv("GRADEBENCH_CONFIG", raising=False)
     monkeypatch.setenv("GRADEBENCH_DB", str(tmp_path / "grades.db"))
     monkeypatch.setenv("GRADEBENCH_CACHE_DIR", str(tmp_path / "cache"))  # model sha256 cache
+    monkeypatch.setenv("GRADEBENCH_LOG", str(tmp_path / "gradebench.log"))  # internal errors
 
 
 @pytest.fixture

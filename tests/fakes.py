@@ -52,6 +52,13 @@ class FakeBackend:
     token_delay: float = 0.0
     fail_when: str | None = None
     """A prompt containing this text ends in ``stop_reason="error"`` after one token."""
+    raise_when: str | None = None
+    """A prompt containing this text makes ``generate`` raise (a broken backend)."""
+    hold_after: int | None = None
+    """Stop after this many tokens until ``release`` is set (or the answer is cancelled);
+    the last token before the hold comes after a pause, so a token batcher hands every
+    token over (a stream frozen at a known point, for screenshots)."""
+    release: threading.Event = field(default_factory=threading.Event)
     budget: ThreadBudget | None = None
     started: threading.Event = field(default_factory=threading.Event)
     requests: list[GenerationRequest] = field(default_factory=list)
@@ -73,6 +80,8 @@ class FakeBackend:
         on_text: Callable[[str], None] | None = None,
         cancel: threading.Event | None = None,
     ) -> GenerationResult:
+        if self.raise_when is not None and self.raise_when in request.prompt_text:
+            raise RuntimeError("scripted backend crash")
         try:
             lease = self.budget.acquire(label=request.label, cancel=cancel) if self.budget else None
         except Cancelled:
@@ -111,8 +120,21 @@ class FakeBackend:
                 break
             if self.token_delay:
                 time.sleep(self.token_delay)
+            if self.hold_after is not None and index == self.hold_after - 1:
+                time.sleep(0.25)
+            if index == self.hold_after:
+                while not self.release.wait(0.01):
+                    if cancel is not None and cancel.is_set():
+                        break
+                if cancel is not None and cancel.is_set():
+                    stop = "cancelled"
+                    break
             if lease is not None:
-                most = max(most, lease.sync())
+                threads = lease.sync()  # pauses while a higher priority has the threads
+                if threads == 0:
+                    stop = "cancelled"
+                    break
+                most = max(most, threads)
                 self.thread_samples.append(self.budget.in_use())
             if first is None:
                 first = time.perf_counter()

@@ -22,7 +22,8 @@ from textual.screen import Screen
 from gradebench.engine.answers.pipeline import AnswerPipeline
 from gradebench.engine.config import Config
 from gradebench.engine.errors import UserError
-from gradebench.engine.grading import events as grading
+from gradebench.engine.grading.reviewer_settings import last_reviewer
+from gradebench.engine.grading.rubric import rubric_from_config
 from gradebench.engine.problems.model import Problem
 from gradebench.engine.store.database import open_db
 from gradebench.engine.workflows.grading_session import (
@@ -63,14 +64,17 @@ class GradebenchApp(App):
         suite_loader: Any = None,
         stable_display: bool = False,
         seed: int | None = None,
+        look_ahead: int | None = None,
     ) -> None:
         super().__init__()
         self.db_path = Path(db_path)
         self.config = config or Config()
         self.db = open_db(self.db_path)
-        self.rubric = grading.rubric_from_config(self.config)
+        self.rubric = rubric_from_config(self.config)
         self.backend = backend
         self.stable_display = stable_display
+        self.look_ahead = look_ahead
+        """Problems prepared ahead; ``None``: ``[grading] look_ahead`` from the config."""
         self.rng = random.Random(seed) if seed is not None else random.SystemRandom()
         self.suite_loader = suite_loader
         contender_list = list(contenders) if contenders is not None else list(DEFAULT_CONTENDERS)
@@ -80,7 +84,7 @@ class GradebenchApp(App):
             contenders=[c if isinstance(c, str) else c.name for c in contender_list][
                 : CONTENDER_BOUNDS[1]
             ],
-            reviewer=reviewer or grading.last_reviewer(self.db) or "",
+            reviewer=reviewer or last_reviewer(self.db) or "",
             blind=blind,
             which=which,
             subset=subset,
@@ -192,15 +196,23 @@ class GradebenchApp(App):
         from gradebench.tui.screens.grading import GradingScreen
 
         self.switch_or_push(
-            GradingScreen(
+            GradingScreen.for_rubric(session.rubric)(
                 session,
                 db=self.db,
                 pipeline=self.pipeline,
                 rng=self.rng,
                 stable_display=self.stable_display,
+                look_ahead=self.look_ahead_depth(),
             )
         )
         return True
+
+    def look_ahead_depth(self) -> int:
+        if self.look_ahead is not None:
+            return self.look_ahead
+        from gradebench.engine.workflows.look_ahead import look_ahead_depth
+
+        return look_ahead_depth(self.config)
 
     def switch_or_push(self, screen: Screen) -> None:
         if len(self.screen_stack) > 1:
@@ -225,11 +237,15 @@ class GradebenchApp(App):
         return True
 
     def action_leaderboard(self) -> None:
-        from gradebench.engine.reporting.aggregate import Selection
+        from gradebench.engine.reporting.model import Selection
         from gradebench.tui.screens.leaderboard import LeaderboardScreen
 
         suite = self.session.problems[0].suite if self.session else None
-        self.push_screen(LeaderboardScreen(db_path=self.db_path, selection=Selection(suite=suite)))
+        self.push_screen(
+            LeaderboardScreen(
+                db_path=self.db_path, selection=Selection(suite=suite), stable=self.stable_display
+            )
+        )
 
     def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
         yield from super().get_system_commands(screen)

@@ -180,7 +180,7 @@ class Seat:
 
 def ensure_problem_row(db: Database, problem: Problem) -> None:
     """Generations reference ``problems(id)``: make sure the problem has its row."""
-    from gradebench.engine.evaluation.evaluator import expected_key
+    from gradebench.engine.evaluation.expected_outputs import expected_key
     from gradebench.engine.store.database import to_json, utc_now
 
     # Called on every problem change (UI thread) and per job: hashing every test input
@@ -312,11 +312,18 @@ class AnswerPipeline:
         )
 
     def evaluate(self, problem: Problem, answer: Answer) -> TestResult:
-        """Run the answer's code against the problem's tests; the execution is stored."""
-        from gradebench.engine.evaluation.evaluator import save_execution
+        """Run the answer's code against the problem's tests; the execution is stored.
+        Never raises for one answer: a failure of gradebench's (testing or storing) is
+        shown as the verdict ``error`` with a one-line message naming the log file."""
+        from gradebench.engine.errors import log_exception
+        from gradebench.engine.evaluation.execution import save_execution
 
-        execution = self.evaluator.evaluate(problem, answer.code or "")
-        save_execution(
-            self.db, execution, problem_id=problem.id, generation_id=answer.generation_id
-        )
+        execution = self.evaluator.evaluate_safely(problem, answer.code or "")
+        try:
+            save_execution(
+                self.db, execution, problem_id=problem.id, generation_id=answer.generation_id
+            )
+        except Exception as exc:
+            message = log_exception(f"storing the test result of {problem.id}", exc)
+            execution = self.evaluator.internal_error(problem, message)
         return result_from_execution(execution)

@@ -25,105 +25,42 @@ tests only when the problem has plus tests.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
-import pickle
-import re
 import threading
 from collections.abc import Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import dataclass, replace
 from typing import Any
 
+from gradebench.engine.errors import log_exception
 from gradebench.engine.evaluation import harness
-from gradebench.engine.evaluation.compare import Opaque, outputs_match, text_match_allowed
-from gradebench.engine.evaluation.sandbox import (
-    SandboxJob,
-    SandboxLimits,
-    SandboxResult,
-    prepare_args,
-    run_in_sandbox,
+from gradebench.engine.evaluation.compare import outputs_match, text_match_allowed
+from gradebench.engine.evaluation.execution import Execution, short_repr, suggested_score
+from gradebench.engine.evaluation.expected_outputs import (
+    ExpectedOutputs,
+    LazyOutputs,
+    expected_for,
+    prepared_inputs,
+)
+from gradebench.engine.evaluation.sandbox import run_in_sandbox
+from gradebench.engine.evaluation.sandbox_job import SandboxJob, SandboxLimits, SandboxResult
+from gradebench.engine.evaluation.stored_outputs import (
+    STORED_OUTPUTS_BLOB_HEADER,
+    encode_stored_outputs,
+    read_stored_outputs,
 )
 from gradebench.engine.problems.model import MISSING, Problem, TestCase
+from gradebench.engine.store.reference_outputs import (
+    load_reference_row,
+    reference_seconds_rows,
+    store_reference_row,
+)
 
-VERDICTS = ("pass", "fail", "error", "timeout", "memory", "syntax", "no_code")
-REPR_CHARS = 300
 LOAD_SECONDS = 3.0
+
+
 """Time for an answer's module-level code (imports, constants) before the tests."""
-
-
-@dataclass(frozen=True)
-class Execution:
-    """The outcome of running one answer against one problem's tests."""
-
-    verdict: str
-    passed: int
-    total: int
-    base_verdict: str | None = None
-    base_passed: int | None = None
-    base_total: int | None = None
-    first_failure: dict | None = None
-    """``{"test", "input", "expected", "actual", "message"}`` with short reprs."""
-    stdout: str = ""
-    stderr: str = ""
-    seconds: float = 0.0
-    suggested_score: float = 0.0
-    sandbox: dict = field(default_factory=dict)
-
-
-class EncodedOutputs(Sequence):
-    """The reference's outputs per test as the harness encoded them, all in one UTF-8
-    buffer (the stored form, ``STORED_OUTPUTS_BLOB_HEADER``): item ``i`` is the text
-    (``str``, decoded on request) or None where the reference gave no output.
-
-    An answer's output is compared with ``view(i)`` (a slice of the buffer, no copy);
-    ``plain(i)`` says whether the text holds neither an opaque value nor NaN, which
-    decided once when the text was stored instead of on every load."""
-
-    def __init__(
-        self, data: bytes, starts: Sequence[int], ends: Sequence[int], plain: bytes
-    ) -> None:
-        self.data = data
-        self._starts = starts
-        self._ends = ends
-        self._plain = plain
-        self._buffer = memoryview(data)
-
-    def __len__(self) -> int:
-        return len(self._starts)
-
-    def __getitem__(self, index: Any) -> Any:
-        if isinstance(index, slice):
-            return [self[i] for i in range(len(self))[index]]
-        start = self._starts[index]
-        if start < 0:
-            return None
-        return self._buffer[start : self._ends[index]].tobytes().decode("utf-8", "surrogatepass")
-
-    def view(self, index: int) -> memoryview | None:
-        """Test ``index``'s text as UTF-8 bytes (a view into the buffer), or None."""
-        start = self._starts[index]
-        return None if start < 0 else self._buffer[start : self._ends[index]]
-
-    def plain(self, index: int) -> bool:
-        """True when test ``index`` has a text with no opaque value and no NaN."""
-        return bool(self._plain[index])
-
-
-@dataclass(frozen=True)
-class ExpectedOutputs:
-    """The reference's output and time per test, in ``problem.tests`` order."""
-
-    outputs: tuple[Any, ...]
-    seconds: tuple[float | None, ...]
-    errors: tuple[str | None, ...]
-    """Why the reference produced no output for a test (None where it did)."""
-    complete: bool = True
-    """False when the reference run was stopped (then nothing is cached in the DB)."""
-    encoded: EncodedOutputs | None = None
-    """Each output as ``harness.encode`` writes it (None with an error): an answer whose
-    output arrives as the same text passes without decoding (``Evaluator.match_texts``)."""
 
 
 @dataclass(frozen=True)
@@ -139,109 +76,6 @@ class _RunPlan:
     """The job with ``code`` left empty."""
     shown_limits: tuple[float, ...]
     """The first 50 tests' time limits, for the execution's ``sandbox`` report."""
-
-
-class _LazyOutputs(Sequence):
-    """Expected outputs decoded from their encoded text on first use (most never are:
-    a matching answer is recognised by its text)."""
-
-    def __init__(self, encoded: Sequence[str | None]) -> None:
-        self._encoded = encoded
-        self._decoded: dict[int, Any] = {}
-
-    def __len__(self) -> int:
-        return len(self._encoded)
-
-    def __getitem__(self, index: Any) -> Any:
-        if isinstance(index, slice):
-            return [self[i] for i in range(len(self))[index]]
-        if index not in self._decoded:
-            text = self._encoded[index]
-            self._decoded[index] = None if text is None else harness.decode(text, Opaque)
-        return self._decoded[index]
-
-
-def _plain_text(text: bytes) -> bool:
-    """No opaque value and no NaN in an encoded output (a string holding ``nan`` also
-    counts as NaN here: such an output is then decoded and compared, never wrongly
-    passed). ``["o`` can only be the opaque tag: inside a string a quote is escaped, and
-    no other tag begins with ``o``; searched for by its rare last byte, it is a quick
-    scan of texts that are mostly ``,`` ``"`` and ``[``."""
-    return b'["o' not in text and b"nan" not in text
-
-
-def suggested_score(verdict: str, passed: int, total: int) -> float:
-    if verdict == "pass":
-        return 1.0
-    if 0 < passed < total:
-        return 0.5
-    return 0.0
-
-
-def short_repr(value: Any, limit: int = REPR_CHARS) -> str:
-    """A repr of decoded (plain) data, truncated; never raises."""
-    if isinstance(value, Opaque):
-        return f"<{value.type_name} object{': ' + value.text if value.text else ''}>"
-    try:
-        text = repr(value)
-    except (ValueError, RecursionError):  # e.g. ints past the str conversion limit
-        text = f"<{type(value).__name__} too large to show>"
-    return text if len(text) <= limit else text[: limit - 3] + "..."
-
-
-def _canonical(node: Any) -> Any:
-    """Encoded data with set items sorted, so equal tests hash equally in every process."""
-    if isinstance(node, list) and node and node[0] in ("S", "F"):
-        return [node[0], sorted((_canonical(x) for x in node[1]), key=json.dumps)]
-    if isinstance(node, list):
-        return [_canonical(x) for x in node]
-    return node
-
-
-_NOT_PLAIN_PICKLE = re.compile(b"[\x82-\x84\x8f-\x91\x93]")
-"""Pickle (protocol 5) opcodes of a global lookup (STACK_GLOBAL, EXT1/2/4) and of sets.
-A pickle without any of these bytes holds only plain data in a fixed order, so its
-bytes can name the inputs and be unpickled in the child with no global lookup. The
-bytes may also occur inside data; then the slower, exact path is taken."""
-
-
-def prepared_inputs(problem: Problem) -> tuple[str, tuple[tuple[str, bytes | str], ...]]:
-    """(content hash of everything that decides the reference's outputs, how each test's
-    args travel to the child), in one pass over the tests.
-
-    Args whose pickle is plain data are named by the pickle itself (C speed); the
-    others (complex numbers, sets, anything that is not plain data) by their encoded
-    text with set items in canonical order, and travel as ``prepare_args`` says."""
-    parts: list[bytes] = []
-    prepared: list[tuple[str, bytes | str]] = []
-    for test in problem.tests:
-        data = pickle.dumps(test.args, protocol=5)
-        if _NOT_PLAIN_PICKLE.search(data) is None:
-            prepared.append(("pickle", data))
-            parts.append(b"p" + data)
-            continue
-        text = harness.encode(test.args)
-        prepared.append(prepare_args(test.args, text))
-        if '["S",' in text or '["F",' in text:
-            text = json.dumps(_canonical(json.loads(text)))
-        parts.append(b"e" + text.encode("utf-8", "surrogatepass"))
-    digest = hashlib.sha256()
-    for part in (
-        harness.PROTOCOL,
-        problem.kind,
-        problem.entry_point,
-        repr(problem.take),
-        problem.reference,
-    ):
-        digest.update(part.encode("utf-8", "surrogatepass") + b"\x00")
-    for part in parts:
-        digest.update(len(part).to_bytes(8, "little") + part)
-    return digest.hexdigest(), tuple(prepared)
-
-
-def expected_key(problem: Problem) -> str:
-    """Content hash of everything that decides the reference's outputs."""
-    return prepared_inputs(problem)[0]
 
 
 class Evaluator:
@@ -372,30 +206,26 @@ class Evaluator:
                     f"the reference raised {outcome.error_type}: {outcome.message}"
                 )
         complete = result.stopped in (None, "load_error")
-        texts, errors = _read_stored_outputs(_stored_outputs(encoded, errors))
-        outputs: Any = _LazyOutputs(texts)
+        texts, errors = read_stored_outputs(encode_stored_outputs(encoded, errors))
+        outputs: Any = LazyOutputs(texts)
         return ExpectedOutputs(outputs, tuple(seconds), tuple(errors), complete, texts)
 
     def _load_expected(self, key: tuple[str, str]) -> ExpectedOutputs | None:
         if self.db is None:
             return None
         with self._db_lock:
-            rows = self.db.execute(
-                "select outputs, reference_seconds from expected_outputs"
-                " where problem_id = ? and content_sha256 = ?",
-                list(key),
-            ).fetchall()
-        if not rows:
+            row = load_reference_row(self.db, *key)
+        if row is None:
             return None
-        stored, seconds_json = rows[0]
+        stored, seconds_json = row
         try:
-            texts, errors = _read_stored_outputs(stored)
+            texts, errors = read_stored_outputs(stored)
             seconds = tuple(json.loads(seconds_json))
         except (ValueError, TypeError):
             return None  # damaged: computed again and stored over it
         if len(texts) != len(seconds):
             return None
-        expected = ExpectedOutputs(_LazyOutputs(texts), seconds, tuple(errors), True, texts)
+        expected = ExpectedOutputs(LazyOutputs(texts), seconds, tuple(errors), True, texts)
         if not isinstance(stored, bytes) or not stored.startswith(STORED_OUTPUTS_BLOB_HEADER):
             self._store_expected(key, expected)  # an earlier version's row: stored anew
         return expected
@@ -403,21 +233,13 @@ class Evaluator:
     def _store_expected(self, key: tuple[str, str], expected: ExpectedOutputs) -> None:
         if self.db is None:
             return
-        from gradebench.engine.store.database import to_json, utc_now
-
-        with self._db_lock, self.db.conn:
-            self.db["expected_outputs"].insert(
-                {
-                    "problem_id": key[0],
-                    "content_sha256": key[1],
-                    "outputs": expected.encoded.data
-                    if expected.encoded is not None
-                    else _stored_outputs([None] * len(expected.errors), expected.errors),
-                    "reference_seconds": to_json(list(expected.seconds)),
-                    "created_at": utc_now(),
-                },
-                replace=True,
-            )
+        outputs = (
+            expected.encoded.data
+            if expected.encoded is not None
+            else encode_stored_outputs([None] * len(expected.errors), expected.errors)
+        )
+        with self._db_lock:
+            store_reference_row(self.db, key[0], key[1], outputs, expected.seconds)
 
     def reference_seconds(self, problem_ids: Iterable[str]) -> dict[str, float]:
         """Total seconds the reference took on each problem's tests, where a run is
@@ -427,9 +249,7 @@ class Evaluator:
         wanted = set(problem_ids)
         totals: dict[str, float] = {}
         with self._db_lock:
-            rows = self.db.execute(
-                "select problem_id, reference_seconds from expected_outputs order by created_at"
-            ).fetchall()
+            rows = reference_seconds_rows(self.db)
         for problem_id, seconds_json in rows:
             if problem_id in wanted:
                 try:
@@ -534,16 +354,41 @@ class Evaluator:
             sandbox=sandbox,
         )
 
+    def evaluate_safely(self, problem: Problem, code: str | None) -> Execution:
+        """``evaluate``, except that any exception (gradebench failing on this answer:
+        a bug, a full disk, never just the answer's doing) becomes this answer's verdict
+        ``error``, its traceback in the log file and a one-line ``internal_error``
+        naming it. What every batch and the app call: one answer never stops the rest."""
+        try:
+            return self.evaluate(problem, code)
+        except Exception as exc:
+            return self.internal_error(
+                problem, log_exception(f"evaluating an answer to {problem.id}", exc)
+            )
+
+    def internal_error(self, problem: Problem, message: str) -> Execution:
+        """The ``error`` execution of an answer gradebench failed on (``message``: one line)."""
+        base_total = len(problem.base_tests) if any(t.plus for t in problem.tests) else None
+        return replace(self._uniform(problem, "error", message, base_total), internal_error=message)
+
     def evaluate_many(
         self, pairs: Iterable[tuple[Problem, str | None]], jobs: int | None = None
     ) -> list[Execution]:
-        """Evaluate many (problem, code) pairs on ``jobs`` threads; results in input order."""
+        """Evaluate many (problem, code) pairs on ``jobs`` threads; results in input order
+        (each by ``evaluate_safely``: a failure on one pair is that pair's verdict)."""
         pairs = list(pairs)
         jobs = max(1, jobs or os.cpu_count() or 1)
         with ThreadPoolExecutor(max_workers=jobs) as pool:
             unique = {p.id: p for p, code in pairs if code and code.strip()}
-            list(pool.map(self.expected, unique.values()))
-            return list(pool.map(lambda pair: self.evaluate(*pair), pairs))
+            # a reference that cannot be run shows again, per answer, in evaluate_safely
+            list(pool.map(self._expected_or_none, unique.values()))
+            return list(pool.map(lambda pair: self.evaluate_safely(*pair), pairs))
+
+    def _expected_or_none(self, problem: Problem) -> ExpectedOutputs | None:
+        try:
+            return self.expected(problem)
+        except Exception:
+            return None
 
     def _uniform(
         self, problem: Problem, verdict: str, message: str, base_total: int | None
@@ -577,7 +422,7 @@ class Evaluator:
         )  # the expected output's exact text (``match_texts``): passed
         for outcome in result.outcomes:
             test = problem.tests[outcome.index]
-            want, reference_error = _expected_for(test, expected, outcome.index)
+            want, reference_error = expected_for(test, expected, outcome.index)
             details = {
                 "test": outcome.index,
                 "input": short_repr(_shown_args(problem, test)),
@@ -604,7 +449,7 @@ class Evaluator:
             if index in statuses:
                 continue
             test = problem.tests[index]
-            want, _ = _expected_for(test, expected, index)
+            want, _ = expected_for(test, expected, index)
             message = result.message or "not run"
             if result.stopped_test is not None and index != result.stopped_test:
                 message = f"not run: {message}"
@@ -619,97 +464,6 @@ class Evaluator:
                 },
             )
         return statuses
-
-
-STORED_OUTPUTS_HEADER = "gradebench-outputs-2"
-"""Text rows written by earlier versions (still read): a header line, then per test
-the encoded output or the error as a JSON string."""
-STORED_OUTPUTS_BLOB_HEADER = b"gradebench-outputs-3\n"
-_OUTPUT_PLAIN, _OUTPUT_MARKED, _OUTPUT_ERROR = b"=", b"~", b"!"
-
-
-def _stored_outputs(encoded: Sequence[str | bytes | None], errors: Sequence[str | None]) -> bytes:
-    """The reference's outputs as stored (a BLOB): ``STORED_OUTPUTS_BLOB_HEADER``, then
-    one line per test: ``=`` and the output's encoded text (JSON, never a raw newline),
-    ``~`` and the text when it holds an opaque value or NaN (so it is never matched
-    by its text alone), or ``!`` and the error message as a JSON string when the
-    reference gave no output. Loading it is a scan for newlines, no copy, no decoding."""
-    parts = [STORED_OUTPUTS_BLOB_HEADER]
-    for text, error in zip(encoded, errors, strict=True):
-        if error is not None or text is None:
-            message = error if error is not None else "no output"
-            parts += (_OUTPUT_ERROR, json.dumps(message).encode("utf-8"), b"\n")
-        else:
-            data = text.encode("utf-8", "surrogatepass") if isinstance(text, str) else text
-            parts += (_OUTPUT_PLAIN if _plain_text(data) else _OUTPUT_MARKED, data, b"\n")
-    return b"".join(parts)
-
-
-def _read_stored_outputs(stored: bytes | str) -> tuple[EncodedOutputs, list[str | None]]:
-    """(the encoded outputs, error or None per test) from a stored value of any version;
-    ``ValueError`` when it is damaged."""
-    if isinstance(stored, str) or not stored.startswith(STORED_OUTPUTS_BLOB_HEADER):
-        text = stored if isinstance(stored, str) else stored.decode("utf-8", "surrogatepass")
-        encoded, errors = _parse_stored_outputs(text)
-        stored = _stored_outputs(encoded, errors)
-    starts: list[int] = []
-    ends: list[int] = []
-    plain = bytearray()
-    errors = []
-    position, size, find = len(STORED_OUTPUTS_BLOB_HEADER), len(stored), stored.find
-    plain_tag, marked_tag, error_tag = _OUTPUT_PLAIN[0], _OUTPUT_MARKED[0], _OUTPUT_ERROR[0]
-    while position < size:
-        end = find(b"\n", position)
-        if end < 0:
-            raise ValueError("stored outputs: last line unterminated")
-        tag = stored[position]
-        if tag in (plain_tag, marked_tag):
-            starts.append(position + 1)
-            ends.append(end)
-            plain.append(tag == plain_tag)
-            errors.append(None)
-        elif tag == error_tag:
-            starts.append(-1)
-            ends.append(-1)
-            plain.append(0)
-            errors.append(str(json.loads(stored[position + 1 : end])))
-        else:
-            raise ValueError(f"stored outputs: unknown line tag {tag!r}")
-        position = end + 1
-    return EncodedOutputs(stored, starts, ends, bytes(plain)), errors
-
-
-def _parse_stored_outputs(stored: str) -> tuple[list[str | None], list[str | None]]:
-    """(encoded output or None, error or None) per test, from either text form of
-    earlier versions."""
-    encoded: list[str | None] = []
-    errors: list[str | None] = []
-    if stored.startswith(STORED_OUTPUTS_HEADER + "\n") or stored == STORED_OUTPUTS_HEADER:
-        for line in stored.split("\n")[1:]:
-            if line.startswith('"'):
-                encoded.append(None)
-                errors.append(str(json.loads(line)))
-            else:
-                encoded.append(line)
-                errors.append(None)
-        return encoded, errors
-    for item in json.loads(stored):  # rows written by earlier versions: a JSON list
-        if isinstance(item, dict) and "error" in item:
-            encoded.append(None)
-            errors.append(str(item.get("error")))
-        elif isinstance(item, dict):  # {"v": encoded text}
-            encoded.append(str(item["v"]))
-            errors.append(None)
-        else:  # a decoded node
-            encoded.append(harness.encode(harness.decode_node(item, Opaque)))
-            errors.append(None)
-    return encoded, errors
-
-
-def _expected_for(test: TestCase, expected: ExpectedOutputs, index: int) -> tuple[Any, str | None]:
-    if test.expected is not MISSING:
-        return test.expected, None
-    return expected.outputs[index], expected.errors[index]
 
 
 def _matches(problem: Problem, test: TestCase, want: Any, got: Any) -> bool:
@@ -742,37 +496,3 @@ def _summarize(
         if kind != "pass":
             return kind, passed, failure
     return "pass", passed, None
-
-
-def save_execution(
-    db: Any, execution: Execution, *, problem_id: str, generation_id: str | None = None
-) -> str:
-    """Insert an ``executions`` row; returns its id."""
-    from gradebench.engine.store.database import new_id, to_json, utc_now
-
-    row_id = new_id()
-    row = asdict(execution)
-    with db.conn:
-        db["executions"].insert(
-            {
-                "id": row_id,
-                "generation_id": generation_id,
-                "problem_id": problem_id,
-                "verdict": row["verdict"],
-                "passed": row["passed"],
-                "total": row["total"],
-                "base_verdict": row["base_verdict"],
-                "base_passed": row["base_passed"],
-                "base_total": row["base_total"],
-                "first_failure": to_json(row["first_failure"])
-                if row["first_failure"] is not None
-                else None,
-                "stdout": row["stdout"],
-                "stderr": row["stderr"],
-                "seconds": row["seconds"],
-                "suggested_score": row["suggested_score"],
-                "sandbox": to_json(row["sandbox"]),
-                "created_at": utc_now(),
-            }
-        )
-    return row_id

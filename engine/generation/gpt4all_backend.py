@@ -197,7 +197,10 @@ class GPT4AllBackend:
                     except Exception as exc:  # ctypes would swallow it; end the answer instead
                         failure = f"on_text failed: {type(exc).__name__}: {exc}"
                         return False
-            wanted = lease.sync()
+            wanted = lease.sync()  # blocks while a higher priority has the threads
+            if wanted == 0:  # cancelled while paused
+                cancelled = True
+                return False
             if wanted != threads:
                 llmodel.set_thread_count(wanted)
                 threads = wanted

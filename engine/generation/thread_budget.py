@@ -19,19 +19,47 @@ makes that impossible by construction:
   their ``sync``) plus its own allotment fit in the total, and a growing lease only
   grows into threads nobody uses. So even while a running model is shrinking from 2
   threads to 1, the sum of threads in use never exceeds the budget.
+- Work has priorities: ``SCREEN`` (the problem on screen) > ``LOOK_AHEAD`` (answers of
+  the next problems) > ``BATCH``. Only the leases of the highest priority present share
+  the threads; the others get 0 and *pause* at their next ``sync()`` (it blocks, holding
+  no thread, until threads come back; it returns 0 if the lease's ``cancel`` is set
+  meanwhile: stop generating). So a higher-priority lease takes the threads at the next
+  token of the lower ones. A lease's priority is the ``priority`` given to ``acquire``,
+  else the one set by ``work_priority(...)`` in the calling thread, else ``SCREEN``:
+  callers that never heard of priorities keep their old behaviour.
 """
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
+import itertools
 import os
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
 
 class Cancelled(Exception):
     """The generation was cancelled while it waited for threads."""
+
+
+BATCH = 0
+LOOK_AHEAD = 1
+SCREEN = 2
+_PRIORITY: contextvars.ContextVar[int] = contextvars.ContextVar("thread_priority", default=SCREEN)
+_ORDER = itertools.count()
+
+
+@contextlib.contextmanager
+def work_priority(priority: int) -> Iterator[None]:
+    """Leases acquired in this thread (by any backend) inside the block get ``priority``."""
+    token = _PRIORITY.set(priority)
+    try:
+        yield
+    finally:
+        _PRIORITY.reset(token)
 
 
 def physical_cores() -> int:
@@ -81,9 +109,15 @@ class ThreadLease:
     in_use: int = 0
     released: bool = False
     label: str = ""
+    priority: int = SCREEN
+    cancel: threading.Event | None = None
+    order: int = field(default_factory=lambda: next(_ORDER))
 
     def sync(self) -> int:
-        """The threads this generation should use now; records that it uses them."""
+        """The threads this generation should use now; records that it uses them.
+
+        Blocks while a higher-priority lease has the threads; 0 means the lease was
+        cancelled while it waited: stop generating."""
         return self.budget._sync(self)
 
     def release(self) -> None:
@@ -114,10 +148,15 @@ class ThreadBudget:
         return cls(min(cores, cap) if cap else cores)
 
     def _rebalance(self) -> None:
+        """The highest priority present shares the threads (first come first, at most one
+        lease per thread); every other lease gets 0."""
         if self._leases:
-            for lease, threads in zip(
-                self._leases, share(self.total, len(self._leases)), strict=True
-            ):
+            top = max(x.priority for x in self._leases)
+            running = sorted((x for x in self._leases if x.priority == top), key=lambda x: x.order)
+            running = running[: self.total]
+            for lease in self._leases:
+                lease.allotted = 0
+            for lease, threads in zip(running, share(self.total, len(running)), strict=True):
                 lease.allotted = threads
         self._lock.notify_all()
 
@@ -126,25 +165,26 @@ class ThreadBudget:
         label: str = "",
         timeout: float | None = None,
         cancel: threading.Event | None = None,
+        priority: int | None = None,
     ) -> ThreadLease:
-        """Join the budget; waits while every thread is taken or still spinning elsewhere.
+        """Join the budget; waits while every thread is taken (by leases of the same or a
+        higher priority) or still spinning elsewhere.
 
         Raises ``TimeoutError`` after ``timeout`` seconds and ``Cancelled`` as soon as
         ``cancel`` is set (checked every 50 ms), leaving the budget as it was.
         """
-        lease = ThreadLease(budget=self, label=label)
+        lease = ThreadLease(
+            budget=self,
+            label=label,
+            priority=_PRIORITY.get() if priority is None else priority,
+            cancel=cancel,
+        )
         deadline = None if timeout is None else time.monotonic() + timeout
         with self._lock:
-            self._wait(lambda: len(self._leases) < self.total, deadline, cancel)
             self._leases.append(lease)
             self._rebalance()
-
-            def fits() -> bool:
-                others = sum(x.in_use for x in self._leases if x is not lease)
-                return others + lease.allotted <= self.total
-
             try:
-                self._wait(fits, deadline, cancel)
+                self._wait(lambda: self._runnable(lease), deadline, cancel)
             except BaseException:
                 self._leases.remove(lease)
                 self._rebalance()
@@ -169,9 +209,24 @@ class ThreadBudget:
                 step = left if step is None else min(step, left)
             self._lock.wait(step)
 
+    def _runnable(self, lease: ThreadLease) -> bool:
+        """The lease has threads, and they are not spinning under anyone else."""
+        others = sum(x.in_use for x in self._leases if x is not lease)
+        return lease.allotted > 0 and others + lease.allotted <= self.total
+
     def _sync(self, lease: ThreadLease) -> int:
         with self._lock:
             if lease.released:
+                return lease.in_use
+            if lease.allotted == 0:  # paused by a higher priority: give the threads back
+                lease.in_use = 0
+                self._lock.notify_all()
+                try:
+                    self._wait(lambda: self._runnable(lease), None, lease.cancel)
+                except Cancelled:
+                    return 0
+                lease.in_use = lease.allotted
+                self._lock.notify_all()
                 return lease.in_use
             target = lease.allotted
             if target > lease.in_use:  # grow only into threads nobody is spinning on

@@ -1,7 +1,7 @@
 """Statistics over grades: pass@k, bootstrap intervals, rater agreement, Bradley-Terry.
 
 Pure functions on plain numbers and numpy arrays; nothing here reads the database
-(``gradebench.engine.reporting.aggregate`` does that). Every random draw takes an explicit seed so an
+(``gradebench.engine.reporting.loading`` does that). Every random draw takes an explicit seed so an
 export run twice gives the same numbers.
 
 Agreement: Cohen's and Fleiss' kappa are a few lines of arithmetic and are written

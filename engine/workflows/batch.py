@@ -8,7 +8,9 @@ old row kept as superseded. ``run_batch`` runs the jobs on ``parallel`` worker t
 cores among them), streaming every answer into its row (``gradebench.engine.answers.recording``), then
 extracts the code and runs the evaluator on each finished answer. Killing the
 process at any moment and running again ends with exactly one current answer per
-triple.
+triple. A failure while testing or storing one answer is that answer's ``error``
+verdict (``JobOutcome.internal_error``, traceback in the log file), not the batch's
+end.
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ from gradebench.engine.answers.recording import (
     mark_stale_streaming,
     start_answer,
 )
+from gradebench.engine.errors import SampleError, log_exception
 from gradebench.engine.generation.backend import Backend, GenerationRequest, GenerationResult
 from gradebench.engine.generation.registry import RegisteredContender
 from gradebench.engine.problems.model import Problem
@@ -66,6 +69,9 @@ class JobOutcome:
     result: GenerationResult | None
     verdict: str | None = None
     skipped: bool = False
+    internal_error: str | None = None
+    """One line (naming the log file) when gradebench failed while testing or storing
+    this answer: its verdict is then ``error`` and the batch went on."""
 
 
 @dataclass
@@ -115,14 +121,19 @@ def plan_jobs(
 
 
 def default_evaluate(db: Database, problem: Problem, generation_id: str, code: str) -> str:
-    from gradebench.engine.evaluation.evaluator import Evaluator, save_execution
+    """Test and store; a failure of gradebench's on this answer is stored as its
+    ``error`` verdict and raised as ``SampleError`` (one line) for the batch to count."""
+    from gradebench.engine.evaluation.evaluator import Evaluator
+    from gradebench.engine.evaluation.execution import save_execution
 
-    execution = Evaluator(db).evaluate(problem, code)
+    execution = Evaluator(db).evaluate_safely(problem, code)
     save_execution(db, execution, problem_id=problem.id, generation_id=generation_id)
+    if execution.internal_error:
+        raise SampleError(execution.internal_error)
     return execution.verdict
 
 
-def _run_job(
+def run_job(
     db: Database,
     backend: Backend,
     job: Job,
@@ -171,10 +182,17 @@ def _run_job(
     if result.stop_reason in FINISHED:
         extraction = extract_for_problem(result.text, job.problem)
     writer.finish(result, extraction)
-    verdict = None
+    verdict = internal_error = None
     if extraction is not None and evaluate is not None:
-        verdict = evaluate(db, job.problem, writer.generation_id, extraction.code)
-    return JobOutcome(job, writer.generation_id, result, verdict=verdict)
+        try:
+            verdict = evaluate(db, job.problem, writer.generation_id, extraction.code)
+        except SampleError as exc:  # already logged, its error verdict stored
+            verdict, internal_error = "error", str(exc)
+        except Exception as exc:  # testing or storing failed: this answer's error, not the batch's
+            verdict, internal_error = "error", log_exception(f"testing {job.label}", exc)
+    return JobOutcome(
+        job, writer.generation_id, result, verdict=verdict, internal_error=internal_error
+    )
 
 
 def run_batch(
@@ -213,7 +231,7 @@ def run_batch(
                     return
                 try:
                     outcomes.put(
-                        _run_job(db, backend, job, run_id, cancel, evaluate, flush_seconds, on_text)
+                        run_job(db, backend, job, run_id, cancel, evaluate, flush_seconds, on_text)
                     )
                 except BaseException as exc:
                     cancel.set()

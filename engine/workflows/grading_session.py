@@ -21,14 +21,14 @@ if TYPE_CHECKING:  # the rules above import cheaply: the CLI's argument parser r
     from gradebench.engine.answers.pipeline import Seat
     from gradebench.engine.generation.prompts import PromptTemplates
     from gradebench.engine.generation.registry import Contender
-    from gradebench.engine.grading.events import Rubric
+    from gradebench.engine.grading.rubric import Rubric
     from gradebench.engine.problems.model import Problem
     from gradebench.engine.store.sqlite import Database
 
 CONTENDER_BOUNDS = (2, 4)
 """A session compares at least two and at most four contenders side by side."""
 PROBLEM_FILTERS = ("all", "ungraded", "failing", "easy", "medium", "hard")
-"""Which problems a session goes through (``grading.select_problems``)."""
+"""Which problems a session goes through (``select_problems``)."""
 DEFAULT_CONTENDERS = ("smollm2-plain", "smollm2-cot")
 DEFAULT_SUITE = "lowcost60"
 
@@ -61,7 +61,7 @@ class GradingSession:
 
 
 def _default_rubric() -> Rubric:
-    from gradebench.engine.grading.events import Rubric
+    from gradebench.engine.grading.rubric import Rubric
 
     return Rubric()
 
@@ -98,7 +98,8 @@ def open_grading_session(
     the problems, remember the reviewer and start the session's run."""
     from gradebench.engine.answers.pipeline import Seat
     from gradebench.engine.generation.registry import register_contender
-    from gradebench.engine.grading import events as grading
+    from gradebench.engine.grading.progress import select_problems
+    from gradebench.engine.grading.reviewer_settings import remember_reviewer
     from gradebench.engine.store.runs import start_run
 
     check_request(request)
@@ -111,7 +112,7 @@ def open_grading_session(
         seats.append(Seat(registered.id, contender.name, contender, template))
     reviewer = request.reviewer.strip()
     problems = parse_subset(request.subset).select(problems, request.suite)
-    chosen = grading.select_problems(
+    chosen = select_problems(
         problems,
         request.which,
         db=db,
@@ -120,7 +121,7 @@ def open_grading_session(
     )
     if not chosen:
         raise UserError(f"problems: none match {request.which!r} in suite {request.suite}")
-    grading.remember_reviewer(db, reviewer)
+    remember_reviewer(db, reviewer)
     run_id = start_run(
         db,
         "grade",

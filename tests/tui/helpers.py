@@ -50,6 +50,7 @@ def make_app(tmp_path: Path, backend: FakeBackend | None = None, **options):
         "ask": False,
         "stable_display": True,
         "seed": 7,
+        "look_ahead": 0,  # today's behaviour unless a test turns look-ahead on
     }
     settings.update(options)
     return GradebenchApp(**settings)

@@ -5,13 +5,13 @@ from __future__ import annotations
 from rich.console import Console
 
 from gradebench.engine.answers.pipeline import Answer
-from gradebench.engine.grading.events import Rubric
+from gradebench.engine.grading.rubric import Rubric
 from gradebench.tui.widgets.answer_pane import AnswerPane
 
 
 def _shown(answer: Answer) -> str:
     pane = AnswerPane(0, rubric=Rubric())
-    pane.answer = answer
+    pane.state.answer = answer
     console = Console(record=True, width=100)
     console.print(pane._answer_renderable())
     return console.export_text()

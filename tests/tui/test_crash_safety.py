@@ -9,7 +9,7 @@ import sys
 import textwrap
 from pathlib import Path
 
-from gradebench.engine.grading import events as grading
+from gradebench.engine.grading.grades import current_grade
 from gradebench.engine.store.database import open_db
 from gradebench.tui.widgets.answer_pane import AnswerPane
 from tests.tui.helpers import make_app, wait_until
@@ -28,7 +28,7 @@ CHILD = textwrap.dedent(
         app = make_app(Path({tmp!r}))
         async with app.run_test(size=(120, 40)) as pilot:
             await wait_until(
-                pilot, lambda: all(p.result is not None for p in app.screen.query(AnswerPane))
+                pilot, lambda: all(p.state.result is not None for p in app.screen.query(AnswerPane))
             )
             print("READY", flush=True)
             sys.stdin.readline()
@@ -72,9 +72,9 @@ async def test_grade_survives_kill_9_right_after_the_score_key_and_shows_on_reop
     again = make_app(tmp_path)
     async with again.run_test(size=(120, 40)) as pilot:
         await wait_until(
-            pilot, lambda: all(p.answer is not None for p in again.screen.query(AnswerPane))
+            pilot, lambda: all(p.state.answer is not None for p in again.screen.query(AnswerPane))
         )
         assert again.screen.index == 0  # the right pane is still ungraded
         left = again.screen.query(AnswerPane).first()
-        assert left.grade is not None and left.grade.score == 0.5
-        assert grading.current_grade(again.db, left.answer.generation_id, "tess").score == 0.5
+        assert left.state.grade is not None and left.state.grade.score == 0.5
+        assert current_grade(again.db, left.state.answer.generation_id, "tess").score == 0.5

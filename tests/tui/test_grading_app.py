@@ -5,7 +5,10 @@ from __future__ import annotations
 import threading
 from dataclasses import dataclass, field
 
-from gradebench.engine.grading import events as grading
+from gradebench.engine.grading.grades import current_grade, grade_history
+from gradebench.engine.grading.presentations import latest_presentation
+from gradebench.engine.grading.reviewer_settings import last_reviewer
+from gradebench.engine.grading.votes import current_vote
 from gradebench.tui.widgets.answer_pane import AnswerPane
 from tests.fakes import FakeBackend, tokens_of
 from tests.tui.helpers import make_app, wait_until
@@ -31,7 +34,7 @@ def panes(app) -> list[AnswerPane]:
 
 
 def settled(app) -> bool:
-    return all(p.result is not None for p in panes(app))
+    return all(p.state.result is not None for p in panes(app))
 
 
 def grade_rows(app) -> list[tuple]:
@@ -49,15 +52,17 @@ async def test_streaming_shows_each_contenders_tokens_in_its_own_pane(tmp_path):
     app = make_app(tmp_path, backend)
     async with app.run_test(size=(120, 40)) as pilot:
         left, right = panes(app)
-        await wait_until(pilot, lambda: "word5" in "".join(left.pieces))
-        assert left.streaming and left.tokens >= 6
-        assert "alpha" not in "".join(right.pieces)
+        await wait_until(pilot, lambda: "word5" in "".join(left.state.pieces))
+        assert left.state.streaming and left.state.tokens >= 6
+        assert "alpha" not in "".join(right.state.pieces)
         await wait_until(pilot, lambda: settled(app))
-        assert "a + b" in (left.answer.code or "") and "a - b" in (right.answer.code or "")
-        assert left.result.verdict == "pass" and right.result.verdict == "fail"
-        assert right.result.first_failure is not None
+        assert "a + b" in (left.state.answer.code or "") and "a - b" in (
+            right.state.answer.code or ""
+        )
+        assert left.state.result.verdict == "pass" and right.state.result.verdict == "fail"
+        assert right.state.result.first_failure is not None
         # fewer renders than tokens: the batcher hands text over in chunks
-        assert len(left.pieces) == 1  # settled: the full answer, shown once
+        assert len(left.state.pieces) == 1  # settled: the full answer, shown once
 
 
 async def test_scoring_by_key_writes_one_event_and_editing_adds_a_second(tmp_path):
@@ -69,14 +74,14 @@ async def test_scoring_by_key_writes_one_event_and_editing_adds_a_second(tmp_pat
         await pilot.press("3")  # third rubric level: correct (1.0)
         rows = grade_rows(app)
         assert len(rows) == 1 and rows[0][1] == 1.0 and rows[0][2] is None
-        assert rows[0][0] == left.answer.generation_id
+        assert rows[0][0] == left.state.answer.generation_id
         assert "correct" in str(left.query_one(".answer-grade").render())
         await pilot.press("2")  # change of mind: partially correct
         rows = grade_rows(app)
         assert len(rows) == 2 and rows[1][1] == 0.5
-        event = grading.current_grade(app.db, left.answer.generation_id, "tess")
+        event = current_grade(app.db, left.state.answer.generation_id, "tess")
         assert event.score == 0.5 and event.replaces_id == rows[0][3] == rows[1][2]
-        history = grading.grade_history(app.db, left.answer.generation_id)
+        history = grade_history(app.db, left.state.answer.generation_id)
         assert [e.score for e in history] == [1.0, 0.5]
         assert history[1].replaces_id == history[0].id
 
@@ -89,20 +94,20 @@ async def test_accept_flag_and_note_are_saved_as_new_events(tmp_path):
         right = panes(app)[1]
         assert app.focused is right
         await pilot.press("a")
-        event = grading.current_grade(app.db, right.answer.generation_id, "tess")
-        assert event.score == app.rubric.nearest(right.result.suggested_score)
-        assert event.suggested_score == right.result.suggested_score
+        event = current_grade(app.db, right.state.answer.generation_id, "tess")
+        assert event.score == app.rubric.nearest(right.state.result.suggested_score)
+        assert event.suggested_score == right.state.result.suggested_score
         flag_before = event.format_ok
         await pilot.press("f")
-        flagged = grading.current_grade(app.db, right.answer.generation_id, "tess")
+        flagged = current_grade(app.db, right.state.answer.generation_id, "tess")
         assert flagged.format_ok is (not flag_before) and flagged.replaces_id == event.id
         await pilot.press("e")
         await wait_until(pilot, lambda: app.screen.__class__.__name__ == "NoteScreen")
         await pilot.press(*"subtracts", "ctrl+s")
         await wait_until(pilot, lambda: app.screen.__class__.__name__ == "GradingScreen")
-        noted = grading.current_grade(app.db, right.answer.generation_id, "tess")
+        noted = current_grade(app.db, right.state.answer.generation_id, "tess")
         assert noted.note == "subtracts" and noted.score == event.score
-        assert len(grading.grade_history(app.db, right.answer.generation_id)) == 3
+        assert len(grade_history(app.db, right.state.answer.generation_id)) == 3
 
 
 async def test_blind_mode_hides_names_until_the_problem_is_graded_and_records_the_shuffle(
@@ -119,7 +124,7 @@ async def test_blind_mode_hides_names_until_the_problem_is_graded_and_records_th
         left, right = panes(app)
         assert [left.border_title, right.border_title] == ["A", "B"]
         summary_before = str(app.screen.query_one("#progress").render())
-        shown = grading.latest_presentation(app.db, "demo/add-two", "tess")
+        shown = latest_presentation(app.db, "demo/add-two", "tess")
         assert shown.blind and shown.revealed_at is None
         seats = {s.contender_id: s.name for s in app.session.seats}
         await pilot.press("3")
@@ -129,7 +134,7 @@ async def test_blind_mode_hides_names_until_the_problem_is_graded_and_records_th
         await pilot.press("tab", "1")
         assert left.border_title == f"A · {seats[shown.contender_order[0]]}"
         assert right.border_title == f"B · {seats[shown.contender_order[1]]}"
-        assert grading.latest_presentation(app.db, "demo/add-two", "tess").revealed_at
+        assert latest_presentation(app.db, "demo/add-two", "tess").revealed_at
         blind_flags = app.db.execute("SELECT DISTINCT blind FROM grade_events").fetchall()
         assert blind_flags == [(1,)]
 
@@ -140,14 +145,14 @@ async def test_vote_key_records_a_preference_between_the_two_panes(tmp_path):
         await wait_until(pilot, lambda: settled(app))
         left, right = panes(app)
         await pilot.press("left_square_bracket")
-        vote = grading.current_vote(app.db, "demo/add-two", "tess")
+        vote = current_vote(app.db, "demo/add-two", "tess")
         assert vote.outcome == "a"
         assert (vote.generation_a, vote.generation_b) == (
-            left.answer.generation_id,
-            right.answer.generation_id,
+            left.state.answer.generation_id,
+            right.state.answer.generation_id,
         )
         await pilot.press("equals_sign")
-        assert grading.current_vote(app.db, "demo/add-two", "tess").outcome == "tie"
+        assert current_vote(app.db, "demo/add-two", "tess").outcome == "tie"
         assert app.db["votes"].count == 2
 
 
@@ -183,7 +188,7 @@ async def test_reopening_the_app_resumes_on_the_first_ungraded_problem_without_r
         assert again.screen.problem.id == "demo/counter-class"
         await pilot.press("p")
         await wait_until(pilot, lambda: settled(again))
-        assert all(p.grade is not None and p.grade.score == 1.0 for p in panes(again))
+        assert all(p.state.grade is not None and p.state.grade.score == 1.0 for p in panes(again))
     assert len(backend.requests) == generated  # stored answers were shown, not regenerated
 
 
@@ -193,16 +198,16 @@ async def test_escape_cancels_a_running_stream(tmp_path):
     app = make_app(tmp_path, backend)
     async with app.run_test(size=(120, 40)) as pilot:
         left = panes(app)[0]
-        await wait_until(pilot, lambda: left.tokens >= 5)
+        await wait_until(pilot, lambda: left.state.tokens >= 5)
         await pilot.press("escape")
-        await wait_until(pilot, lambda: left.answer is not None)
-        assert left.answer.status == "cancelled"
-        assert left.answer.tokens < 400
+        await wait_until(pilot, lambda: left.state.answer is not None)
+        assert left.state.answer.status == "cancelled"
+        assert left.state.answer.tokens < 400
         status = app.db.execute(
-            "SELECT status FROM generations WHERE id = ?", [left.answer.generation_id]
+            "SELECT status FROM generations WHERE id = ?", [left.state.answer.generation_id]
         ).fetchone()
         assert status == ("cancelled",)
-        assert left.result is None  # a cancelled answer is not tested
+        assert left.state.result is None  # a cancelled answer is not tested
 
 
 async def test_regenerate_replaces_the_focused_answer_and_keeps_the_old_one(tmp_path):
@@ -211,17 +216,19 @@ async def test_regenerate_replaces_the_focused_answer_and_keeps_the_old_one(tmp_
     async with app.run_test(size=(120, 40)) as pilot:
         await wait_until(pilot, lambda: settled(app))
         left = panes(app)[0]
-        old = left.answer.generation_id
+        old = left.state.answer.generation_id
         backend.by_label["model-x"] = RIGHT_ADD
         await pilot.press("r")
-        await wait_until(pilot, lambda: left.result is not None and left.answer is not None)
-        assert left.answer.generation_id != old and left.result.verdict == "pass"
+        await wait_until(
+            pilot, lambda: left.state.result is not None and left.state.answer is not None
+        )
+        assert left.state.answer.generation_id != old and left.state.result.verdict == "pass"
         rows = app.db.execute(
             "SELECT id, superseded_at IS NOT NULL FROM generations WHERE problem_id = ? "
             "AND contender_id = ? ORDER BY started_at",
             ["demo/add-two", app.session.seats[0].contender_id],
         ).fetchall()
-        assert rows == [(old, 1), (left.answer.generation_id, 0)]
+        assert rows == [(old, 1), (left.state.answer.generation_id, 0)]
 
 
 async def test_help_screen_and_command_palette_list_the_actions(tmp_path):
@@ -255,7 +262,7 @@ async def test_session_screen_starts_grading_with_the_chosen_reviewer(tmp_path):
         await pilot.press(*"rita", "enter")
         await wait_until(pilot, lambda: app.screen.__class__.__name__ == "GradingScreen")
         assert app.session.reviewer == "rita"
-        assert grading.last_reviewer(app.db) == "rita"
+        assert last_reviewer(app.db) == "rita"
         await wait_until(pilot, lambda: settled(app))
 
 
@@ -273,3 +280,25 @@ async def test_leaderboard_key_opens_it_and_is_held_back_while_blind_names_are_h
         assert app.check_action("leaderboard", ()) is True
         await pilot.press("L")
         await wait_until(pilot, lambda: app.screen.__class__.__name__ == "LeaderboardScreen")
+
+
+async def test_a_job_that_raises_is_logged_with_its_traceback_and_only_its_pane_fails(tmp_path):
+    backend = ByContender(by_label={"model-y": RIGHT_ADD}, raise_when="sum of the integers")
+    backend.by_label["model-x"] = RIGHT_ADD
+    app = make_app(tmp_path, backend)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await wait_until(pilot, lambda: all(p.state.phase == "failed" for p in panes(app)))
+        log = tmp_path / "gradebench.log"
+        left = panes(app)[0]
+        assert left.state.status.startswith(
+            "error: internal error while generate demo/add-two / model-x:"
+            " RuntimeError: scripted backend crash"
+        )
+        assert str(log) in left.state.status
+        text = log.read_text()
+        assert "Traceback (most recent call last)" in text and "scripted backend crash" in text
+        assert "generate demo/add-two / model-x" in text
+        backend.raise_when = None  # the app is still usable: the next problem streams
+        await pilot.press("n")
+        await wait_until(pilot, lambda: settled(app))
+        assert app.screen.index == 1

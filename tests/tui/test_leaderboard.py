@@ -8,7 +8,7 @@ import time
 from textual.app import App
 from textual.widgets import DataTable, Static
 
-from gradebench.engine.reporting.aggregate import Selection
+from gradebench.engine.reporting.model import Selection
 from gradebench.engine.store.database import open_db
 from gradebench.tui.screens.leaderboard import LeaderboardScreen, score_bars
 from tests.grades_fixture import add_grade, build
@@ -95,7 +95,7 @@ async def test_leaderboard_accepts_the_apps_database_object(tmp_path):
 def test_score_bars_mark_the_interval_around_the_bar(tmp_path):
     import sqlite3
 
-    from gradebench.engine.reporting.aggregate import build_report
+    from gradebench.engine.reporting.report import build_report
 
     conn = sqlite3.connect(str(build(tmp_path / "graded.db")))
     report = build_report(conn, Selection(suite="demo"))

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from gradebench.engine.reporting.aggregate import Selection
+from gradebench.engine.reporting.model import Selection
 from gradebench.tui.screens.leaderboard import LeaderboardScreen
 from tests.grades_fixture import build
 from tests.tui.test_leaderboard import LeaderboardHost, table_rows, wait_until

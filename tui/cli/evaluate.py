@@ -8,6 +8,12 @@ Every sample is run in the sandbox against the suite's tests, samples in paralle
 (base and base+plus for ``humaneval+`` and ``mbpp+``), with a progress bar when stderr is a
 terminal. Expected outputs are computed once per problem and cached in the
 database, so a second run skips the reference solutions.
+
+No sample can stop the batch: whatever an answer does is its verdict, and should
+gradebench itself fail on a sample, that sample's row has the verdict ``error`` and
+an ``internal_error`` line (the traceback goes to the log file it names), the
+summary counts it apart and the exit status is 1. Otherwise the exit status is 0,
+whatever the verdicts.
 """
 
 from __future__ import annotations
@@ -131,6 +137,8 @@ def result_record(sample: Sample, execution: Any, *, with_base: bool) -> dict[st
         record["base_verdict"] = execution.base_verdict
         record["base_passed"] = execution.base_passed
         record["base_total"] = execution.base_total
+    if getattr(execution, "internal_error", ""):
+        record["internal_error"] = execution.internal_error
     return record
 
 
@@ -174,12 +182,15 @@ def longest_first(evaluator: Any, samples: list[Sample]) -> list[int]:
 
 
 def run_samples(evaluator: Any, samples: list[Sample], jobs: int) -> Iterator[tuple[int, Any]]:
-    """(index, Execution) as samples finish, ``jobs`` at a time, longest first."""
+    """(index, Execution) as samples finish, ``jobs`` at a time, longest first; a sample
+    gradebench fails on is an ``error`` execution (``Evaluator.evaluate_safely``)."""
     from concurrent.futures import ThreadPoolExecutor, as_completed
 
     with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
         futures = {
-            pool.submit(evaluator.evaluate, samples[index].problem, samples[index].code): index
+            pool.submit(evaluator.evaluate_safely, samples[index].problem, samples[index].code): (
+                index
+            )
             for index in longest_first(evaluator, samples)
         }
         for future in as_completed(futures):
@@ -217,8 +228,8 @@ def evaluate_command(context: Context) -> int:
         results = evaluate_samples(
             Evaluator(db), samples, jobs, output, with_base=with_base, collect_every=collect_every
         )
-    print_summary(args.suite, samples, results, with_base=with_base)
-    return 0
+    internal = print_summary(args.suite, samples, results, with_base=with_base)
+    return 1 if internal else 0
 
 
 def evaluate_samples(
@@ -256,7 +267,9 @@ COLLECT_EVERY = 256
 
 def print_summary(
     suite: str, samples: list[Sample], results: dict[int, Any], *, with_base: bool
-) -> None:
+) -> int:
+    """pass@1 on stderr, and the samples gradebench failed on counted apart; returns
+    how many those were."""
     every: dict[str, list[bool]] = {}
     base: dict[str, list[bool]] = {}
     for index, sample in enumerate(samples):
@@ -271,3 +284,15 @@ def print_summary(
         print(f"{suite} base + plus tests: pass@1 {pass_at_1(every):.3f}", file=sys.stderr)
     else:
         print(f"{suite}: pass@1 {pass_at_1(every):.3f} ({tasks})", file=sys.stderr)
+    internal = [results[i].internal_error for i in range(len(samples)) if _internal(results[i])]
+    if internal:
+        print(
+            f"{len(internal)} samples not evaluated (gradebench failed on them, verdict"
+            f" error); first: {internal[0]}",
+            file=sys.stderr,
+        )
+    return len(internal)
+
+
+def _internal(execution: Any) -> bool:
+    return bool(getattr(execution, "internal_error", ""))

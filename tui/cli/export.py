@@ -54,8 +54,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 def export(context: Context) -> int:
     from gradebench.engine.errors import UserError
     from gradebench.engine.reporting import stats
-    from gradebench.engine.reporting.aggregate import Selection, build_report, parse_by
-    from gradebench.engine.reporting.export import RAW_FORMATS, render_report, write_raw_grades
+    from gradebench.engine.reporting.export import render_report
+    from gradebench.engine.reporting.model import Selection
+    from gradebench.engine.reporting.raw_grades import RAW_FORMATS, write_raw_grades
+    from gradebench.engine.reporting.report import build_report
+    from gradebench.engine.reporting.selection import parse_by
 
     args = context.args
     fmt = args.format.lower()

@@ -145,6 +145,8 @@ def generate(context: Context) -> int:
                 f"{result.tokens_per_second:.1f} tok/s",
                 file=sys.stderr,
             )
+            if outcome.internal_error:
+                print(f"{outcome.job.label}: {outcome.internal_error}", file=sys.stderr)
 
     try:
         summary = run_batch(
@@ -171,7 +173,14 @@ def generate(context: Context) -> int:
         f"{summary.count('max_tokens')} max_tokens, {summary.count('error')} error); tests: {shown}",
         file=sys.stderr,
     )
-    return 1 if summary.count("error") else 0
+    internal = [o.internal_error for o in summary.outcomes if o.internal_error]
+    if internal:
+        print(
+            f"{len(internal)} answers not tested (gradebench failed on them, verdict error);"
+            f" first: {internal[0]}",
+            file=sys.stderr,
+        )
+    return 1 if summary.count("error") or internal else 0
 
 
 def _evaluate():

@@ -129,10 +129,14 @@ def check_problems(context: Context) -> int:
     results = evaluator.evaluate_many(pairs, jobs=context.args.jobs)
     width = max([len(p.id) for p in load.problems] + [7])
     print(f"{'problem':<{width}}  {'reference':<16}  {'stub':<16}  note")
-    bad = 0
+    bad = internal = 0
     for index, problem in enumerate(load.problems):
         reference, stub = results[2 * index], results[2 * index + 1]
         notes = []
+        failed_on = [e.internal_error for e in (reference, stub) if e.internal_error]
+        if failed_on:  # gradebench failed, not the problem: say so, apart
+            internal += 1
+            notes.append(failed_on[0])
         if problem.extra.get("no_reference"):
             notes.append("no canonical solution: the asserts state the expected outputs")
         elif reference.verdict != "pass":
@@ -140,13 +144,18 @@ def check_problems(context: Context) -> int:
             notes.append(f"reference fails test {failure.get('test')}: {failure.get('message')}")
         if stub.verdict == "pass":
             notes.append("a stub returning None passes every test")
-        bad += bool(notes) and not (problem.extra.get("no_reference") and len(notes) == 1)
+        bad += (
+            bool(notes)
+            and not failed_on
+            and not (problem.extra.get("no_reference") and len(notes) == 1)
+        )
         ref_text = f"{reference.verdict} {reference.passed}/{reference.total}"
         stub_text = f"{stub.verdict} {stub.passed}/{stub.total}"
         print(f"{problem.id:<{width}}  {ref_text:<16}  {stub_text:<16}  {'; '.join(notes)}")
     print(
         f"{len(load.problems)} problems checked, {bad} with problems, "
-        f"{len(load.errors)} failed to load",
+        f"{len(load.errors)} failed to load"
+        + (f", {internal} not checked (internal error, see the note)" if internal else ""),
         file=sys.stderr,
     )
-    return 1 if bad or load.errors else 0
+    return 1 if bad or load.errors or internal else 0

@@ -9,7 +9,8 @@ from textual.containers import Vertical
 from textual.screen import ModalScreen
 from textual.widgets import DataTable, Footer, Label
 
-from gradebench.engine.grading.events import GradeEvent, Rubric
+from gradebench.engine.grading.grades import GradeEvent
+from gradebench.engine.grading.rubric import Rubric
 
 
 class HistoryScreen(ModalScreen[None]):

@@ -1,7 +1,7 @@
 """The leaderboard: aggregate table, score bars with confidence intervals, agreement, votes.
 
 Pushed from the grading screen (key ``L``). The numbers come from
-``gradebench.engine.reporting.aggregate.report_in_stages``, computed in a thread worker on its own
+``gradebench.engine.reporting.report.report_in_stages``, computed in a thread worker on its own
 SQLite connection so the UI never waits on a query. The aggregate table and the
 score bars are shown as soon as they are computed (``tables_shown`` counts that);
 agreement, the per-difficulty bars and the side-by-side votes follow when the
@@ -24,17 +24,12 @@ from textual.containers import VerticalScroll
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Header, Static
 
-from gradebench.engine.reporting.aggregate import (
-    GroupRow,
-    Report,
-    ReportTables,
-    Selection,
-    cached_report_in_stages,
-    grade_change_marker,
-)
-from gradebench.engine.reporting.export import format_value
+from gradebench.engine.reporting.model import GroupRow, Report, ReportTables, Selection
+from gradebench.engine.reporting.report_cache import cached_report_in_stages, grade_change_marker
+from gradebench.engine.reporting.tables import format_value
 
 BAR_WIDTH = 40
+TIMING_COLUMNS = {"mean_ttft_seconds", "mean_tokens_per_second", "mean_seconds"}
 POLL_SECONDS = 1.0
 BAR_COLORS = ("dodger_blue2", "dark_orange", "green3", "red3", "turquoise2", "gold1", "orchid")
 
@@ -104,8 +99,11 @@ class LeaderboardScreen(Screen[None]):
         db_path: str | Path | None = None,
         selection: Selection | None = None,
         poll_seconds: float = POLL_SECONDS,
+        stable: bool = False,
     ) -> None:
         super().__init__()
+        self.stable = stable
+        """Leave times, speeds and the clock out (deterministic screenshots)."""
         if db_path is None:
             if db is None:
                 raise ValueError("LeaderboardScreen needs db or db_path")
@@ -212,7 +210,7 @@ class LeaderboardScreen(Screen[None]):
 
     def _show_tables(self, tables: ReportTables, elapsed: float) -> None:
         """The aggregate table and score bars, while the rest is still computed."""
-        self._status(tables, f"table in {elapsed:.2f} s, computing agreement and votes…")
+        self._status(tables, f"table{self._took(elapsed)}, computing agreement and votes…")
         self._fill_table(tables)
         self.query_one("#lb-bars", Static).update(score_bars(list(tables.contender_rows)))
         self.table_seconds = elapsed
@@ -224,7 +222,8 @@ class LeaderboardScreen(Screen[None]):
         self.loads += 1
         if self._marker is None:
             self._marker = marker
-        self._status(report, f"computed in {elapsed:.2f} s · {time.strftime('%H:%M:%S')}")
+        when = "" if self.stable else f" · {time.strftime('%H:%M:%S')}"
+        self._status(report, f"computed{self._took(elapsed)}{when}")
         if not staged:  # a remembered report comes whole, in one step
             self._fill_table(report)
             self.query_one("#lb-bars", Static).update(score_bars(list(report.contender_rows)))
@@ -236,12 +235,16 @@ class LeaderboardScreen(Screen[None]):
         self.query_one("#lb-agreement", Static).update(self._agreement_text(report))
         self._fill_pairwise(report)
 
+    def _took(self, elapsed: float) -> str:
+        return "" if self.stable else f" in {elapsed:.2f} s"
+
     def _fill_table(self, report: Report | ReportTables) -> None:
-        from gradebench.engine.reporting.export import report_columns
+        from gradebench.engine.reporting.tables import report_columns
 
         table = self.query_one("#lb-table", DataTable)
         table.clear(columns=True)
-        columns = [c for c in report_columns(report) if c.key not in ("ci_low", "ci_high")]
+        hidden = {"ci_low", "ci_high"} | (TIMING_COLUMNS if self.stable else set())
+        columns = [c for c in report_columns(report) if c.key not in hidden]
         table.add_columns(
             *(c.header if c.key != "mean_score" else "Mean [95% CI]" for c in columns)
         )

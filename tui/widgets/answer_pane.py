@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
 from typing import ClassVar
 
 from rich.console import Group, RenderableType
@@ -13,8 +12,8 @@ from textual.binding import Binding
 from textual.containers import Vertical, VerticalScroll
 from textual.widgets import Static
 
-from gradebench.engine.answers.pipeline import Answer, TestResult
-from gradebench.engine.grading.events import GradeEvent, Rubric
+from gradebench.engine.grading.rubric import Rubric
+from gradebench.tui.widgets.pane_state import PaneState
 
 OUTPUT_CAP = 400
 TITLE_SECONDS = 1.0
@@ -48,18 +47,12 @@ def tail_lines(text: str, width: int, height: int) -> str:
     return "\n".join(rows[-height:])
 
 
-@dataclass
-class PaneDraft:
-    """What the reviewer set before (or besides) a score: the format flag and the note."""
-
-    format_ok: bool | None = None
-    note: str = ""
-
-
 class AnswerPane(Vertical, can_focus=True):
-    """A focusable column; the grading screen feeds it tokens, results and grades.
+    """A focusable column that renders one ``PaneState``.
 
-    The answer scrolls; the test result and the grade stay in view below it.
+    The grading screen owns the decisions: it changes ``state`` and asks for a render
+    (``render_all``, or ``flush`` for streamed text). The answer scrolls; the test
+    result and the grade stay in view below it.
     """
 
     BINDINGS: ClassVar[list[Binding]] = [
@@ -69,22 +62,17 @@ class AnswerPane(Vertical, can_focus=True):
         Binding("pagedown", "scroll_answer(10)", "Page down", show=False),
     ]
 
-    def __init__(self, index: int, *, rubric: Rubric, id: str | None = None) -> None:
+    def __init__(
+        self, index: int, *, rubric: Rubric, stable: bool = False, id: str | None = None
+    ) -> None:
         super().__init__(id=id, classes="answer-pane")
         self.index = index
         self.rubric = rubric
-        self.label = ""
-        self.pieces: list[str] = []
-        self.tokens = 0
-        self.rate: float | None = None
-        self.streaming = False
-        self.answer: Answer | None = None
-        self.result: TestResult | None = None
-        self.grade: GradeEvent | None = None
-        self.history_count = 0
-        self.draft = PaneDraft()
-        self.status = ""
-        self.stable = False
+        self.state = PaneState()
+        self.stable = stable
+        """Hide rates and run times (deterministic screenshots)."""
+        self.hide_timing = False
+        """Blind and not yet revealed: no speed, token count or time may tell contenders apart."""
         self.unflushed = False
         self.title_shown = 0.0
 
@@ -101,86 +89,31 @@ class AnswerPane(Vertical, can_focus=True):
         scroll = self.query_one(".answer-scroll", VerticalScroll)
         scroll.scroll_to(y=scroll.scroll_y + lines, animate=False)
 
-    # --- state changes, each followed by one render ---
-
-    def reset(self, label: str) -> None:
-        self.set_class(False, "-streaming")
-        self.label = label
-        self.pieces = []
-        self.tokens = 0
-        self.rate = None
-        self.streaming = False
-        self.answer = None
-        self.result = None
-        self.grade = None
-        self.history_count = 0
-        self.draft = PaneDraft()
-        self.status = ""
-        self.render_all()
-
-    def start_stream(self) -> None:
-        self.set_class(True, "-streaming")
-        self.pieces = []
-        self.tokens = 0
-        self.rate = None
-        self.answer = None
-        self.result = None
-        self.streaming = True
-        self.status = "waiting for the model…"
+    def show(self, state: PaneState | None = None) -> None:
+        """Render ``state`` (or the current one) in full."""
+        if state is not None:
+            self.state = state
+        self.set_class(self.state.streaming, "-streaming")
+        self.unflushed = False
         self.render_all()
 
     def add_text(self, text: str, tokens: int, rate: float | None) -> None:
         """A batch of tokens from the worker: kept until the screen's next ``flush``."""
-        self.pieces.append(text)
-        self.tokens = tokens
-        self.rate = rate
-        self.status = "streaming"
+        self.state.add_text(text, tokens, rate)
         self.unflushed = True
 
     def flush(self) -> None:
         """Repaint the streaming view once (no layout pass: the view has a fixed size)."""
-        if not self.unflushed or not self.streaming:
+        if not self.unflushed or not self.state.streaming:
             return
         self.unflushed = False
         stream = self.query_one(f"#stream-{self.index}", Static)
         size = stream.content_size
-        stream.update(Text(tail_lines("".join(self.pieces), size.width, size.height)), layout=False)
+        stream.update(Text(tail_lines(self.state.text, size.width, size.height)), layout=False)
         now = time.monotonic()
-        if now - self.title_shown >= TITLE_SECONDS:
+        if self.stable or now - self.title_shown >= TITLE_SECONDS:
             self.title_shown = now
             self._render_title()
-
-    def settle(self, answer: Answer) -> None:
-        """The answer ended: show it once, in full, with its extracted code highlighted."""
-        self.set_class(False, "-streaming")
-        self.streaming = False
-        self.answer = answer
-        self.tokens = answer.tokens
-        self.rate = answer.tokens_per_second
-        self.pieces = [answer.raw_answer]
-        if answer.status in ("done", "max_tokens"):
-            self.status = "running tests…" if self.result is None else ""
-        else:
-            self.status = answer.status + (f": {answer.error}" if answer.error else "")
-        self.render_all()
-
-    def stop_stream(self, status: str) -> None:
-        self.set_class(False, "-streaming")
-        self.streaming = False
-        self.status = status
-        self.render_all()
-
-    def show_result(self, result: TestResult) -> None:
-        self.result = result
-        self.status = ""
-        self.render_all()
-
-    def show_grade(self, grade: GradeEvent | None, history_count: int) -> None:
-        self.grade = grade
-        self.history_count = history_count
-        if grade is not None:
-            self.draft = PaneDraft(grade.format_ok, grade.note)
-        self._render_grade()
 
     # --- rendering ---
 
@@ -193,38 +126,46 @@ class AnswerPane(Vertical, can_focus=True):
         self._render_grade()
 
     def _render_title(self) -> None:
-        self.border_title = self.label
-        rate = "-" if self.rate is None or self.stable else f"{self.rate:.1f}"
-        self.border_subtitle = f"{self.tokens} tok · {rate} tok/s"
+        state = self.state
+        self.border_title = state.label
+        if self.hide_timing:
+            # speed identifies a model on a CPU; the marker is the same for every pane
+            self.border_subtitle = "prepared ahead" if state.prepared else ""
+            return
+        rate = "-" if state.rate is None or self.stable else f"{state.rate:.1f}"
+        marker = " · prepared ahead" if state.prepared else ""
+        self.border_subtitle = f"{state.tokens} tok · {rate} tok/s{marker}"
 
     def _answer_renderable(self) -> RenderableType:
-        if self.answer is None:
-            text = Text("".join(self.pieces))
-            if self.status:
-                text.append(("\n" if self.pieces else "") + self.status, style="italic dim")
+        state = self.state
+        answer = state.answer
+        if answer is None:
+            text = Text(state.text)
+            if state.status:
+                text.append(("\n" if state.pieces else "") + state.status, style="italic dim")
             return text
         parts: list[RenderableType] = []
-        if self.answer.code:
-            parts.append(Text(f"extracted code ({self.answer.extract_method})", style="bold"))
-            for note in self.answer.extract_notes:
+        if answer.code:
+            parts.append(Text(f"extracted code ({answer.extract_method})", style="bold"))
+            for note in answer.extract_notes:
                 parts.append(Text(f"  note: {note}", style="italic"))
-            parts.append(Syntax(self.answer.code, "python", theme="ansi_dark", word_wrap=True))
-        elif self.answer.status in ("done", "max_tokens"):
+            parts.append(Syntax(answer.code, "python", theme="ansi_dark", word_wrap=True))
+        elif answer.status in ("done", "max_tokens"):
             parts.append(Text("no code found in the answer", style="bold red"))
         parts.append(Text("answer", style="bold"))
-        parts.append(Text(self.answer.raw_answer or "(empty)", style="dim"))
-        if self.status:
-            parts.append(Text(self.status, style="italic"))
+        parts.append(Text(answer.raw_answer or "(empty)", style="dim"))
+        if state.status:
+            parts.append(Text(state.status, style="italic"))
         return Group(*parts)
 
     def _result_renderable(self) -> RenderableType:
-        result = self.result
+        result = self.state.result
         if result is None:
             return Text("")
         text = Text()
         text.append(f" {result.verdict.upper()} ", style=VERDICT_STYLES.get(result.verdict, "bold"))
         text.append(f"  {result.passed}/{result.total} tests")
-        if not self.stable:
+        if not self.stable and not self.hide_timing:
             text.append(f"  {result.seconds:.2f} s")
         if result.first_failure:
             failure = result.first_failure
@@ -244,24 +185,25 @@ class AnswerPane(Vertical, can_focus=True):
     def _render_grade(self) -> None:
         if not self.is_mounted:
             return
+        state = self.state
         rubric = self.rubric
         text = Text()
-        suggested = self.result.suggested_score if self.result else None
+        suggested = state.result.suggested_score if state.result else None
         text.append("suggested: ")
         text.append("-" if suggested is None else f"{suggested:g}", style="bold cyan")
         text.append("   score: ")
-        if self.grade is None:
+        if state.grade is None:
             text.append("ungraded", style="bold yellow")
         else:
             text.append(
-                f"{self.grade.score:g} ({rubric.label(self.grade.score)})", style="bold green"
+                f"{state.grade.score:g} ({rubric.label(state.grade.score)})", style="bold green"
             )
         if rubric.format_flag:
-            flag = self.draft.format_ok
+            flag = state.draft.format_ok
             text.append("   format: ")
             text.append("-" if flag is None else ("yes" if flag else "no"), style="bold")
-        if self.draft.note:
-            text.append(f"\nnote: {cap(self.draft.note, 200)}", style="italic")
-        if self.history_count > 1:
-            text.append(f"\n{self.history_count} grade events (h: history)", style="dim")
+        if state.draft.note:
+            text.append(f"\nnote: {cap(state.draft.note, 200)}", style="italic")
+        if state.history_count > 1:
+            text.append(f"\n{state.history_count} grade events (h: history)", style="dim")
         self.query_one(f"#grade-{self.index}", Static).update(text)

@@ -8,12 +8,9 @@ from pathlib import Path
 import pytest
 
 from gradebench.engine.evaluation import harness
-from gradebench.engine.evaluation.evaluator import (
-    Evaluator,
-    Execution,
-    expected_key,
-    save_execution,
-)
+from gradebench.engine.evaluation.evaluator import Evaluator
+from gradebench.engine.evaluation.execution import Execution, save_execution
+from gradebench.engine.evaluation.expected_outputs import expected_key
 from gradebench.engine.problems.model import Problem, TestCase
 from gradebench.engine.problems.suites import load_suite
 
@@ -259,7 +256,10 @@ def test_expected_outputs_are_cached_in_the_database_and_reused(db):
 
 
 def test_stored_outputs_round_trip_and_earlier_rows_still_load():
-    from gradebench.engine.evaluation.evaluator import _read_stored_outputs, _stored_outputs
+    from gradebench.engine.evaluation.stored_outputs import (
+        encode_stored_outputs,
+        read_stored_outputs,
+    )
 
     encoded = [
         harness.encode([1, 2.5, "a\nb"]),
@@ -270,10 +270,10 @@ def test_stored_outputs_round_trip_and_earlier_rows_still_load():
         harness.encode(["banana"]),  # holds "nan": conservatively never matched by text
     ]
     errors = [None, "the reference raised ValueError: x\ny", None, None, None, None]
-    stored = _stored_outputs(encoded, errors)
+    stored = encode_stored_outputs(encoded, errors)
     assert isinstance(stored, bytes)
     assert stored.count(b"\n") == 7  # header + one line per test, newlines escaped
-    texts, back_errors = _read_stored_outputs(stored)
+    texts, back_errors = read_stored_outputs(stored)
     assert list(texts) == encoded
     assert back_errors[:4] == [None, "the reference raised ValueError: x\ny", None, "no output"]
     assert back_errors[4:] == [None, None]
@@ -291,20 +291,20 @@ def test_stored_outputs_round_trip_and_earlier_rows_still_load():
         (version_2, [encoded[0], None, encoded[4], encoded[2]], [True, False, False, True]),
         (version_1, [encoded[0], None, harness.encode(5)], [True, False, True]),
     ):
-        texts, back_errors = _read_stored_outputs(legacy)
+        texts, back_errors = read_stored_outputs(legacy)
         assert list(texts) == want_texts
         assert back_errors[1] == "boom"
         assert [texts.plain(i) for i in range(len(texts))] == want_plain
 
 
 def test_only_a_real_opaque_value_or_nan_keeps_an_output_from_matching_by_text():
-    from gradebench.engine.evaluation.evaluator import _plain_text
+    from gradebench.engine.evaluation.stored_outputs import plain_text
 
     class Custom:
         pass
 
     def plain(value) -> bool:
-        return _plain_text(harness.encode(value).encode("utf-8", "surrogatepass"))
+        return plain_text(harness.encode(value).encode("utf-8", "surrogatepass"))
 
     assert plain(['["o",', "o", {"o": 1}, 2.5])  # the tag's text inside strings is escaped
     assert not plain([1, Custom()])
@@ -314,14 +314,14 @@ def test_only_a_real_opaque_value_or_nan_keeps_an_output_from_matching_by_text()
 
 @pytest.mark.parametrize("damage", [b'gradebench-outputs-3\n=["n"]', b"gradebench-outputs-3\n?x\n"])
 def test_a_damaged_stored_row_is_an_error_for_the_reader(damage):
-    from gradebench.engine.evaluation.evaluator import _read_stored_outputs
+    from gradebench.engine.evaluation.stored_outputs import read_stored_outputs
 
     with pytest.raises(ValueError):
-        _read_stored_outputs(damage)
+        read_stored_outputs(damage)
 
 
 def test_an_earlier_versions_row_is_used_and_stored_anew_and_a_damaged_one_recomputed(db):
-    from gradebench.engine.evaluation.evaluator import STORED_OUTPUTS_BLOB_HEADER
+    from gradebench.engine.evaluation.stored_outputs import STORED_OUTPUTS_BLOB_HEADER
 
     Evaluator(db).evaluate(SQUARE, "def f(x):\n    return x * x\n")
     key = {"problem_id": SQUARE.id, "content_sha256": expected_key(SQUARE)}
@@ -347,9 +347,9 @@ def test_an_earlier_versions_row_is_used_and_stored_anew_and_a_damaged_one_recom
 
 
 def _read(stored: bytes):
-    from gradebench.engine.evaluation.evaluator import _read_stored_outputs
+    from gradebench.engine.evaluation.stored_outputs import read_stored_outputs
 
-    return _read_stored_outputs(stored)[0]
+    return read_stored_outputs(stored)[0]
 
 
 def test_expected_outputs_are_computed_once_across_threads():
@@ -419,3 +419,76 @@ def test_problems_check_flags_a_wrong_reference_and_a_stub_that_passes(capsys, t
     out = capsys.readouterr().out
     assert "reference fails test 0" in out
     assert "a stub returning None passes every test" in out
+
+
+# ------------------------------------------------------------ gradebench failing on one answer
+
+
+def _fail_on_boom(monkeypatch) -> None:
+    """Make gradebench itself fail (a KeyError past the sandbox) on any answer holding
+    the word BOOM: what a bug would do, to see each entry point contain it."""
+    original = Evaluator._statuses
+
+    def statuses(self, problem, expected, order, result):
+        if "BOOM" in result.stdout:
+            raise KeyError(0)
+        return original(self, problem, expected, order, result)
+
+    monkeypatch.setattr(Evaluator, "_statuses", statuses)
+
+
+BOOM = "print('BOOM')\ndef add(a, b):\n    return a + b\n"
+
+
+def test_a_failure_of_gradebench_on_one_answer_is_its_error_verdict_and_logged(
+    monkeypatch, demo_suite_dir, tmp_path
+):
+    _fail_on_boom(monkeypatch)
+    problem = load_suite(str(demo_suite_dir)).by_id()["demo/add-two"]
+    execution = Evaluator().evaluate_safely(problem, BOOM)
+    assert execution.verdict == "error"
+    log = tmp_path / "gradebench.log"
+    assert execution.internal_error.startswith("internal error while evaluating")
+    assert "KeyError: 0" in execution.internal_error and str(log) in execution.internal_error
+    assert "\n" not in execution.internal_error
+    assert execution.first_failure["message"] == execution.internal_error
+    assert "Traceback" in log.read_text() and "KeyError: 0" in log.read_text()
+    assert Evaluator().evaluate_safely(problem, BOOM.replace("BOOM", "fine")).verdict == "pass"
+
+
+def test_evaluate_command_gives_every_sample_a_row_when_gradebench_fails_on_one(
+    monkeypatch, capsys, demo_suite_dir, tmp_path
+):
+    _fail_on_boom(monkeypatch)
+    good = "def add(a, b):\n    return a + b\n"
+    samples = tmp_path / "samples.jsonl"
+    codes = [good, BOOM, good, "def add(a, b):\n    return 0\n"]
+    samples.write_text(
+        "".join(json.dumps({"task_id": "demo/add-two", "solution": c}) + "\n" for c in codes)
+    )
+    assert run_cli("evaluate", str(samples), "--suite", str(demo_suite_dir), "--jobs", "2") == 1
+    captured = capsys.readouterr()
+    rows = [json.loads(line) for line in captured.out.splitlines()]
+    assert [r["verdict"] for r in rows] == ["pass", "error", "pass", "fail"]
+    assert "internal_error" in rows[1] and "internal_error" not in rows[0]
+    assert "1 samples not evaluated" in captured.err
+    assert "Traceback" not in captured.err
+    assert "Traceback" in (tmp_path / "gradebench.log").read_text()
+
+
+def test_problems_check_reports_a_failure_of_gradebench_apart(
+    monkeypatch, capsys, demo_suite_dir, tmp_path
+):
+    suite = tmp_path / "boom"
+    suite.mkdir()
+    text = (demo_suite_dir / "add-two.toml").read_text()
+    (suite / "add-two.toml").write_text(
+        text.replace("return a + b", "print('BOOM')\n    return a + b")
+    )
+    (suite / "add-three.toml").write_text(text)
+    _fail_on_boom(monkeypatch)
+    assert run_cli("problems", "check", "--suite", str(suite)) == 1
+    captured = capsys.readouterr()
+    assert "boom/add-three  pass 3/3" in captured.out
+    assert "internal error while evaluating" in captured.out
+    assert "1 not checked" in captured.err and "Traceback" not in captured.err

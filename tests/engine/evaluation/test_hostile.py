@@ -9,32 +9,24 @@ child of this test process still alive afterwards.
 
 from __future__ import annotations
 
+import ast
+import json
 import os
 import socket
+import subprocess
+import sys
 import threading
 from pathlib import Path
 
 import psutil
 import pytest
 
-from gradebench.engine.evaluation.evaluator import Evaluator, Execution
+from gradebench.engine.evaluation.evaluator import Evaluator
+from gradebench.engine.evaluation.execution import Execution
 from gradebench.engine.problems.model import Problem, TestCase
+from tests.garbage import CLOSE_EVERYTHING, GARBAGE, double_problem, spraying_answer
 
 FAILING = {"fail", "error", "timeout", "memory"}
-
-
-def double_problem() -> Problem:
-    return Problem(
-        id="hostile/double",
-        suite="hostile",
-        title="Double",
-        difficulty="easy",
-        statement="Return 2 * x.",
-        entry_point="double",
-        signature="def double(x: int) -> int:",
-        reference="def double(x):\n    return 2 * x\n",
-        tests=(TestCase(args=(1,), expected=2), TestCase(args=(2,)), TestCase(args=(3,))),
-    )
 
 
 @pytest.fixture(scope="module")
@@ -477,3 +469,99 @@ def double(x):
     execution = run_hostile(evaluator, guard, code)
     if os.geteuid() == 0:
         assert execution.verdict == "fail"
+
+
+# ---------------------------------------------------------------- garbage on every descriptor
+
+
+@pytest.mark.parametrize("kind", sorted(GARBAGE))
+def test_garbage_on_every_descriptor_then_a_wrong_value_is_never_a_pass(evaluator, guard, kind):
+    execution = run_hostile(
+        evaluator, guard, spraying_answer(GARBAGE[kind], when="call", right=False)
+    )
+    # error, or fail when the garbage itself read as a (wrong) result for the first test
+    assert execution.verdict in {"error", "fail"}
+    assert execution.sandbox["stopped"] == "protocol"
+
+
+@pytest.mark.parametrize("kind", sorted(GARBAGE))
+def test_garbage_on_every_descriptor_then_the_right_value_still_gets_a_verdict(
+    evaluator, guard, kind
+):
+    execution = evaluator.evaluate(
+        double_problem(), spraying_answer(GARBAGE[kind], when="load", right=True)
+    )
+    assert execution.verdict in {"pass", "fail", "error", "timeout", "memory"}
+    guard.check(execution)
+
+
+@pytest.mark.parametrize("name", sorted(CLOSE_EVERYTHING))
+def test_closing_every_descriptor_before_answering_is_an_error(evaluator, guard, name):
+    assert run_hostile(evaluator, guard, CLOSE_EVERYTHING[name]).verdict == "error"
+
+
+# ---------------------------------------------------------------- all of them in one batch
+
+
+def hostile_answers_in_this_file() -> dict[str, str]:
+    """The ``code = "..."`` of every test above (constant strings only), by test name:
+    the batch below runs each hostile answer this file holds, present and future."""
+    tree = ast.parse(Path(__file__).read_text(encoding="utf-8"))
+    answers = {}
+    for node in tree.body:
+        if isinstance(node, ast.FunctionDef) and node.name.startswith("test_"):
+            for statement in node.body:
+                if (
+                    isinstance(statement, ast.Assign)
+                    and [getattr(t, "id", None) for t in statement.targets] == ["code"]
+                    and isinstance(statement.value, ast.Constant)
+                    and isinstance(statement.value.value, str)
+                ):
+                    answers[node.name] = statement.value.value
+    return answers
+
+
+@pytest.mark.slow
+def test_one_evaluate_batch_of_every_hostile_answer_gives_each_a_row(tmp_path, guard):
+    """Every hostile answer, several per task id, in ONE ``gradebench evaluate`` run: a
+    crash on any of them would show as missing rows or a traceback."""
+    suite = tmp_path / "hostile"
+    suite.mkdir()
+    (suite / "double.toml").write_text(
+        'title = "Double"\ndifficulty = "easy"\nentry_point = "double"\n'
+        'signature = "def double(x: int) -> int:"\nstatement = "Return 2 * x."\n'
+        "reference = '''\ndef double(x):\n    return 2 * x\n'''\n"
+        '[[tests]]\nargs = "(1,)"\nexpected = "2"\n[[tests]]\nargs = "(2,)"\n'
+        '[[tests]]\nargs = "(3,)"\n'
+    )
+    wrong = list(hostile_answers_in_this_file().values())
+    wrong += [spraying_answer(g, when="call", right=False) for g in GARBAGE.values()]
+    wrong += list(CLOSE_EVERYTHING.values())
+    right = [spraying_answer(g, when="load", right=True) for g in GARBAGE.values()]
+    codes = [
+        code.replace("WATCHED", str(guard.watched)).replace("SENTINEL", str(guard.sentinel))
+        for code in wrong + right
+    ]
+    assert len(codes) >= 40
+    samples = tmp_path / "samples.jsonl"
+    samples.write_text(
+        "".join(json.dumps({"task_id": "hostile/double", "solution": c}) + "\n" for c in codes)
+    )
+    gradebench = Path(sys.executable).parent / "gradebench"
+    command = [str(gradebench), "--db", str(tmp_path / "g.db"), "evaluate", str(samples)]
+    done = subprocess.run(
+        [*command, "--suite", str(suite), "--jobs", "2"],
+        capture_output=True,
+        text=True,
+        timeout=1800,
+        check=False,
+    )
+    rows = [json.loads(line) for line in done.stdout.splitlines()]
+    assert len(rows) == len(codes), done.stderr[-2000:]
+    assert all(row["task_id"] == "hostile/double" for row in rows)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert "Traceback" not in done.stderr
+    assert not any("internal_error" in row for row in rows)
+    passed_wrong = [i for i, row in enumerate(rows[: len(wrong)]) if row["verdict"] == "pass"]
+    assert passed_wrong == [], [codes[i][:200] for i in passed_wrong]
+    assert guard.sentinel.read_text() == "keep me"

@@ -13,8 +13,9 @@ import pytest
 
 from gradebench.engine.evaluation import harness
 from gradebench.engine.evaluation.compare import Opaque
-from gradebench.engine.evaluation.evaluator import _canonical
-from gradebench.engine.evaluation.sandbox import SandboxJob, SandboxLimits, run_in_sandbox
+from gradebench.engine.evaluation.expected_outputs import canonical
+from gradebench.engine.evaluation.sandbox import run_in_sandbox
+from gradebench.engine.evaluation.sandbox_job import SandboxJob, SandboxLimits
 
 
 def run(code: str, *tests, limits=None, **job) -> object:
@@ -61,7 +62,7 @@ def test_encoding_round_trips_builtin_values_exactly(value):
     assert decoded == value
     # also tells -0.0 from 0.0; sets are compared in canonical order (iteration order of a
     # rebuilt set may differ from the original's)
-    assert _canonical(json.loads(harness.encode(decoded))) == _canonical(
+    assert canonical(json.loads(harness.encode(decoded))) == canonical(
         json.loads(harness.encode(value))
     )
 
@@ -435,7 +436,7 @@ import os
 def f(paths):
     return [os.path.exists(p) for p in paths]
 """
-    paths = [str(repo / "engine" / "harness.py"), str(db_path), str(Path.home())]
+    paths = [str(repo / "engine" / "evaluation" / "harness.py"), str(db_path), str(Path.home())]
     assert all(os.path.exists(p) for p in paths)
     seen = run(code, (0, (paths,))).outcomes[0].output
     assert seen[:2] == [False, False]

@@ -17,7 +17,8 @@ from collections import Counter
 import pytest
 
 from gradebench.engine.evaluation import harness
-from gradebench.engine.evaluation.evaluator import Evaluator, Execution
+from gradebench.engine.evaluation.evaluator import Evaluator
+from gradebench.engine.evaluation.execution import Execution
 from gradebench.engine.problems.model import Problem
 from gradebench.engine.problems.mutants import Mutant, mutants, spread
 from gradebench.engine.problems.suites import load_suite

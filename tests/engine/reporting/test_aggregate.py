@@ -1,4 +1,4 @@
-"""gradebench.engine.reporting.aggregate on the hand-worked database of tests/grades_fixture.py."""
+"""reporting.report and the modules it calls, on the hand-worked database of tests/grades_fixture.py."""
 
 from __future__ import annotations
 
@@ -7,7 +7,9 @@ import sqlite3
 import pytest
 
 from gradebench.engine.errors import UserError
-from gradebench.engine.reporting.aggregate import Selection, build_report, parse_by
+from gradebench.engine.reporting.model import Selection
+from gradebench.engine.reporting.report import build_report
+from gradebench.engine.reporting.selection import parse_by
 from tests.grades_fixture import build
 
 DEMO = Selection(suite="demo")
@@ -196,12 +198,12 @@ def test_the_mean_read_from_sql_equals_combining_each_reviewers_grade(conn, revi
     rule's path), answer by answer."""
     import numpy as np
 
-    from gradebench.engine.reporting.aggregate import (
+    from gradebench.engine.reporting.loading import (
         _combine,
-        _load,
-        _reviewer_grades,
         tune_for_reading,
     )
+    from gradebench.engine.reporting.loading import load_table as _load
+    from gradebench.engine.reporting.loading import read_reviewer_grades as _reviewer_grades
 
     selection = Selection(reviewers=reviewers)
     tune_for_reading(conn)

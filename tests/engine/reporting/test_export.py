@@ -15,14 +15,15 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from gradebench.engine.reporting.aggregate import Selection, build_report
-from gradebench.engine.reporting.export import (
+from gradebench.engine.reporting.export import render_report
+from gradebench.engine.reporting.formats.latex import latex_escape
+from gradebench.engine.reporting.model import Selection
+from gradebench.engine.reporting.raw_grades import (
     RAW_COLUMNS,
-    latex_escape,
     read_raw_grades_csv,
-    render_report,
     write_raw_grades,
 )
+from gradebench.engine.reporting.report import build_report
 from tests.conftest import REPO
 from tests.grades_fixture import build
 

@@ -1,4 +1,4 @@
-"""gradebench.engine.reporting.aggregate.report_in_stages: the cheap table first, then the same whole report."""
+"""gradebench.engine.reporting.report.report_in_stages: the cheap table first, then the same whole report."""
 
 from __future__ import annotations
 
@@ -6,13 +6,8 @@ import sqlite3
 
 import pytest
 
-from gradebench.engine.reporting.aggregate import (
-    Report,
-    ReportTables,
-    Selection,
-    build_report,
-    report_in_stages,
-)
+from gradebench.engine.reporting.model import Report, ReportTables, Selection
+from gradebench.engine.reporting.report import build_report, report_in_stages
 from tests.grades_fixture import build
 
 

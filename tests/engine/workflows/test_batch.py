@@ -510,3 +510,25 @@ def test_answers_of_a_file_from_before_the_extraction_details_read_as_unknown(
         answer is not None and answer.extract_method == "fenced" and "return a + b" in answer.code
     )
     assert (answer.extract_notes, answer.followed_format) == ((), None)  # not known, not guessed
+
+
+def test_a_failure_while_testing_one_answer_is_its_error_and_the_batch_goes_on(
+    db_path: Path, demo_suite_dir: Path, tmp_path: Path
+) -> None:
+    db, problems, seats = _setup(db_path, demo_suite_dir, tmp_path, styles=("plain",))
+    jobs = plan_jobs(db, problems, seats, _message)
+    backend = FakeBackend(answers={"sum of the integers": ADD_ANSWER})
+
+    def evaluate(db, problem, generation_id, code):
+        if problem.id.endswith("add-two"):
+            raise KeyError(0)  # gradebench failing on this one answer
+        return "fail"
+
+    summary = run_batch(db_path, backend, jobs, evaluate=evaluate)
+    assert len(summary.outcomes) == len(jobs) and not summary.interrupted
+    failed = [o for o in summary.outcomes if o.internal_error]
+    assert [o.job.problem.id for o in failed] == ["demo/add-two"]
+    assert failed[0].verdict == "error"
+    assert "KeyError: 0" in failed[0].internal_error
+    assert "Traceback" in (tmp_path / "gradebench.log").read_text()
+    assert all(o.verdict == "fail" for o in summary.outcomes if not o.internal_error)

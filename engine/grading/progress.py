@@ -1,0 +1,199 @@
+"""Where a reviewer stands in a suite: the current answers and their scores and verdicts per
+problem, the next ungraded or failing problem, where to resume, the session's problem
+selection, and the per-contender summary the header shows.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from gradebench.engine.errors import UserError
+from gradebench.engine.grading.reviewer_settings import saved_position
+from gradebench.engine.store.sqlite import Database
+
+PASSING_VERDICTS = frozenset({"pass"})
+
+
+def current_generation_ids(
+    db: Database, problem_ids: Iterable[str], contender_ids: Sequence[str]
+) -> dict[tuple[str, str], str]:
+    """(problem_id, contender_id) -> the current (not superseded) generation's id."""
+    problems = list(problem_ids)
+    if not problems or not contender_ids:
+        return {}
+    found: dict[tuple[str, str], str] = {}
+    marks_c = ",".join("?" * len(contender_ids))
+    for start in range(0, len(problems), 400):
+        chunk = problems[start : start + 400]
+        marks_p = ",".join("?" * len(chunk))
+        for problem_id, contender_id, generation_id in db.execute(
+            f"""
+            SELECT problem_id, contender_id, id FROM generations
+            WHERE superseded_at IS NULL AND sample_index = 0
+              AND problem_id IN ({marks_p}) AND contender_id IN ({marks_c})
+            ORDER BY started_at
+            """,
+            [*chunk, *contender_ids],
+        ):
+            found[(problem_id, contender_id)] = generation_id
+    return found
+
+
+def current_scores(db: Database, reviewer: str, generation_ids: Iterable[str]) -> dict[str, float]:
+    """generation_id -> the reviewer's current score, for those that have one."""
+    ids = list(generation_ids)
+    scores: dict[str, float] = {}
+    for start in range(0, len(ids), 400):
+        chunk = ids[start : start + 400]
+        marks = ",".join("?" * len(chunk))
+        for generation_id, score in db.execute(
+            f"""
+            SELECT g.generation_id, g.score FROM grade_events g
+            WHERE g.reviewer = ? AND g.generation_id IN ({marks})
+              AND NOT EXISTS (SELECT 1 FROM grade_events later WHERE later.replaces_id = g.id)
+            ORDER BY g.created_at, g.rowid
+            """,
+            [reviewer, *chunk],
+        ):
+            scores[generation_id] = score
+    return scores
+
+
+def latest_verdicts(db: Database, generation_ids: Iterable[str]) -> dict[str, str]:
+    """generation_id -> verdict of its latest execution."""
+    ids = list(generation_ids)
+    verdicts: dict[str, str] = {}
+    for start in range(0, len(ids), 400):
+        chunk = ids[start : start + 400]
+        marks = ",".join("?" * len(chunk))
+        for generation_id, verdict in db.execute(
+            f"SELECT generation_id, verdict FROM executions WHERE generation_id IN ({marks}) "
+            "ORDER BY created_at, rowid",
+            chunk,
+        ):
+            verdicts[generation_id] = verdict
+    return verdicts
+
+
+@dataclass(frozen=True)
+class ProblemStatus:
+    """One problem as the reviewer stands with it."""
+
+    problem_id: str
+    generations: dict[str, str]  # contender_id -> generation_id (only those that exist)
+    scores: dict[str, float]  # contender_id -> reviewer's current score
+    verdicts: dict[str, str]  # contender_id -> latest verdict
+
+    def graded(self, contender_ids: Sequence[str]) -> bool:
+        return all(c in self.scores for c in contender_ids)
+
+    def failing(self, contender_ids: Sequence[str]) -> bool:
+        return any(
+            c in self.verdicts and self.verdicts[c] not in PASSING_VERDICTS for c in contender_ids
+        )
+
+
+def problem_statuses(
+    db: Database, reviewer: str, problem_ids: Sequence[str], contender_ids: Sequence[str]
+) -> dict[str, ProblemStatus]:
+    generations = current_generation_ids(db, problem_ids, contender_ids)
+    scores = current_scores(db, reviewer, generations.values())
+    verdicts = latest_verdicts(db, generations.values())
+    statuses: dict[str, ProblemStatus] = {}
+    for problem_id in problem_ids:
+        gens = {
+            c: generations[(problem_id, c)] for c in contender_ids if (problem_id, c) in generations
+        }
+        statuses[problem_id] = ProblemStatus(
+            problem_id,
+            gens,
+            {c: scores[g] for c, g in gens.items() if g in scores},
+            {c: verdicts[g] for c, g in gens.items() if g in verdicts},
+        )
+    return statuses
+
+
+def next_matching(
+    problem_ids: Sequence[str],
+    start: int,
+    matches: Any,
+    *,
+    wrap: bool = True,
+) -> int | None:
+    """Index of the first problem after ``start`` for which ``matches(problem_id)``."""
+    n = len(problem_ids)
+    for step in range(1, n + (1 if wrap else 0)):
+        index = start + step
+        if index >= n:
+            if not wrap:
+                return None
+            index -= n
+        if matches(problem_ids[index]):
+            return index
+    return None
+
+
+def resume_index(
+    db: Database,
+    reviewer: str,
+    suite: str,
+    problem_ids: Sequence[str],
+    contender_ids: Sequence[str],
+) -> int:
+    """Where this reviewer picks up: the first ungraded problem, else where they stopped."""
+    if not problem_ids:
+        return 0
+    statuses = problem_statuses(db, reviewer, problem_ids, contender_ids)
+    for index, problem_id in enumerate(problem_ids):
+        if not statuses[problem_id].graded(contender_ids):
+            return index
+    saved = saved_position(db, reviewer, suite)
+    return problem_ids.index(saved) if saved in problem_ids else 0
+
+
+@dataclass(frozen=True)
+class ContenderSummary:
+    graded: int
+    mean_score: float | None
+    correct: int
+
+
+def reviewer_summary(
+    db: Database, reviewer: str, problem_ids: Sequence[str], contender_ids: Sequence[str]
+) -> dict[str, ContenderSummary]:
+    """Per contender: how many answers this reviewer graded, their mean and full marks."""
+    statuses = problem_statuses(db, reviewer, problem_ids, contender_ids)
+    summary: dict[str, ContenderSummary] = {}
+    for contender_id in contender_ids:
+        scores = [s.scores[contender_id] for s in statuses.values() if contender_id in s.scores]
+        summary[contender_id] = ContenderSummary(
+            graded=len(scores),
+            mean_score=sum(scores) / len(scores) if scores else None,
+            correct=sum(1 for s in scores if s >= 1.0),
+        )
+    return summary
+
+
+def select_problems(
+    problems: Sequence[Any],
+    which: str,
+    *,
+    db: Database,
+    reviewer: str,
+    contender_ids: Sequence[str],
+) -> list[Any]:
+    """Which problems a session covers: ``all``, ``ungraded``, ``failing`` or a difficulty."""
+    if which == "all":
+        return list(problems)
+    if which in ("easy", "medium", "hard", "unrated"):
+        return [p for p in problems if p.difficulty == which]
+    if which not in ("ungraded", "failing"):
+        raise UserError(
+            f"problems: {which!r} is not one of all, ungraded, failing, easy, medium, hard"
+        )
+    statuses = problem_statuses(db, reviewer, [p.id for p in problems], contender_ids)
+    if which == "ungraded":
+        return [p for p in problems if not statuses[p.id].graded(contender_ids)]
+    return [p for p in problems if statuses[p.id].failing(contender_ids)]

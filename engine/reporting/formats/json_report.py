@@ -1,0 +1,20 @@
+"""The whole report as JSON: selection, grouping, rows, agreement, votes and contenders."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict
+
+from gradebench.engine.reporting.model import Report
+
+
+def render_json(report: Report) -> str:
+    payload = {
+        "selection": asdict(report.selection),
+        "by": list(report.by),
+        "rows": [asdict(row) for row in report.rows],
+        "agreement": asdict(report.agreement),
+        "pairwise": asdict(report.pairwise),
+        "contenders": [asdict(c) for c in report.contenders],
+    }
+    return json.dumps(payload, indent=2, ensure_ascii=False) + "\n"

@@ -1,0 +1,164 @@
+"""The values a report is made of, and the choices it offers.
+
+What the user asks to see (``Selection``), who competed (``ContenderInfo``), one aggregate
+row per group (``GroupRow`` with its ``PassAtK`` figures), the agreement between reviewers
+(``Agreement``, ``PairKappa``), the side-by-side votes (``Pairwise``, ``PairRecord``,
+``Standing``), and the whole ``Report`` with its cheap first part ``ReportTables``. Frozen
+dataclasses only: no database, no computation.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from gradebench.engine.reporting import stats
+
+COMBINE_CHOICES = ("mean", "majority")
+GROUP_KEYS = ("contender", "difficulty", "tag")
+DIFFICULTY_ORDER = ("easy", "medium", "hard", "unrated")
+DEFAULT_KS = (1, 10)
+
+
+@dataclass(frozen=True)
+class Selection:
+    """What the user asked to see: filters and how reviewers are combined."""
+
+    suite: str | None = None
+    reviewers: tuple[str, ...] = ()
+    contenders: tuple[str, ...] = ()
+    """Contender names or ids, as typed; empty means all."""
+    combine: str = "mean"
+    seed: int = stats.DEFAULT_SEED
+
+
+@dataclass(frozen=True)
+class ContenderInfo:
+    id: str
+    name: str
+    label: str
+    """The name, or name#id-prefix when two contenders share a name."""
+    model_sha256: str
+    model_name: str
+    prompt_style: str
+
+
+@dataclass(frozen=True)
+class PassAtK:
+    k: int
+    value: float | None
+    problems: int
+    """Problems with at least k executed samples (the ones the mean is over)."""
+
+
+@dataclass(frozen=True)
+class GroupRow:
+    """The aggregate of one group (a contender, or contender x difficulty, x tag)."""
+
+    contender_id: str | None
+    contender: str | None
+    difficulty: str | None
+    tag: str | None
+    problems: int
+    generations: int
+    graded: int
+    mean_score: float | None
+    ci_low: float | None
+    ci_high: float | None
+    correct: float | None
+    partial: float | None
+    incorrect: float | None
+    format_rate: float | None
+    executed: int
+    pass_at: tuple[PassAtK, ...]
+    base_pass_at_1: float | None
+    plus_pass_at_1: float | None
+    mean_ttft_seconds: float | None
+    mean_tokens_per_second: float | None
+    mean_tokens: float | None
+    mean_seconds: float | None
+
+    def pass_at_k(self, k: int) -> float | None:
+        for item in self.pass_at:
+            if item.k == k:
+                return item.value
+        return None
+
+
+@dataclass(frozen=True)
+class PairKappa:
+    first: str
+    second: str
+    items: int
+    kappa: float | None
+
+
+@dataclass(frozen=True)
+class Agreement:
+    reviewers: tuple[str, ...]
+    items: int
+    """Generations graded by two or more of the reviewers."""
+    cohen: tuple[PairKappa, ...]
+    fleiss_kappa: float | None
+    krippendorff_alpha: float | None
+    auto_compared: int
+    """Current grades whose generation has an execution."""
+    auto_agree: int
+    human_raised: int
+    """Tests failed, the reviewer still gave more than 0."""
+    human_lowered: int
+    """Tests passed, the reviewer gave less than 1."""
+
+
+@dataclass(frozen=True)
+class PairRecord:
+    first: str
+    second: str
+    first_wins: int
+    second_wins: int
+    ties: int
+    both_bad: int
+
+
+@dataclass(frozen=True)
+class Standing:
+    contender: str
+    wins: int
+    ties: int
+    losses: int
+    strength: float | None
+    low: float | None
+    high: float | None
+
+
+@dataclass(frozen=True)
+class Pairwise:
+    votes: int
+    pairs: tuple[PairRecord, ...]
+    standings: tuple[Standing, ...]
+    """Strongest first when Bradley-Terry ran (three or more contenders), else by wins."""
+
+
+@dataclass(frozen=True)
+class Report:
+    selection: Selection
+    by: tuple[str, ...]
+    ks: tuple[int, ...]
+    rows: tuple[GroupRow, ...]
+    contender_rows: tuple[GroupRow, ...]
+    difficulty_rows: tuple[GroupRow, ...]
+    agreement: Agreement
+    pairwise: Pairwise
+    contenders: tuple[ContenderInfo, ...] = field(default=())
+
+
+@dataclass(frozen=True)
+class ReportTables:
+    """The first, cheap part of a ``Report``: its aggregate rows, before the slower
+    agreement, per-difficulty rows and side-by-side figures. The same numbers as the
+    full report's ``rows`` and ``contender_rows``."""
+
+    selection: Selection
+    by: tuple[str, ...]
+    ks: tuple[int, ...]
+    rows: tuple[GroupRow, ...]
+    contender_rows: tuple[GroupRow, ...]

@@ -1,0 +1,129 @@
+"""Look-ahead in the grading app (Pilot, scripted backend sharing a real thread budget)."""
+
+from __future__ import annotations
+
+from gradebench.engine.generation.thread_budget import ThreadBudget
+from gradebench.tui.widgets.answer_pane import AnswerPane
+from tests.fakes import FakeBackend
+from tests.tui.helpers import make_app, wait_until
+
+
+def panes(app) -> list[AnswerPane]:
+    return list(app.screen.query(AnswerPane))
+
+
+def result_line(pane: AnswerPane) -> str:
+    """The verdict line of a pane: badge, tests passed, and (when shown) the run time."""
+    return str(pane.query_one(".answer-result").render()).splitlines()[0].rstrip()
+
+
+def settled(app) -> bool:
+    return all(p.state.result is not None for p in panes(app))
+
+
+def current_rows(app) -> list[tuple[str, str, str]]:
+    return app.db.execute(
+        "SELECT problem_id, contender_id, status FROM generations WHERE superseded_at IS NULL "
+        "ORDER BY started_at"
+    ).fetchall()
+
+
+def answers_tested(app, problem_id: str) -> int:
+    return app.db.execute(
+        "SELECT COUNT(DISTINCT g.contender_id) FROM generations g JOIN executions e "
+        "ON e.generation_id = g.id WHERE g.problem_id = ? AND g.superseded_at IS NULL",
+        [problem_id],
+    ).fetchone()[0]
+
+
+async def test_look_ahead_prepares_the_next_problems_in_the_sessions_order(tmp_path):
+    backend = FakeBackend(budget=ThreadBudget(2))
+    app = make_app(tmp_path, backend, look_ahead=2)
+    async with app.run_test(size=(120, 40)) as pilot:
+        ids = [p.id for p in app.session.problems]
+        await wait_until(pilot, lambda: settled(app) and answers_tested(app, ids[1]) == 2)
+        await wait_until(pilot, lambda: answers_tested(app, ids[2]) == 2)
+        order = [problem for problem, _c, _s in current_rows(app) if problem != ids[0]]
+        assert order == [ids[1]] * 2 + [ids[2]] * 2  # the next problems, nearest first
+        await wait_until(
+            pilot, lambda: "next 2: 2 ready" in str(app.screen.query_one("#progress").render())
+        )
+        requests = len(backend.requests)
+        await pilot.press("n")
+        await wait_until(pilot, lambda: settled(app))
+        assert len(backend.requests) == requests  # shown from the store, not regenerated
+        assert all(p.state.prepared for p in panes(app))
+        assert "prepared ahead" in str(panes(app)[0].border_subtitle)
+
+
+async def test_opening_a_problem_mid_look_ahead_takes_the_threads(tmp_path):
+    budget = ThreadBudget(2)
+    backend = FakeBackend(budget=budget, token_delay=0.01, default=[f"t{i} " for i in range(300)])
+    backend.answers["sum of the integers"] = "```python\ndef add(a, b):\n    return a + b\n```\n"
+    app = make_app(tmp_path, backend, look_ahead=2)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await wait_until(pilot, lambda: settled(app))
+        # the first problem is done: look-ahead runs both threads on the next ones
+        await wait_until(pilot, lambda: sum(t for _l, _a, t in budget.snapshot()) == 2)
+        assert all(label for label, _a, _t in budget.snapshot())
+        await pilot.press("n")
+        screen_labels = {s.name for s in app.session.seats}
+        problem = app.screen.problem.id
+
+        def screen_has_the_threads() -> bool:
+            leases = budget.snapshot()
+            on_screen = [x for x in leases if x[0] in screen_labels and x[2] > 0]
+            return len(on_screen) == 2 and sum(x[2] for x in leases) <= 2
+
+        await wait_until(pilot, screen_has_the_threads)
+        assert budget.in_use() <= 2
+        assert problem == app.session.problems[1].id
+        await pilot.press("escape")
+
+
+async def test_quitting_mid_look_ahead_leaves_rows_the_next_session_resumes_once(tmp_path):
+    backend = FakeBackend(token_delay=0.005, default=[f"t{i} " for i in range(200)])
+    app = make_app(tmp_path, backend, look_ahead=2)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await wait_until(pilot, lambda: settled(app))
+        await wait_until(
+            pilot, lambda: any(p != app.screen.problem.id for p, _c, _s in current_rows(app))
+        )
+    # the app quit while look-ahead streamed: its rows are cancelled, never left streaming
+    assert all(status != "streaming" for _p, _c, status in current_rows(app))
+    again = make_app(tmp_path, FakeBackend(), look_ahead=2)
+    async with again.run_test(size=(120, 40)) as pilot:
+        ids = [p.id for p in again.session.problems]
+        await wait_until(pilot, lambda: all(answers_tested(again, i) == 2 for i in ids))
+        rows = current_rows(again)
+        assert sorted((p, c) for p, c, _s in rows) == sorted(
+            {(p, c) for p, c, _s in rows}
+        )  # one current row per (problem, contender)
+        assert len(rows) == 2 * len(ids)
+        assert all(status in ("done", "max_tokens") for _p, _c, status in rows)
+
+
+async def test_look_ahead_zero_generates_only_the_problem_on_screen(tmp_path):
+    backend = FakeBackend()
+    app = make_app(tmp_path, backend, look_ahead=0)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await wait_until(pilot, lambda: settled(app))
+        await pilot.pause(0.2)
+        assert {p for p, _c, _s in current_rows(app)} == {app.screen.problem.id}
+        assert "ready" not in str(app.screen.query_one("#progress").render())
+        assert len(backend.requests) == 2
+
+
+async def test_blind_panes_show_no_speed_tokens_or_times_until_the_reveal(tmp_path):
+    app = make_app(tmp_path, FakeBackend(), blind=True, stable_display=False, look_ahead=0)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await wait_until(pilot, lambda: settled(app))
+        left, right = panes(app)
+        for pane in (left, right):
+            assert "tok" not in str(pane.border_subtitle)
+            assert result_line(pane).endswith("tests")  # no run time after the counts
+        await pilot.press("1", "tab", "1")
+        await wait_until(pilot, lambda: app.screen.presentation.revealed)
+        for pane in (left, right):
+            assert "tok/s" in str(pane.border_subtitle)
+            assert result_line(pane).endswith(" s")  # the run time, after the reveal

@@ -1,0 +1,84 @@
+"""What a pane's thread worker does: generate an answer and test it, or only test it.
+
+The grading screen starts these with ``run_worker(thread=True, group="pane-N",
+exclusive=True, exit_on_error=False)``: a new job on a pane cancels the one before it.
+A job talks to the UI only through the messages of ``gradebench.tui.messages`` and
+checks that its worker was not cancelled before each post, so nothing from a replaced
+job reaches the pane. An exception is not caught here: it ends the worker in the
+``ERROR`` state, and the screen's one ``on_worker_state_changed`` logs it.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+from textual.message import Message
+from textual.worker import Worker, get_current_worker
+
+from gradebench.engine.answers.pipeline import FINISHED_STATUSES, Answer
+from gradebench.tui.messages import AnswerSettled, ResultReady, TokensArrived
+from gradebench.tui.streaming import TokenBatcher
+
+if TYPE_CHECKING:
+    from gradebench.engine.answers.pipeline import AnswerPipeline, Seat
+    from gradebench.engine.problems.model import Problem
+
+Post = Callable[[Message], object]
+
+
+class StopFlag(threading.Event):
+    """The backend's cancel event for one job: set by Escape (the answer is kept and
+    reported as cancelled), and read as set once the worker itself is cancelled (the job
+    was replaced: nothing more is reported)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.worker: Worker[None] | None = None
+
+    def is_set(self) -> bool:
+        worker = self.worker
+        return super().is_set() or (worker is not None and worker.is_cancelled)
+
+
+def generate_and_test(
+    post: Post,
+    pane: int,
+    pipeline: AnswerPipeline,
+    problem: Problem,
+    seat: Seat,
+    stop: StopFlag,
+) -> None:
+    """Stream a new answer into the pane, then run its tests."""
+    worker = get_current_worker()
+    stop.worker = worker
+
+    def emit(text: str, tokens: int, rate: float | None) -> None:
+        if not worker.is_cancelled:
+            post(TokensArrived(pane, worker, text, tokens, rate))
+
+    batcher = TokenBatcher(emit)
+    answer = pipeline.generate(problem, seat, batcher.add, stop)
+    batcher.flush()
+    if worker.is_cancelled:
+        return
+    post(AnswerSettled(pane, worker, answer))
+    if answer.status in FINISHED_STATUSES and not stop.is_set():
+        run_tests(post, pane, pipeline, problem, answer, stop)
+
+
+def run_tests(
+    post: Post,
+    pane: int,
+    pipeline: AnswerPipeline,
+    problem: Problem,
+    answer: Answer,
+    stop: StopFlag,
+) -> None:
+    """Run the tests of a settled answer."""
+    worker = get_current_worker()
+    stop.worker = worker
+    result = pipeline.evaluate(problem, answer)
+    if not worker.is_cancelled:
+        post(ResultReady(pane, worker, result))
