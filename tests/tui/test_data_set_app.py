@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from gradebench.engine.grading import events as grading
+from gradebench.engine.grading.grades import current_grade
 from tests.conftest import HUMANEVAL_FORMAT_FILE
 from tests.fakes import FakeBackend
 from tests.tui.helpers import make_app, wait_until
@@ -36,7 +36,7 @@ async def test_a_human_eval_file_loads_evaluates_and_grades_in_the_app(tmp_path:
         left, right = panes(app)
         assert left.result.verdict == "pass" and right.result.verdict == "pass"
         await pilot.press("3")
-        event = grading.current_grade(app.db, left.answer.generation_id, "tess")
+        event = current_grade(app.db, left.answer.generation_id, "tess")
         assert event is not None and event.score == 1.0
         await pilot.press("n")  # the task without a canonical solution: its asserts decide
         await wait_until(
