@@ -24,7 +24,7 @@ def panes(app) -> list:
 
 
 def settled(app) -> bool:
-    return bool(panes(app)) and all(p.result is not None for p in panes(app))
+    return bool(panes(app)) and all(p.state.result is not None for p in panes(app))
 
 
 async def test_a_human_eval_file_loads_evaluates_and_grades_in_the_app(tmp_path: Path):
@@ -34,18 +34,18 @@ async def test_a_human_eval_file_loads_evaluates_and_grades_in_the_app(tmp_path:
         await wait_until(pilot, lambda: settled(app), timeout=60)
         assert [p.extra["task_id"] for p in app.session.problems] == ["Mine/0", "Mine/1", "Mine/2"]
         left, right = panes(app)
-        assert left.result.verdict == "pass" and right.result.verdict == "pass"
+        assert left.state.result.verdict == "pass" and right.state.result.verdict == "pass"
         await pilot.press("3")
-        event = current_grade(app.db, left.answer.generation_id, "tess")
+        event = current_grade(app.db, left.state.answer.generation_id, "tess")
         assert event is not None and event.score == 1.0
         await pilot.press("n")  # the task without a canonical solution: its asserts decide
         await wait_until(
             pilot,
-            lambda: settled(app) and panes(app)[0].answer.problem_id == "three_tasks/Mine/1",
+            lambda: settled(app) and panes(app)[0].state.answer.problem_id == "three_tasks/Mine/1",
             timeout=60,
         )
         first, _ = panes(app)
-        assert first.result.verdict == "pass" and first.result.total == 4
+        assert first.state.result.verdict == "pass" and first.state.result.total == 4
 
 
 async def test_the_app_runs_on_an_mbppplus_subset(tmp_path: Path, mbppplus_path: Path):
@@ -66,6 +66,6 @@ async def test_the_app_runs_on_an_mbppplus_subset(tmp_path: Path, mbppplus_path:
         await wait_until(pilot, lambda: settled(app), timeout=120)
         assert [p.id for p in app.session.problems] == ["Mbpp+/2", "Mbpp+/3"]
         left = panes(app)[0]
-        assert left.answer.problem_id == "Mbpp+/2"
-        assert left.result.verdict == "pass" and left.result.total == 111
+        assert left.state.answer.problem_id == "Mbpp+/2"
+        assert left.state.result.verdict == "pass" and left.state.result.total == 111
         assert "Write a function to find the shared elements" in app.session.problems[0].statement
