@@ -25,6 +25,8 @@ TEST_DATA = Path(__file__).resolve().parent / "data"
 SHARED_HUMANEVALPLUS = (
     REPO.parent / "shared" / "data" / "humanevalplus" / "HumanEvalPlus-v0.1.10.jsonl.gz"
 )
+SHARED_MBPPPLUS = REPO.parent / "shared" / "data" / "mbppplus" / "MbppPlus-v0.2.0.jsonl.gz"
+HUMANEVAL_FORMAT_FILE = TEST_DATA / "humaneval_format" / "three_tasks.jsonl"
 
 
 @pytest.fixture(autouse=True)
@@ -77,3 +79,12 @@ def llamacpp_backend():
         pytest.fail("original default GGUF missing: run `gradebench models install-default`")
     with LlamaCppBackend(ThreadBudget(1)) as backend:
         yield backend
+
+
+@pytest.fixture(scope="session")
+def mbppplus_path() -> Path:
+    if not SHARED_MBPPPLUS.exists():
+        pytest.fail(
+            f"MBPP+ data missing: {SHARED_MBPPPLUS} (../shared must be beside the checkout)"
+        )
+    return SHARED_MBPPPLUS

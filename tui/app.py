@@ -59,6 +59,7 @@ class GradebenchApp(App):
         reviewer: str | None = None,
         blind: bool = False,
         which: str = "all",
+        subset: str = "",
         ask: bool = True,
         suite_loader: Any = None,
         stable_display: bool = False,
@@ -86,6 +87,7 @@ class GradebenchApp(App):
             reviewer=reviewer or last_reviewer(self.db) or "",
             blind=blind,
             which=which,
+            subset=subset,
         )
         self.ask = ask or not self.request.reviewer
         self.session: GradingSession | None = None
@@ -109,13 +111,9 @@ class GradebenchApp(App):
         if self.suite_loader is not None:
             load = self.suite_loader(suite)
         else:
-            from gradebench.engine.problems.suites import load_suite
+            from gradebench.engine.problems.registry import SuiteSources
 
-            load = load_suite(
-                suite,
-                humanevalplus_path=self.config.path_setting("humanevalplus"),
-                extra_roots=self.config.problem_roots(),
-            )
+            load = SuiteSources.from_config(self.config).load(suite)
         if not load.problems:
             raise UserError(f"suite {suite}: no problems loaded")
         return list(load.problems)
@@ -130,9 +128,9 @@ class GradebenchApp(App):
         return [by_name.get(n) or registry.contender(n) for n in names]
 
     def suite_names(self, current: str) -> list[str]:
-        from gradebench.engine.problems.suites import available_suites
+        from gradebench.engine.problems.registry import SuiteSources
 
-        names = available_suites(self.config.problem_roots())
+        names = SuiteSources.from_config(self.config).names()
         if current not in names:
             names.insert(0, current)
         return names

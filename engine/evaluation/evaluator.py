@@ -35,7 +35,7 @@ from typing import Any
 
 from gradebench.engine.errors import log_exception
 from gradebench.engine.evaluation import harness
-from gradebench.engine.evaluation.compare import outputs_match
+from gradebench.engine.evaluation.compare import outputs_match, text_match_allowed
 from gradebench.engine.evaluation.execution import Execution, short_repr, suggested_score
 from gradebench.engine.evaluation.expected_outputs import (
     ExpectedOutputs,
@@ -128,13 +128,14 @@ class Evaluator:
     ) -> tuple[memoryview | None, ...]:
         """Per test (``problem.tests`` order), the text an answer's output must be to pass
         without decoding, as UTF-8 bytes (views into the expected outputs' buffer), or
-        None. An identical text is sure to pass under every rule but ``poly_root``: the
+        None. An identical text is sure to pass under every rule but ``poly_root`` and
+        the MBPP+ oracles (``compare.text_match_allowed``): the
         value equals the expected one with the same types, unless it holds NaN (never
         equal) or an opaque value (equal to nothing), and a test with a stated
         ``expected`` value is compared with that. Called once per problem content (the
         run plan keeps the result)."""
         encoded = expected.encoded
-        if encoded is None or problem.compare == "poly_root":
+        if encoded is None or not text_match_allowed(problem.compare):
             return (None,) * len(problem.tests)
         return tuple(
             encoded.view(index) if test.expected is MISSING and encoded.plain(index) else None

@@ -23,7 +23,8 @@ parent compares: anything that is not an exact builtin type becomes an opaque ma
 Wire format of a value (JSON text holding only arrays and strings): ``["n"]`` None,
 ``["b","0"|"1"]``, ``["i", hex]``, ``["f", float.hex]``, ``["c", re, im]``,
 ``["s", text]``, ``["y", bytes hex]``, ``["l"|"t"|"S"|"F", [items]]`` list, tuple,
-set, frozenset, ``["d", [[k, v], ...]]``, ``["o", type name, note]`` opaque.
+set, frozenset, ``["d", [[k, v], ...]]`` dict (and ``Counter``, ``OrderedDict``,
+``defaultdict``, sent as the dict of their items), ``["o", type name, note]`` opaque.
 Inside a list or tuple, ``["*f", hex]`` stands for a run of floats (none NaN), packed
 as little-endian IEEE doubles: long runs of floats cross at C speed both ways.
 Result messages, one per line: ``["ready", isolation-json]``, ``["prepared"]`` (job
@@ -35,6 +36,7 @@ read and inputs decoded), ``["loaded"]``,
 from __future__ import annotations
 
 import array
+import collections
 import itertools
 import json
 import math
@@ -130,6 +132,13 @@ def make_encoder():
     _bytearray, _find, _translate = bytearray, bytearray.find, bytes.translate
     _isascii, _str_encode = str.isascii, str.encode
     _items = dict.items
+    # dict subclasses of the standard library that compare equal to a dict with the
+    # same items (EvalPlus compares with ``==``: a Counter answer passes against a dict)
+    _counter, _ordered, _defaulted = (
+        collections.Counter,
+        collections.OrderedDict,
+        collections.defaultdict,
+    )
     _join = str.join
     _esc = json.encoder.encode_basestring_ascii
     _name_of = type.__dict__["__name__"].__get__
@@ -300,7 +309,7 @@ def make_encoder():
                     first = False
                     walk(item, depth + 1)
                 append("]]")
-            elif t is _dict:
+            elif t is _dict or t is _counter or t is _ordered or t is _defaulted:
                 append('["d",[')
                 first = True
                 for key, item in _items(v):

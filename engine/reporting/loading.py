@@ -86,6 +86,9 @@ def _filters(selection: Selection, contender_ids: Sequence[str] | None) -> tuple
     if selection.suite is not None:
         clauses.append("p.suite = ?")
         params.append(selection.suite)
+    if selection.problem_ids is not None:
+        clauses.append(f"g.problem_id IN ({','.join('?' * len(selection.problem_ids))})")
+        params.extend(selection.problem_ids)
     if contender_ids is not None:
         clauses.append(f"g.contender_id IN ({','.join('?' * len(contender_ids))})")
         params.extend(contender_ids)

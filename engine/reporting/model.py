@@ -29,6 +29,8 @@ class Selection:
     """Contender names or ids, as typed; empty means all."""
     combine: str = "mean"
     seed: int = stats.DEFAULT_SEED
+    problem_ids: tuple[str, ...] | None = None
+    """Only these problems (a subset of the suite); None means every problem."""
 
 
 @dataclass(frozen=True)

@@ -47,6 +47,9 @@ def pairwise_votes(
     if selection.suite is not None:
         where += " AND p.suite = ?"
         params.append(selection.suite)
+    if selection.problem_ids is not None:
+        where += f" AND p.id IN ({','.join('?' * len(selection.problem_ids))})"
+        params.extend(selection.problem_ids)
     if selection.contenders:
         _, chosen = resolve_contenders(conn, selection.contenders)
         marks = ",".join("?" * len(chosen))

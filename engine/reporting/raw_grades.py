@@ -60,6 +60,10 @@ def _raw_filters(
     if selection.suite is not None:
         clauses.append(f"{suite} = ?")
         params.append(selection.suite)
+    if selection.problem_ids is not None:
+        problem_id = suite.removesuffix(".suite") + ".id"
+        clauses.append(f"{problem_id} IN ({','.join('?' * len(selection.problem_ids))})")
+        params.extend(selection.problem_ids)
     if selection.reviewers:
         clauses.append(f"ge.reviewer IN ({','.join('?' * len(selection.reviewers))})")
         params.extend(selection.reviewers)

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from gradebench.engine.errors import UserError
+from gradebench.engine.problems.subsets import parse_subset
 
 if TYPE_CHECKING:  # the rules above import cheaply: the CLI's argument parser reads them
     from gradebench.engine.answers.pipeline import Seat
@@ -41,6 +42,8 @@ class SessionRequest:
     reviewer: str
     blind: bool = False
     which: str = "all"
+    subset: str = ""
+    """Part of the suite (``gradebench.engine.problems.subsets.parse_subset``); empty: all."""
 
 
 @dataclass
@@ -79,6 +82,7 @@ def check_request(request: SessionRequest) -> None:
     check_contender_names(request.contenders)
     if request.which not in PROBLEM_FILTERS:
         raise UserError(f"problems: {request.which!r} is not one of {', '.join(PROBLEM_FILTERS)}")
+    parse_subset(request.subset)
 
 
 def open_grading_session(
@@ -107,6 +111,7 @@ def open_grading_session(
         registered = register_contender(db, contender, template)
         seats.append(Seat(registered.id, contender.name, contender, template))
     reviewer = request.reviewer.strip()
+    problems = parse_subset(request.subset).select(problems, request.suite)
     chosen = select_problems(
         problems,
         request.which,
@@ -121,7 +126,12 @@ def open_grading_session(
         db,
         "grade",
         request.suite,
-        {"contenders": request.contenders, "blind": request.blind, "which": request.which},
+        {
+            "contenders": request.contenders,
+            "blind": request.blind,
+            "which": request.which,
+            "subset": request.subset,
+        },
         reviewer=reviewer,
     )
     return GradingSession(

@@ -30,9 +30,12 @@ def add_app_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--problems",
         default="all",
-        choices=PROBLEM_FILTERS,
-        help="which problems to go through (default: all)",
+        metavar="WHICH",
+        help="which problems to go through: all (default), ungraded, failing, easy, medium, "
+        "hard, or a subset: ids, globs, tag:T, difficulty:D, sample:N, seed:S, file:PATH",
     )
+    parser.add_argument("--sample", type=int, metavar="N", help="N problems drawn at random")
+    parser.add_argument("--seed", type=int, metavar="S", help="seed of --sample (default 0)")
     parser.add_argument(
         "--start",
         action="store_true",
@@ -53,6 +56,7 @@ def start_app(context: Context) -> int:
             check_contender_names(contenders)
         except UserError as exc:
             raise UserError(f"--{exc}") from None
+    which, subset = app_problems(args)
     context.open_db().conn.close()  # a bad --db fails here, as one line
     import gpt4all  # noqa: F401  load the native library now: its dlopen notes go to the shell
 
@@ -63,8 +67,24 @@ def start_app(context: Context) -> int:
         contenders=contenders,
         reviewer=getattr(args, "reviewer", None),
         blind=bool(getattr(args, "blind", False)),
-        which=getattr(args, "problems", "all") or "all",
+        which=which,
+        subset=subset,
         ask=not getattr(args, "start", False),
+        suite_loader=context.suite_sources().load,
     )
     app.run()
     return int(app.return_code or 0)
+
+
+def app_problems(args: argparse.Namespace) -> tuple[str, str]:
+    """(which, subset text) from ``--problems``, ``--sample`` and ``--seed``."""
+    from gradebench.engine.problems.subsets import parse_subset
+
+    value = (getattr(args, "problems", None) or "all").strip()
+    which, subset = (value, "") if value in PROBLEM_FILTERS else ("all", value)
+    if getattr(args, "sample", None) is not None:
+        subset += f" sample:{args.sample}"
+    if getattr(args, "seed", None) is not None:
+        subset += f" seed:{args.seed}"
+    parse_subset(subset)  # a bad token fails here, as one line
+    return which, subset.strip()

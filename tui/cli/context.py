@@ -36,11 +36,22 @@ class Context:
             return Path(self.args.data).expanduser()
         return self.config.path_setting("humanevalplus")
 
-    def load_suite(self, name: str):  # -> SuiteLoad
-        from gradebench.engine.problems.suites import load_suite
+    def suite_sources(self):  # -> SuiteSources
+        from gradebench.engine.problems.registry import SuiteSources
 
-        return load_suite(
-            name,
-            humanevalplus_path=self.humanevalplus_path,
-            extra_roots=self.config.problem_roots(),
-        )
+        return SuiteSources.from_config(self.config, getattr(self.args, "data", None))
+
+    def load_suite(self, name: str, *, subset: bool = False):  # -> SuiteLoad
+        """The suite's problems; with ``subset``, only those the subset options choose."""
+        load = self.suite_sources().load(name)
+        if subset:
+            from dataclasses import replace
+
+            chosen = self.subset().select(load.problems, name)
+            load = replace(load, problems=tuple(chosen))
+        return load
+
+    def subset(self):  # -> Subset
+        from gradebench.tui.cli.subsets import subset_from_args
+
+        return subset_from_args(self.args, getattr(self.args, "problems_ids", None))

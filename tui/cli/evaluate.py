@@ -5,7 +5,7 @@ program) or ``{"task_id": ..., "completion": ...}`` (appended to the task's prom
 Every sample is run in the sandbox against the suite's tests, samples in parallel
 (``--jobs``, default: every core); one JSON object per sample goes to stdout (or
 ``--output``) in input order, and pass@1 per suite goes to stderr at the end
-(base and base+plus for ``humaneval+``), with a progress bar when stderr is a
+(base and base+plus for ``humaneval+`` and ``mbpp+``), with a progress bar when stderr is a
 terminal. Expected outputs are computed once per problem and cached in the
 database, so a second run skips the reference solutions.
 
@@ -31,6 +31,7 @@ from typing import IO, TYPE_CHECKING, Any
 
 from gradebench.engine.collector import collector_paused
 from gradebench.engine.errors import UserError
+from gradebench.tui.cli.subsets import add_subset_arguments
 
 if TYPE_CHECKING:
     from gradebench.engine.problems.model import Problem, SuiteLoad
@@ -56,12 +57,15 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     parser.add_argument("samples", metavar="SAMPLES.jsonl", help="samples file (JSON lines)")
     parser.add_argument(
-        "--suite", required=True, help="suite the task ids belong to: humaneval, humaneval+ ..."
+        "--suite",
+        required=True,
+        help="suite the task ids belong to: humaneval, humaneval+, mbpp+, a registered name ...",
     )
     parser.add_argument("--output", metavar="FILE", help="write the per-sample results here")
     parser.add_argument(
         "--jobs", type=int, default=None, metavar="N", help="samples run at once (default: cores)"
     )
+    add_subset_arguments(parser)
     parser.set_defaults(handler=evaluate_command)
 
 
@@ -76,8 +80,14 @@ def problems_by_task_id(load: SuiteLoad) -> dict[str, Problem]:
     return table
 
 
-def read_samples(path: Path, problems: dict[str, Problem], suite: str) -> list[Sample]:
-    """Every sample, validated before anything runs; ``UserError`` names the file and line."""
+def read_samples(
+    path: Path,
+    problems: dict[str, Problem],
+    suite: str,
+    chosen: set[str] | None = None,
+) -> list[Sample]:
+    """Every sample, validated before anything runs; ``UserError`` names the file and line.
+    With ``chosen`` (problem ids of a subset), samples of other problems are skipped."""
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
@@ -104,12 +114,15 @@ def read_samples(path: Path, problems: dict[str, Problem], suite: str) -> list[S
         if isinstance(row.get("solution"), str):
             code = row["solution"]
         elif isinstance(row.get("completion"), str):
-            code = problem.code_prompt + row["completion"]
+            prefix = problem.extra.get("completion_prefix", problem.code_prompt)
+            code = prefix + row["completion"]
         else:
             raise UserError(f"{where}: neither a 'solution' nor a 'completion' string")
+        if chosen is not None and problem.id not in chosen:
+            continue
         samples.append(Sample(line=number, task_id=task_id, problem=problem, code=code))
     if not samples:
-        raise UserError(f"{path}: no samples")
+        raise UserError(f"{path}: no samples" + (" of the chosen problems" if chosen else ""))
     return samples
 
 
@@ -195,7 +208,11 @@ def evaluate_command(context: Context) -> int:
         collect_every = COLLECT_EVERY if stack.enter_context(collector_paused()) else 0
         stack.callback(gc.unfreeze)  # what is frozen below is the collector's again after
         load = context.load_suite(args.suite)
-        samples = read_samples(Path(args.samples), problems_by_task_id(load), args.suite)
+        subset = context.subset()
+        chosen = None
+        if not subset.is_everything():
+            chosen = {p.id for p in subset.select(load.problems, args.suite)}
+        samples = read_samples(Path(args.samples), problems_by_task_id(load), args.suite, chosen)
         with_base = any(test.plus for s in samples for test in s.problem.tests)
         from gradebench.engine.evaluation.evaluator import Evaluator
 

@@ -7,6 +7,8 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from gradebench.tui.cli.subsets import add_subset_arguments
+
 if TYPE_CHECKING:
     from gradebench.tui.cli.context import Context
 
@@ -45,6 +47,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     parser.add_argument("--seed", type=int, default=None, help="bootstrap seed (default fixed)")
     parser.add_argument("-o", "--output", metavar="FILE", help="write here instead of stdout")
+    add_subset_arguments(parser, seed_flag="--sample-seed")
     parser.set_defaults(handler=export)
 
 
@@ -71,8 +74,15 @@ def export(context: Context) -> int:
         raise UserError(f"-o: folder {output.parent} does not exist")
     if not context.db_path.exists():
         raise UserError(f"database {context.db_path}: does not exist (nothing graded yet)")
+    problem_ids = None
+    subset = context.subset()
+    if not subset.is_everything():
+        if args.suite is None:
+            raise UserError("--suite: needed to choose a subset of its problems")
+        problem_ids = tuple(p.id for p in context.load_suite(args.suite, subset=True).problems)
     selection = Selection(
         suite=args.suite,
+        problem_ids=problem_ids,
         reviewers=tuple(args.reviewer),
         contenders=tuple(args.contender),
         combine=args.combine,

@@ -8,6 +8,8 @@ import threading
 import time
 from typing import TYPE_CHECKING
 
+from gradebench.tui.cli.subsets import add_subset_arguments
+
 if TYPE_CHECKING:
     from gradebench.tui.cli.context import Context
 
@@ -35,7 +37,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="contender to run (repeatable; default: all, see `gradebench models list`)",
     )
     parser.add_argument("--limit", type=_positive, metavar="N", help="only the first N problems")
-    parser.add_argument("--problems", metavar="ID,...", help="only these problem ids")
+    parser.add_argument(
+        "--problems", dest="problems_ids", metavar="ID,...", help="only these problem ids (= --ids)"
+    )
+    add_subset_arguments(parser)
     parser.add_argument(
         "--samples", type=_positive, default=1, metavar="N", help="answers per pair (pass@k)"
     )
@@ -55,19 +60,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def _select_problems(context: Context) -> list:
-    from gradebench.engine.errors import UserError
-
-    load = context.load_suite(context.args.suite)
+    load = context.load_suite(context.args.suite, subset=True)
     for error in load.errors:
         print(f"gradebench: {error}", file=sys.stderr)
     problems = list(load.problems)
-    if context.args.problems:
-        wanted = [p.strip() for p in context.args.problems.split(",") if p.strip()]
-        by_id = load.by_id()
-        unknown = [p for p in wanted if p not in by_id]
-        if unknown:
-            raise UserError(f"--problems: not in suite {context.args.suite}: {', '.join(unknown)}")
-        problems = [by_id[p] for p in wanted]
     if context.args.limit:
         problems = problems[: context.args.limit]
     return problems

@@ -7,6 +7,8 @@ import sys
 from collections import Counter
 from typing import TYPE_CHECKING
 
+from gradebench.tui.cli.subsets import add_subset_arguments
+
 if TYPE_CHECKING:
     from gradebench.tui.cli.context import Context
 
@@ -18,8 +20,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     listing.add_argument(
         "--suite", required=True, help="suite name (see `gradebench problems suites`)"
     )
+    add_subset_arguments(listing)
     listing.set_defaults(handler=list_problems)
-    suites = actions.add_parser("suites", help="list the suites")
+    suites = actions.add_parser(
+        "suites", help="list the suites: kind, task count, file and sha256 of data files"
+    )
     suites.set_defaults(handler=list_suites)
     check = actions.add_parser(
         "check",
@@ -29,6 +34,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     check.add_argument(
         "--jobs", type=int, default=None, help="answers run in parallel (default: CPU count)"
     )
+    add_subset_arguments(check)
     check.set_defaults(handler=check_problems)
     parser.set_defaults(handler=lambda context: parser.print_help() or 2)
 
@@ -39,7 +45,7 @@ def report_load_errors(load) -> None:  # SuiteLoad
 
 
 def list_problems(context: Context) -> int:
-    load = context.load_suite(context.args.suite)
+    load = context.load_suite(context.args.suite, subset=True)
     report_load_errors(load)
     for problem in load.problems:
         tags = ",".join(problem.tags)
@@ -53,10 +59,38 @@ def list_problems(context: Context) -> int:
 
 
 def list_suites(context: Context) -> int:
-    from gradebench.engine.problems.suites import available_suites
+    """One line per suite: name, kind, task count, file, sha256 (data files are read)."""
+    from gradebench.engine.errors import UserError
+    from gradebench.engine.problems.suites.datafile import describe_file
 
-    for name in available_suites(context.config.problem_roots()):
-        print(name)
+    print("suite\tkind\ttasks\tfile\tsha256")
+    for entry in context.suite_sources().entries():
+        kind, tasks, where, digest = entry.kind, "", str(entry.path or ""), ""
+        if entry.kind == "files":
+            tasks = str(len(context.load_suite(entry.name).problems))
+        elif entry.kind == "humaneval":
+            from gradebench.engine.problems.suites.humaneval import humaneval_data_path
+
+            try:
+                where = str(humaneval_data_path())
+                tasks = str(len(context.load_suite(entry.name).problems))
+            except UserError as exc:
+                tasks = f"({exc})"
+        elif entry.path is None:
+            tasks = (
+                "(no data file: --data PATH or paths."
+                + ("humanevalplus" if entry.name == "humaneval+" else "mbppplus")
+                + ")"
+            )
+        else:
+            try:
+                info = describe_file(entry.path)
+                kind, tasks, digest = info.kind, str(info.tasks), info.sha256
+                if entry.kind in ("humaneval+", "mbpp+") and info.kind != entry.kind:
+                    kind, tasks, where, digest = entry.kind, "(no data file)", "", ""
+            except UserError as exc:
+                tasks = f"({exc})"
+        print(f"{entry.name}\t{kind}\t{tasks}\t{where}\t{digest}")
     return 0
 
 
@@ -85,12 +119,13 @@ def check_problems(context: Context) -> int:
         from gradebench.engine.errors import UserError
 
         raise UserError(f"--jobs: must be at least 1, got {context.args.jobs}")
-    load = context.load_suite(context.args.suite)
+    load = context.load_suite(context.args.suite, subset=True)
     report_load_errors(load)
     evaluator = Evaluator(context.open_db())
     pairs = []
     for problem in load.problems:
-        pairs += [(problem, problem.reference), (problem, stub_code(problem))]
+        reference = None if problem.extra.get("no_reference") else problem.reference
+        pairs += [(problem, reference), (problem, stub_code(problem))]
     results = evaluator.evaluate_many(pairs, jobs=context.args.jobs)
     width = max([len(p.id) for p in load.problems] + [7])
     print(f"{'problem':<{width}}  {'reference':<16}  {'stub':<16}  note")
@@ -102,12 +137,18 @@ def check_problems(context: Context) -> int:
         if failed_on:  # gradebench failed, not the problem: say so, apart
             internal += 1
             notes.append(failed_on[0])
+        if problem.extra.get("no_reference"):
+            notes.append("no canonical solution: the asserts state the expected outputs")
         elif reference.verdict != "pass":
             failure = reference.first_failure or {}
             notes.append(f"reference fails test {failure.get('test')}: {failure.get('message')}")
         if stub.verdict == "pass":
             notes.append("a stub returning None passes every test")
-        bad += bool(notes) and not failed_on
+        bad += (
+            bool(notes)
+            and not failed_on
+            and not (problem.extra.get("no_reference") and len(notes) == 1)
+        )
         ref_text = f"{reference.verdict} {reference.passed}/{reference.total}"
         stub_text = f"{stub.verdict} {stub.passed}/{stub.total}"
         print(f"{problem.id:<{width}}  {ref_text:<16}  {stub_text:<16}  {'; '.join(notes)}")

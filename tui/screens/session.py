@@ -65,6 +65,8 @@ class SessionScreen(Screen):
                 allow_blank=False,
                 id="which",
             )
+            yield Label("Subset (ids, globs, tag:T, difficulty:D, sample:N seed:S, file:PATH)")
+            yield Input(self.request.subset, placeholder="all problems", id="subset")
             with Horizontal(id="blind-row"):
                 yield Label("Blind mode ")
                 yield Switch(self.request.blind, id="blind")
@@ -87,6 +89,7 @@ class SessionScreen(Screen):
             reviewer=self.query_one("#reviewer", Input).value.strip(),
             blind=self.query_one("#blind", Switch).value,
             which=str(self.query_one("#which", Select).value),
+            subset=self.query_one("#subset", Input).value.strip(),
         )
         try:
             check_contender_names(request.contenders)

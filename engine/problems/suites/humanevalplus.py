@@ -15,6 +15,7 @@ id, which is what samples files name.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from itertools import repeat
 from pathlib import Path
 from typing import Any
@@ -22,7 +23,8 @@ from typing import Any
 from gradebench.engine.collector import collector_paused
 from gradebench.engine.errors import UserError
 from gradebench.engine.problems.model import Problem, ProblemError, SuiteLoad, TestCase
-from gradebench.engine.problems.suites.humaneval import read_jsonl_gz, signature_of
+from gradebench.engine.problems.suites.humaneval import signature_of
+from gradebench.engine.problems.suites.jsonl import read_jsonl
 
 SUITE = "humaneval+"
 POLY_ROOT_ENTRY_POINTS = ("find_zero",)
@@ -49,7 +51,7 @@ def _test_cases(row: dict[str, Any], key: str, *, plus: bool) -> list[TestCase]:
     return TestCase.from_inputs(value, plus=plus)
 
 
-def problem_from_row(row: dict[str, Any], source: str) -> Problem:
+def problem_from_row(row: dict[str, Any], source: str, suite: str = SUITE) -> Problem:
     missing = [key for key in REQUIRED_FIELDS if key not in row]
     if missing:
         raise KeyError(missing[0])
@@ -63,7 +65,7 @@ def problem_from_row(row: dict[str, Any], source: str) -> Problem:
     number = task_id.rpartition("/")[2]
     return Problem(
         id=problem_id(task_id),
-        suite=SUITE,
+        suite=suite,
         title=f"{entry_point} (HumanEval+ {number})",
         difficulty="unrated",
         statement=prompt,
@@ -80,28 +82,37 @@ def problem_from_row(row: dict[str, Any], source: str) -> Problem:
     )
 
 
-def load_humanevalplus(path: Path) -> SuiteLoad:
-    """Load the file; ``UserError`` naming it when it is missing, not gzip JSONL, or empty."""
+def load_humanevalplus(path: Path, suite: str = SUITE) -> SuiteLoad:
+    """Load the file (plain or gzipped JSONL); ``UserError`` naming it when it is
+    missing, unreadable, or holds no valid task."""
     path = Path(path)
     if not path.exists():
         raise UserError(f"{path}: HumanEval+ data file not found")
     with collector_paused():
-        return _load_rows(path, read_jsonl_gz(path))
+        return load_rows(path, read_jsonl(path), problem_from_row, "HumanEval+", suite)
 
 
-def _load_rows(path: Path, rows: list[dict[str, Any]]) -> SuiteLoad:
+def load_rows(
+    path: Path,
+    rows: list[dict[str, Any]],
+    make: Callable[[dict[str, Any], str, str], Problem],
+    what: str,
+    suite: str,
+) -> SuiteLoad:
+    """Problems from an EvalPlus file's rows; a bad row is a ``ProblemError``, no
+    valid row at all a ``UserError``."""
     if not rows:
-        raise UserError(f"{path}: HumanEval+ data file holds no tasks")
+        raise UserError(f"{path}: {what} data file holds no tasks")
     problems: list[Problem] = []
     errors: list[ProblemError] = []
     for number, row in enumerate(rows, start=1):
         where = f"{path}: line {number} ({row.get('task_id', '?')})"
         try:
-            problems.append(problem_from_row(row, str(path)))
+            problems.append(make(row, str(path), suite))
         except KeyError as exc:
             errors.append(ProblemError(where, str(exc.args[0]), "missing"))
         except (ValueError, TypeError) as exc:
             errors.append(ProblemError(where, "", str(exc)))
     if not problems:
-        raise UserError(f"{path}: no valid HumanEval+ task ({errors[0]})")
-    return SuiteLoad(name=SUITE, problems=tuple(problems), errors=tuple(errors))
+        raise UserError(f"{path}: no valid {what} task ({errors[0]})")
+    return SuiteLoad(name=suite, problems=tuple(problems), errors=tuple(errors))

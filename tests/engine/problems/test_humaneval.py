@@ -138,9 +138,13 @@ def test_humanevalplus_missing_file_is_a_user_error_naming_it(tmp_path: Path):
 
 def test_humanevalplus_corrupt_file_is_a_user_error_naming_it(tmp_path: Path):
     broken = tmp_path / "broken.jsonl.gz"
-    broken.write_bytes(b"this is not gzip")
+    broken.write_bytes(b"\x1f\x8b this is not gzip after its magic bytes")
     with pytest.raises(UserError, match=r"broken\.jsonl\.gz: not a readable gzip JSONL file"):
         load_humanevalplus(broken)
+    text = tmp_path / "text.jsonl.gz"  # not gzip at all: read as plain JSONL, whatever its name
+    text.write_bytes(b"this is not gzip")
+    with pytest.raises(UserError, match=r"text\.jsonl\.gz: line 1: not JSON"):
+        load_humanevalplus(text)
     bad_line = tmp_path / "badline.jsonl.gz"
     with gzip.open(bad_line, "wt") as handle:
         handle.write('{"task_id": "HumanEval/0"}\n{oops\n')
