@@ -164,7 +164,7 @@ def test_an_unknown_style_names_the_known_ones(demo):
 
 def test_the_readme_example_config_loads_and_renders(tmp_path, demo):
     readme = (Path(__file__).resolve().parents[3] / "README.md").read_text(encoding="utf-8")
-    section = readme.split("\n## Prompts\n", 1)[1].split("\n## ", 1)[0]
+    section = readme.split("\n## Prompts and code extraction\n", 1)[1].split("\n## ", 1)[0]
     example = section.split("````toml\n", 1)[1].split("\n````", 1)[0]
     templates = load_prompt_templates(load_config(str(write_config(tmp_path, example))))
     assert templates.styles == ("plain", "cot", "terse")
