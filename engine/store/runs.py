@@ -1,5 +1,5 @@
 """The ``runs`` table: one row per process that writes answers or grades (a ``generate``
-batch, an ``evaluate`` batch, a grading session), and whether a run is still alive.
+batch, a grading session), and whether a run is still alive.
 
 A run records its host (hostname, pid, versions) so answers left ``streaming`` by a run
 that died are recognised: on the same host by its pid, elsewhere (another host, a merged
@@ -69,7 +69,7 @@ def start_run(
     *,
     reviewer: str | None = None,
 ) -> str:
-    """Insert a ``runs`` row (``kind``: generate, evaluate, grade) and return its id."""
+    """Insert a ``runs`` row (``kind``: generate or grade) and return its id."""
     run_id = new_id()
     with WRITE_LOCK, db.conn:
         db.conn.execute(

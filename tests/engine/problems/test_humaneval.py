@@ -385,9 +385,9 @@ def test_evaluate_collects_garbage_by_hand_and_leaves_the_collector_as_it_was(
 ):
     import gc
 
-    from gradebench.tui.cli import evaluate as evaluate_command
+    from gradebench.engine.workflows import evaluate_samples
 
-    monkeypatch.setattr(evaluate_command, "COLLECT_EVERY", 1)
+    monkeypatch.setattr(evaluate_samples, "COLLECT_EVERY", 1)
     by_id = humaneval.by_id()
     samples = _write_samples(
         tmp_path / "samples.jsonl",
