@@ -19,6 +19,10 @@ makes that impossible by construction:
   their ``sync``) plus its own allotment fit in the total, and a growing lease only
   grows into threads nobody uses. So even while a running model is shrinking from 2
   threads to 1, the sum of threads in use never exceeds the budget.
+- An optional ``observer`` sees every change as a ``BudgetEvent`` (waiting, granted,
+  resized, released, gave_up) with the threads in use across the budget right after
+  it, in the order the changes happened (it is called under the budget's lock: keep it
+  short, never call back into the budget).
 """
 
 from __future__ import annotations
@@ -28,10 +32,28 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Literal
 
 
 class Cancelled(Exception):
     """The generation was cancelled while it waited for threads."""
+
+
+BudgetEventKind = Literal["waiting", "granted", "resized", "released", "gave_up"]
+
+
+@dataclass(frozen=True)
+class BudgetEvent:
+    """One change in the budget, as an ``observer`` sees it."""
+
+    kind: BudgetEventKind
+    """``waiting``: a lease must wait; ``granted``: it runs; ``resized``: its threads in
+    use changed at a ``sync``; ``released``; ``gave_up``: cancelled or timed out waiting."""
+    label: str
+    threads: int
+    """The lease's threads in use after the change."""
+    in_use_total: int
+    """Threads in use across every lease after the change."""
 
 
 def physical_cores() -> int:
@@ -101,6 +123,7 @@ class ThreadBudget:
     """Hands out threads to concurrent generations; see the module docstring."""
 
     total: int
+    observer: Callable[[BudgetEvent], None] | None = None
     _leases: list[ThreadLease] = field(default_factory=list)
     _lock: threading.Condition = field(default_factory=threading.Condition)
 
@@ -112,6 +135,11 @@ class ThreadBudget:
     def for_machine(cls, cap: int | None = None) -> ThreadBudget:
         cores = physical_cores()
         return cls(min(cores, cap) if cap else cores)
+
+    def _tell(self, kind: BudgetEventKind, lease: ThreadLease) -> None:
+        if self.observer is not None:
+            total = sum(x.in_use for x in self._leases)
+            self.observer(BudgetEvent(kind, lease.label, lease.in_use, total))
 
     def _rebalance(self) -> None:
         if self._leases:
@@ -135,21 +163,34 @@ class ThreadBudget:
         lease = ThreadLease(budget=self, label=label)
         deadline = None if timeout is None else time.monotonic() + timeout
         with self._lock:
-            self._wait(lambda: len(self._leases) < self.total, deadline, cancel)
-            self._leases.append(lease)
-            self._rebalance()
 
             def fits() -> bool:
                 others = sum(x.in_use for x in self._leases if x is not lease)
                 return others + lease.allotted <= self.total
 
+            def free_seat() -> bool:
+                return len(self._leases) < self.total
+
+            if not free_seat():
+                self._tell("waiting", lease)
+            try:
+                self._wait(free_seat, deadline, cancel)
+            except BaseException:
+                self._tell("gave_up", lease)
+                raise
+            self._leases.append(lease)
+            self._rebalance()
+            if not fits():
+                self._tell("waiting", lease)
             try:
                 self._wait(fits, deadline, cancel)
             except BaseException:
                 self._leases.remove(lease)
                 self._rebalance()
+                self._tell("gave_up", lease)
                 raise
             lease.in_use = lease.allotted
+            self._tell("granted", lease)
             return lease
 
     def _wait(
@@ -180,6 +221,7 @@ class ThreadBudget:
             if target != lease.in_use:
                 lease.in_use = target
                 self._lock.notify_all()
+                self._tell("resized", lease)
             return lease.in_use
 
     def release(self, lease: ThreadLease) -> None:
@@ -190,6 +232,7 @@ class ThreadBudget:
             lease.in_use = 0
             self._leases.remove(lease)
             self._rebalance()
+            self._tell("released", lease)
 
     def snapshot(self) -> list[tuple[str, int, int]]:
         """(label, allotted, in_use) of the active leases, for display and tests."""
