@@ -1,0 +1,111 @@
+"""One way to seed a database row by row for tests: a problem, a contender (with its model),
+an answer (a ``generations`` row) with an optional test verdict, and a run.
+
+Whole graded databases with hand-worked statistics come from ``tests/grades_fixture.py``.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from gradebench.engine.store.database import new_id, utc_now
+
+
+def add_problem(db, problem_id: str) -> None:
+    db["problems"].insert(
+        {
+            "id": problem_id,
+            "suite": "demo",
+            "title": problem_id,
+            "difficulty": "easy",
+            "entry_point": "f",
+            "statement": "s",
+            "content_sha256": "x",
+            "updated_at": utc_now(),
+        },
+        replace=True,
+    )
+
+
+def add_contender(db, contender_id: str) -> None:
+    if not db["models"].exists() or not list(db["models"].rows_where("sha256 = 'm'")):
+        db["models"].insert(
+            {"sha256": "m", "name": "m", "path": "/m", "size_bytes": 1, "first_seen_at": utc_now()},
+            replace=True,
+        )
+    db["contenders"].insert(
+        {
+            "id": contender_id,
+            "name": contender_id,
+            "model_sha256": "m",
+            "prompt_style": "plain",
+            "prompt_template": "{prompt}",
+            "params": "{}",
+            "created_at": utc_now(),
+        },
+        replace=True,
+    )
+
+
+def add_generation(
+    db,
+    problem_id: str,
+    contender_id: str,
+    verdict: str | None = None,
+    *,
+    status: str = "done",
+    run_id: str | None = None,
+    started_at: str | None = None,
+) -> str:
+    add_problem(db, problem_id)
+    add_contender(db, contender_id)
+    generation_id = new_id()
+    db["generations"].insert(
+        {
+            "id": generation_id,
+            "problem_id": problem_id,
+            "contender_id": contender_id,
+            "prompt_text": "p",
+            "status": status,
+            "run_id": run_id,
+            "started_at": started_at or utc_now(),
+        }
+    )
+    if verdict is not None:
+        db["executions"].insert(
+            {
+                "id": new_id(),
+                "generation_id": generation_id,
+                "problem_id": problem_id,
+                "verdict": verdict,
+                "passed": 1 if verdict == "pass" else 0,
+                "total": 1,
+                "seconds": 0.1,
+                "created_at": utc_now(),
+            }
+        )
+    return generation_id
+
+
+def add_run(
+    db,
+    *,
+    host: dict[str, Any],
+    started_at: str | None = None,
+    finished_at: str | None = None,
+    kind: str = "generate",
+) -> str:
+    """A ``runs`` row; ``host`` is what ``recording.host_info`` records (pid, hostname...)."""
+    run_id = new_id()
+    db["runs"].insert(
+        {
+            "id": run_id,
+            "kind": kind,
+            "settings": "{}",
+            "host": json.dumps(host),
+            "started_at": started_at or utc_now(),
+            "finished_at": finished_at,
+        }
+    )
+    return run_id
