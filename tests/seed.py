@@ -1,5 +1,6 @@
-"""One way to seed a database row by row for tests: a problem, a contender (with its model),
-an answer (a ``generations`` row) with an optional test verdict, and a run.
+"""One way to build problems and seed a database row by row for tests: ``make_problem`` (a
+``Problem`` value), and rows: a problem, a contender (with its model), an answer (a
+``generations`` row) with an optional test verdict, and a run.
 
 Whole graded databases with hand-worked statistics come from ``tests/grades_fixture.py``.
 """
@@ -9,7 +10,27 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from gradebench.engine.problems.model import Problem, TestCase
 from gradebench.engine.store.database import new_id, utc_now
+
+
+def make_problem(
+    reference: str = "def f(x):\n    return x\n",
+    tests: tuple[TestCase, ...] = (TestCase(args=(1,)),),
+    **fields: Any,
+) -> Problem:
+    """A ``Problem`` with entry point ``f`` unless ``fields`` say otherwise."""
+    values: dict[str, Any] = {
+        "id": "t/f",
+        "suite": "t",
+        "title": "t",
+        "difficulty": "easy",
+        "statement": "",
+        "entry_point": "f",
+        "signature": "def f(x):",
+    }
+    values.update(fields)
+    return Problem(reference=reference, tests=tests, **values)
 
 
 def add_problem(db, problem_id: str) -> None:

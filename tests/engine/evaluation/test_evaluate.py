@@ -16,22 +16,7 @@ from gradebench.engine.evaluation.evaluator import (
 )
 from gradebench.engine.problems.model import Problem, TestCase
 from gradebench.engine.problems.suites import load_suite
-
-
-def make_problem(reference: str, tests: tuple[TestCase, ...], **fields) -> Problem:
-    fields.setdefault("entry_point", "f")
-    return Problem(
-        id=fields.pop("id", "t/f"),
-        suite="t",
-        title="t",
-        difficulty="easy",
-        statement="",
-        signature="def f(x):",
-        reference=reference,
-        tests=tests,
-        **fields,
-    )
-
+from tests.seed import make_problem
 
 SQUARE = make_problem(
     "def f(x):\n    return x * x\n",
