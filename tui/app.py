@@ -149,7 +149,7 @@ class GradebenchApp(App):
 
         if not request.reviewer.strip():
             raise UserError("reviewer: a name is needed")
-        if not 1 <= len(request.contenders) <= 4:
+        if not 2 <= len(request.contenders) <= 4:
             raise UserError("contenders: choose 2 to 4")
         if len(set(request.contenders)) != len(request.contenders):
             raise UserError("contenders: each contender once")
