@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -11,7 +12,6 @@ from gradebench.engine.evaluation import harness
 from gradebench.engine.evaluation.evaluator import (
     Evaluator,
     Execution,
-    expected_key,
     save_execution,
 )
 from gradebench.engine.problems.model import Problem, TestCase
@@ -228,7 +228,7 @@ def test_expected_outputs_are_cached_in_the_database_and_reused(db):
     rows = list(db["expected_outputs"].rows)
     assert len(rows) == 1
     assert rows[0]["problem_id"] == SQUARE.id
-    assert rows[0]["content_sha256"] == expected_key(SQUARE)
+    assert re.fullmatch(r"[0-9a-f]{64}", rows[0]["content_sha256"])
     assert len(json.loads(rows[0]["reference_seconds"])) == 3
 
     second = Evaluator(db)
@@ -240,7 +240,8 @@ def test_expected_outputs_are_cached_in_the_database_and_reused(db):
     changed = make_problem("def f(x):\n    return x * x * 1\n", SQUARE.tests)
     second.evaluate(changed, "def f(x):\n    return x * x\n")
     assert second.reference_runs == 1  # a different reference means a new key
-    assert db["expected_outputs"].count == 2
+    keys = [r[0] for r in db.execute("SELECT content_sha256 FROM expected_outputs")]
+    assert len(keys) == len(set(keys)) == 2
 
 
 def test_stored_outputs_round_trip_and_earlier_rows_still_load():
@@ -309,7 +310,10 @@ def test_an_earlier_versions_row_is_used_and_stored_anew_and_a_damaged_one_recom
     from gradebench.engine.evaluation.evaluator import STORED_OUTPUTS_BLOB_HEADER
 
     Evaluator(db).evaluate(SQUARE, "def f(x):\n    return x * x\n")
-    key = {"problem_id": SQUARE.id, "content_sha256": expected_key(SQUARE)}
+    (stored_key,) = db.execute(
+        "SELECT content_sha256 FROM expected_outputs WHERE problem_id = ?", [SQUARE.id]
+    ).fetchone()
+    key = {"problem_id": SQUARE.id, "content_sha256": stored_key}
     # as version 2 wrote it: text, one line per test (test 0 states its expected value)
     db["expected_outputs"].update(
         tuple(key.values()),

@@ -89,7 +89,8 @@ def test_a_humaneval_statement_is_shown_as_code_to_complete(humaneval_problem):
         assert prompt.startswith("Complete this Python code:\n\n```python\nfrom typing import List")
         blocks = python_blocks(prompt)
         assert blocks[0] == humaneval_problem.code_prompt.strip("\n").rstrip()  # intact, fenced
-        assert ast.parse(blocks[0])
+        defined = [n.name for n in ast.parse(blocks[0]).body if isinstance(n, ast.FunctionDef)]
+        assert defined[-1] == humaneval_problem.entry_point  # the code to complete parses
         assert blocks[1] == humaneval_problem.signature
         assert prompt.count(humaneval_problem.code_prompt.strip()) == 1
 
