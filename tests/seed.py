@@ -1,6 +1,7 @@
 """One way to build problems and seed a database row by row for tests: ``make_problem`` (a
 ``Problem`` value), and rows: a problem, a contender (with its model), an answer (a
-``generations`` row) with an optional test verdict, and a run.
+``generations`` row) with an optional test verdict, and a run; a file reopened as if it
+came from before a migration; the demo problems with registered contenders.
 
 Whole graded databases with hand-worked statistics come from ``tests/grades_fixture.py``.
 """
@@ -8,10 +9,19 @@ Whole graded databases with hand-worked statistics come from ``tests/grades_fixt
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Any
 
+from gradebench.engine.generation.registry import (
+    Contender,
+    GenerationParams,
+    ModelSpec,
+    register_contender,
+)
 from gradebench.engine.problems.model import Problem, TestCase
-from gradebench.engine.store.database import new_id, utc_now
+from gradebench.engine.problems.suites.files import load_directory
+from gradebench.engine.store.database import new_id, open_db, utc_now
+from gradebench.engine.workflows.batch import ensure_problem_rows
 
 
 def make_problem(
@@ -130,3 +140,34 @@ def add_run(
         }
     )
     return run_id
+
+
+def reopened_from_before(db, db_path, migration: str, undo: str):
+    """Undo ``migration`` (its ``undo`` script, and its record) as if the file came from
+    before it, close, and open the file again: the migration runs on the old data."""
+    with db.conn:
+        db.conn.executescript(undo + f" DELETE FROM _sqlite_migrations WHERE name = '{migration}';")
+    db.conn.close()
+    return open_db(db_path)
+
+
+def seed_demo_contenders(db_path: Path, demo_dir: Path, tmp_path: Path, styles=("plain", "cot")):
+    """Problems and two registered contenders on a (fake) GGUF file."""
+    gguf = tmp_path / "fake.gguf"
+    gguf.write_bytes(b"GGUF fake weights")
+    model = ModelSpec(name="fake", path=gguf, prompt_template="USER: %1\nASSISTANT: ")
+    problems = list(load_directory(demo_dir).problems)
+    db = open_db(db_path)
+    ensure_problem_rows(db, problems)
+    seats = [
+        register_contender(
+            db, Contender(f"fake-{s}", model, s, GenerationParams()), f"{s} {{statement}}"
+        )
+        for s in styles
+    ]
+    return db, problems, seats
+
+
+def demo_message(problem, seat) -> str:
+    """The user message a seeded batch sends: its style, then the statement."""
+    return f"[{seat.contender.prompt_style}] {problem.statement}"

@@ -8,8 +8,7 @@ import sys
 from pathlib import Path
 
 from tests.ci_policy import CI_SKIP_MESSAGE
-
-REPO = Path(__file__).resolve().parent.parent
+from tests.conftest import REPO
 
 
 def _run_probe(tmp_path: Path, ci: str | None) -> subprocess.CompletedProcess[str]:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import re
-from pathlib import Path
 
 import pytest
 
@@ -16,6 +15,7 @@ from gradebench.engine.evaluation.evaluator import (
 )
 from gradebench.engine.problems.model import Problem, TestCase
 from gradebench.engine.problems.suites import load_suite
+from tests.conftest import TEST_DATA
 from tests.seed import make_problem
 
 SQUARE = make_problem(
@@ -31,9 +31,7 @@ def evaluator() -> Evaluator:
 
 @pytest.fixture(scope="module")
 def demo() -> dict[str, Problem]:
-    return load_suite(
-        str(Path(__file__).resolve().parents[2] / "data" / "problems" / "demo")
-    ).by_id()
+    return load_suite(str(TEST_DATA / "problems" / "demo")).by_id()
 
 
 def test_correct_code_passes_with_full_score(evaluator):
@@ -381,30 +379,24 @@ def test_execution_is_a_frozen_value():
 # ------------------------------------------------------------ gradebench problems check
 
 
-def run_cli(*argv: str) -> int:
-    from gradebench.tui.cli.main import run
-
-    return run(list(argv))
-
-
-def test_problems_check_passes_on_the_demo_suite(capsys, demo_suite_dir):
-    assert run_cli("problems", "check", "--suite", str(demo_suite_dir)) == 0
-    out = capsys.readouterr().out
+def test_problems_check_passes_on_the_demo_suite(cli, demo_suite_dir):
+    checked = cli("problems", "check", "--suite", demo_suite_dir)
+    assert checked.code == 0
+    out = checked.out
     assert "demo/counter-class  pass 2/2" in out
     assert "demo/add-two" in out and "fail 0/3" in out
 
 
-def test_problems_check_flags_a_wrong_reference_and_a_stub_that_passes(capsys, tmp_path):
+def test_problems_check_flags_a_wrong_reference_and_a_stub_that_passes(cli, tmp_path):
     suite = tmp_path / "shaky"
     suite.mkdir()
-    good = (
-        Path(__file__).resolve().parents[2] / "data" / "problems" / "demo" / "add-two.toml"
-    ).read_text()
+    good = (TEST_DATA / "problems" / "demo" / "add-two.toml").read_text()
     (suite / "a-wrong-reference.toml").write_text(good.replace("return a + b", "return a - b"))
     (suite / "b-nothing.toml").write_text(
         good.replace("return a + b", "return None").replace('expected = "5"', 'expected = "None"')
     )
-    assert run_cli("problems", "check", "--suite", str(suite)) == 1
-    out = capsys.readouterr().out
+    checked = cli("problems", "check", "--suite", suite)
+    assert checked.code == 1
+    out = checked.out
     assert "reference fails test 0" in out
     assert "a stub returning None passes every test" in out

@@ -15,6 +15,7 @@ from gradebench.engine.evaluation import harness
 from gradebench.engine.evaluation.compare import Opaque
 from gradebench.engine.evaluation.evaluator import _canonical
 from gradebench.engine.evaluation.sandbox import SandboxJob, SandboxLimits, run_in_sandbox
+from tests.conftest import REPO
 
 
 def run(code: str, *tests, limits=None, **job) -> object:
@@ -430,7 +431,7 @@ def test_a_huge_output_does_not_eat_into_the_next_tests_time():
 
 @pytest.mark.skipif(os.geteuid() != 0, reason="the mount namespace needs root")
 def test_repository_and_database_folders_are_hidden_from_the_answer(db_path, db):
-    repo = Path(__file__).resolve().parents[3]
+    repo = REPO
     code = """
 import os
 def f(paths):

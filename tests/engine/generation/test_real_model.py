@@ -24,6 +24,7 @@ from gradebench.engine.generation.gpt4all_backend import GPT4AllBackend
 from gradebench.engine.generation.registry import ModelSpec, load_registry
 from gradebench.engine.generation.thread_budget import BudgetEvent, ThreadBudget
 from tests.backends import LONG_PROMPT
+from tests.conftest import REPO
 
 pytestmark = pytest.mark.model
 
@@ -131,7 +132,7 @@ def test_kill_9_during_gradebench_generate_then_rerun_leaves_one_answer_per_pair
         "smol-short",
         "--no-evaluate",
     ]
-    repo = Path(__file__).resolve().parents[3]
+    repo = REPO
     first = subprocess.Popen(command, cwd=repo, stderr=subprocess.DEVNULL)
     try:
         deadline = time.monotonic() + 300

@@ -9,6 +9,7 @@ import pytest
 from gradebench.engine.errors import UserError
 from gradebench.engine.store.database import new_id, open_db
 from gradebench.engine.store.migrations import SCHEMA_VERSION
+from tests.seed import reopened_from_before
 
 TABLES = {
     "problems",
@@ -193,21 +194,12 @@ def test_current_grade_and_latest_execution_tables_follow_every_insert(db_path):
     )
 
 
-def _reopened_from_before(db, db_path, migration: str, undo: str):
-    """Undo ``migration`` (its ``undo`` script, and its record) as if the file came from
-    before it, close, and open the file again: the migration runs on the old data."""
-    with db.conn:
-        db.conn.executescript(undo + f" DELETE FROM _sqlite_migrations WHERE name = '{migration}';")
-    db.conn.close()
-    return open_db(db_path)
-
-
 def test_the_current_tables_are_filled_from_the_events_of_an_older_file(db_path):
     """A file from before migration m004: its events are grouped into the new tables."""
     db = open_db(db_path)
     db.conn.execute("PRAGMA foreign_keys = OFF")
     _random_events(db, seed=11, count=300)
-    db = _reopened_from_before(
+    db = reopened_from_before(
         db,
         db_path,
         "m004_current_tables",
@@ -337,7 +329,7 @@ def test_the_current_vote_table_is_filled_from_the_votes_of_an_older_file(db_pat
     db = open_db(db_path)
     db.conn.execute("PRAGMA foreign_keys = OFF")
     _random_votes(db, seed=13, count=300)
-    db = _reopened_from_before(
+    db = reopened_from_before(
         db,
         db_path,
         "m005_vote_current",
