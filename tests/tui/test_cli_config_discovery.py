@@ -170,3 +170,9 @@ def test_a_missing_named_config_file_is_one_line_and_a_nonzero_exit(
     assert result.code != 0
     assert result.err.strip() == message
     assert "Traceback" not in result.err
+
+
+def test_the_shipped_lowcost60_suite_is_found_from_any_working_folder(tmp_path: Path) -> None:
+    suites = Cli.subprocess("problems", "suites", cwd=tmp_path, env=_clean_env(tmp_path / "home"))
+    assert suites.code == 0, suites.err
+    assert suites.out.split() == ["lowcost60", "humaneval", "humaneval+"]

@@ -14,7 +14,8 @@ from gradebench.engine.errors import UserError
 from gradebench.engine.problems.model import SuiteLoad
 from gradebench.engine.problems.suites.files import load_directory, suite_directories
 
-PROJECT_PROBLEMS = Path(__file__).resolve().parent.parent.parent / "problems"
+PROJECT_PROBLEMS = Path(__file__).resolve().parents[3] / "problems"
+"""The suites shipped with the project (``problems/`` at the top of the repository)."""
 BUILTIN_SUITES = ("humaneval", "humaneval+")
 
 
