@@ -9,7 +9,7 @@ import pytest
 from gradebench.engine.errors import UserError
 from gradebench.engine.store.database import new_id, open_db
 from gradebench.engine.store.migrations import SCHEMA_VERSION
-from tests.seed import reopened_from_before
+from tests.seed import add_contender, add_problem, reopened_from_before
 
 TABLES = {
     "problems",
@@ -54,32 +54,8 @@ def test_a_file_that_is_not_sqlite_is_a_one_line_error(tmp_path):
 
 
 def test_only_one_current_generation_per_problem_contender_sample(db):
-    db["problems"].insert(
-        {
-            "id": "p",
-            "suite": "s",
-            "title": "t",
-            "difficulty": "easy",
-            "entry_point": "f",
-            "statement": "x",
-            "content_sha256": "h",
-            "updated_at": "now",
-        }
-    )
-    db["models"].insert(
-        {"sha256": "m", "name": "m", "path": "/m", "size_bytes": 1, "first_seen_at": "now"}
-    )
-    db["contenders"].insert(
-        {
-            "id": "c",
-            "name": "c",
-            "model_sha256": "m",
-            "prompt_style": "plain",
-            "prompt_template": "",
-            "params": "{}",
-            "created_at": "now",
-        }
-    )
+    add_problem(db, "p")
+    add_contender(db, "c")
     row = {
         "problem_id": "p",
         "contender_id": "c",
