@@ -1,7 +1,13 @@
-"""Shared fixtures: an isolated database, config dir and data dir for every test."""
+"""Shared fixtures: an isolated database, config dir and data dir for every test; one way
+to run the ``gradebench`` command (in-process or as a real subprocess)."""
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -19,6 +25,8 @@ settings.register_profile(
     suppress_health_check=[HealthCheck.function_scoped_fixture],
 )
 settings.load_profile("gradebench")
+
+from tests.ci_policy import pytest_runtest_makereport  # noqa: E402, F401  (a hook: CI fails on skips)
 
 REPO = Path(__file__).resolve().parent.parent
 TEST_DATA = Path(__file__).resolve().parent / "data"
@@ -88,3 +96,58 @@ def mbppplus_path() -> Path:
             f"MBPP+ data missing: {SHARED_MBPPPLUS} (../shared must be beside the checkout)"
         )
     return SHARED_MBPPPLUS
+
+
+@dataclass(frozen=True)
+class CliResult:
+    """How one ``gradebench`` command ended."""
+
+    code: int
+    out: str
+    err: str
+
+
+class Cli:
+    """Runs the ``gradebench`` command: ``cli(*args)`` in this process (through ``main``, so
+    exit codes and one-line errors are the real ones), ``cli.subprocess(*args)`` as the
+    installed console script in a child process."""
+
+    def __init__(self, capsys: pytest.CaptureFixture[str]) -> None:
+        self._capsys = capsys
+
+    def __call__(self, *args: str | Path) -> CliResult:
+        from gradebench.tui.cli.main import main
+
+        self._capsys.readouterr()  # only this command's output
+        with pytest.raises(SystemExit) as exited:
+            main([str(a) for a in args])
+        out, err = self._capsys.readouterr()
+        code = exited.value.code
+        return CliResult(code if isinstance(code, int) else 1, out, err)
+
+    @staticmethod
+    def subprocess(
+        *args: str | Path,
+        cwd: Path | None = None,
+        env: Mapping[str, str] | None = None,
+        timeout: float = 600,
+    ) -> CliResult:
+        """``env`` replaces the environment (default: this test's, already isolated)."""
+        done = subprocess.run(
+            [str(GRADEBENCH_COMMAND), *map(str, args)],
+            cwd=cwd or REPO,
+            env=dict(os.environ if env is None else env),
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+        )
+        return CliResult(done.returncode, done.stdout, done.stderr)
+
+
+GRADEBENCH_COMMAND = Path(sys.executable).parent / "gradebench"
+"""The console script installed beside this Python (``pip install -e .``)."""
+
+
+@pytest.fixture
+def cli(capsys: pytest.CaptureFixture[str]) -> Cli:
+    return Cli(capsys)

@@ -3,7 +3,7 @@
 ``FakeBackend`` keeps the ``gradebench.engine.generation.backend.Backend`` contract: text arrives through
 ``on_text`` one scripted token at a time, ``cancel`` stops it at the next token with
 ``stop_reason="cancelled"``, ``max_tokens`` cuts the script, and a scripted failure
-ends with ``stop_reason="error"``. An optional per-token delay makes streams slow
+or an ``on_text`` that raises ends with ``stop_reason="error"`` and the text so far. An optional per-token delay makes streams slow
 enough to watch or cancel. With a ``ThreadBudget`` it takes a lease per answer like
 the real backend, so tests can check the thread arithmetic under concurrency.
 """
@@ -140,7 +140,11 @@ class FakeBackend:
                 first = time.perf_counter()
             pieces.append(token)
             if on_text is not None:
-                on_text(token)
+                try:
+                    on_text(token)
+                except Exception as exc:  # the contract: an answer ends, generate never raises
+                    stop, error = "error", f"on_text failed: {type(exc).__name__}: {exc}"
+                    break
         else:
             if cancel is not None and cancel.is_set():
                 stop = "cancelled"

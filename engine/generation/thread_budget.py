@@ -27,6 +27,10 @@ makes that impossible by construction:
   token of the lower ones. A lease's priority is the ``priority`` given to ``acquire``,
   else the one set by ``work_priority(...)`` in the calling thread, else ``SCREEN``:
   callers that never heard of priorities keep their old behaviour.
+- An optional ``observer`` sees every change as a ``BudgetEvent`` (waiting, granted,
+  resized, released, gave_up) with the threads in use across the budget right after
+  it, in the order the changes happened (it is called under the budget's lock: keep it
+  short, never call back into the budget).
 """
 
 from __future__ import annotations
@@ -39,10 +43,29 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from typing import Literal
 
 
 class Cancelled(Exception):
     """The generation was cancelled while it waited for threads."""
+
+
+BudgetEventKind = Literal["waiting", "granted", "resized", "released", "gave_up"]
+
+
+@dataclass(frozen=True)
+class BudgetEvent:
+    """One change in the budget, as an ``observer`` sees it."""
+
+    kind: BudgetEventKind
+    """``waiting``: a lease must wait; ``granted``: it runs; ``resized``: its threads in
+    use changed at a ``sync`` (0: paused by a higher priority); ``released``; ``gave_up``:
+    cancelled or timed out waiting."""
+    label: str
+    threads: int
+    """The lease's threads in use after the change."""
+    in_use_total: int
+    """Threads in use across every lease after the change."""
 
 
 BATCH = 0
@@ -137,6 +160,7 @@ class ThreadBudget:
     total: int
     _leases: list[ThreadLease] = field(default_factory=list)
     _lock: threading.Condition = field(default_factory=threading.Condition)
+    observer: Callable[[BudgetEvent], None] | None = None
 
     def __post_init__(self) -> None:
         if self.total < 1:
@@ -146,6 +170,11 @@ class ThreadBudget:
     def for_machine(cls, cap: int | None = None) -> ThreadBudget:
         cores = physical_cores()
         return cls(min(cores, cap) if cap else cores)
+
+    def _tell(self, kind: BudgetEventKind, lease: ThreadLease) -> None:
+        if self.observer is not None:
+            total = sum(x.in_use for x in self._leases)
+            self.observer(BudgetEvent(kind, lease.label, lease.in_use, total))
 
     def _rebalance(self) -> None:
         """The highest priority present shares the threads (first come first, at most one
@@ -183,13 +212,17 @@ class ThreadBudget:
         with self._lock:
             self._leases.append(lease)
             self._rebalance()
+            if not self._runnable(lease):
+                self._tell("waiting", lease)
             try:
                 self._wait(lambda: self._runnable(lease), deadline, cancel)
             except BaseException:
                 self._leases.remove(lease)
                 self._rebalance()
+                self._tell("gave_up", lease)
                 raise
             lease.in_use = lease.allotted
+            self._tell("granted", lease)
             return lease
 
     def _wait(
@@ -219,13 +252,16 @@ class ThreadBudget:
             if lease.released:
                 return lease.in_use
             if lease.allotted == 0:  # paused by a higher priority: give the threads back
-                lease.in_use = 0
+                if lease.in_use:
+                    lease.in_use = 0
+                    self._tell("resized", lease)
                 self._lock.notify_all()
                 try:
                     self._wait(lambda: self._runnable(lease), None, lease.cancel)
                 except Cancelled:
                     return 0
                 lease.in_use = lease.allotted
+                self._tell("resized", lease)
                 self._lock.notify_all()
                 return lease.in_use
             target = lease.allotted
@@ -234,6 +270,7 @@ class ThreadBudget:
                 target = max(lease.in_use, min(target, self.total - others))
             if target != lease.in_use:
                 lease.in_use = target
+                self._tell("resized", lease)
                 self._lock.notify_all()
             return lease.in_use
 
@@ -245,6 +282,7 @@ class ThreadBudget:
             lease.in_use = 0
             self._leases.remove(lease)
             self._rebalance()
+            self._tell("released", lease)
 
     def snapshot(self) -> list[tuple[str, int, int]]:
         """(label, allotted, in_use) of the active leases, for display and tests."""

@@ -17,11 +17,19 @@ from gradebench.engine.reporting.report import report_in_stages
 
 def grade_change_marker(conn: sqlite3.Connection) -> tuple[int, ...]:
     """Cheap fingerprint of what a report reads: changes whenever a grade, vote,
-    answer or test run is added (each is an append; a regenerated answer is a new row)."""
-    return tuple(
+    answer or test run is added (each is an append; a regenerated answer is a new row)
+    and whenever an answer ends (``finished_at`` is set in place when a streaming answer
+    turns done, max_tokens, cancelled or error, and its figures with it).
+
+    The text and token count a streaming answer flushes every second do not change it:
+    the leaderboard recomputes when an answer ends, not at every flush.
+    """
+    appended = tuple(
         int(conn.execute(f"SELECT COALESCE(max(rowid), 0) FROM {table}").fetchone()[0])
         for table in ("grade_events", "votes", "generations", "executions")
     )
+    ended = conn.execute("SELECT count(*) FROM generations WHERE finished_at IS NOT NULL")
+    return (*appended, int(ended.fetchone()[0]))
 
 
 _CACHE: dict[tuple[Any, ...], Report] = {}

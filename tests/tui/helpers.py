@@ -1,4 +1,5 @@
-"""Shared pieces for the Pilot tests: a scripted app on the demo suite, and ``wait_until``."""
+"""Shared pieces for the Pilot tests: a scripted app on the demo suite, a host for the
+leaderboard screen and its table rows, and the one ``wait_until``."""
 
 from __future__ import annotations
 
@@ -7,7 +8,11 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+from textual.app import App
+from textual.widgets import DataTable
+
 from gradebench.engine.generation.registry import Contender, GenerationParams, ModelSpec
+from gradebench.tui.screens.leaderboard import LeaderboardScreen
 from tests.fakes import FakeBackend
 
 DEMO_SUITE = Path(__file__).resolve().parent.parent / "data" / "problems" / "demo"
@@ -64,3 +69,17 @@ async def wait_until(pilot, predicate: Callable[[], bool], timeout: float = 20.0
             raise AssertionError(f"condition not met within {timeout} s")
         await pilot.pause(0.02)
         await asyncio.sleep(0)
+
+
+class LeaderboardHost(App[None]):
+    def __init__(self, screen: LeaderboardScreen) -> None:
+        super().__init__()
+        self.leaderboard = screen
+
+    def on_mount(self) -> None:
+        self.push_screen(self.leaderboard)
+
+
+def table_rows(screen: LeaderboardScreen, selector: str = "#lb-table") -> list[list[str]]:
+    table = screen.query_one(selector, DataTable)
+    return [[str(cell) for cell in table.get_row_at(i)] for i in range(table.row_count)]

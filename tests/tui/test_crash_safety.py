@@ -7,14 +7,12 @@ import signal
 import subprocess
 import sys
 import textwrap
-from pathlib import Path
 
 from gradebench.engine.grading.grades import current_grade
 from gradebench.engine.store.database import open_db
 from gradebench.tui.widgets.answer_pane import AnswerPane
+from tests.conftest import REPO
 from tests.tui.helpers import make_app, wait_until
-
-REPO = Path(__file__).resolve().parents[2]
 
 CHILD = textwrap.dedent(
     """

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-import threading
+import sqlite3
+import time
 from dataclasses import dataclass, field
 
 from gradebench.engine.grading.grades import current_grade, grade_history
@@ -266,9 +267,20 @@ async def test_session_screen_starts_grading_with_the_chosen_reviewer(tmp_path):
         await wait_until(pilot, lambda: settled(app))
 
 
-def test_thread_count_of_the_test_process_is_sane():
-    # the app's workers are threads; none may be left behind by the tests above
-    assert threading.active_count() < 50
+async def test_quitting_mid_stream_stops_every_generation_the_app_started(tmp_path):
+    """Answers stream in worker threads, which can only be asked to stop: quitting while
+    two answers still stream must end both generations (none keeps a thread busy)."""
+    endless = FakeBackend(default=[f"t{i} " for i in range(100_000)], token_delay=0.01)
+    app = make_app(tmp_path, backend=endless)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await wait_until(pilot, lambda: len(endless.requests) == 2 and endless.active == 2)
+        await pilot.press("q")
+    deadline = time.monotonic() + 60
+    while endless.active and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert endless.active == 0
+    statuses = sqlite3.connect(tmp_path / "grades.db").execute("SELECT status FROM generations")
+    assert sorted(status for (status,) in statuses) == ["cancelled", "cancelled"]
 
 
 async def test_leaderboard_key_opens_it_and_is_held_back_while_blind_names_are_hidden(tmp_path):

@@ -2,39 +2,13 @@
 
 from __future__ import annotations
 
-import asyncio
-import time
-
-from textual.app import App
-from textual.widgets import DataTable, Static
+from textual.widgets import Static
 
 from gradebench.engine.reporting.model import Selection
 from gradebench.engine.store.database import open_db
 from gradebench.tui.screens.leaderboard import LeaderboardScreen, score_bars
 from tests.grades_fixture import add_grade, build
-
-
-class LeaderboardHost(App[None]):
-    def __init__(self, screen: LeaderboardScreen) -> None:
-        super().__init__()
-        self.leaderboard = screen
-
-    def on_mount(self) -> None:
-        self.push_screen(self.leaderboard)
-
-
-async def wait_until(pilot, predicate, timeout: float = 20.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"condition not met within {timeout} s")
-        await pilot.pause(0.02)
-        await asyncio.sleep(0)
-
-
-def table_rows(screen: LeaderboardScreen, selector: str = "#lb-table") -> list[list[str]]:
-    table = screen.query_one(selector, DataTable)
-    return [[str(cell) for cell in table.get_row_at(i)] for i in range(table.row_count)]
+from tests.tui.helpers import LeaderboardHost, table_rows, wait_until
 
 
 async def test_leaderboard_shows_the_aggregate_table_agreement_and_votes(tmp_path):

@@ -5,7 +5,7 @@ from __future__ import annotations
 from gradebench.engine.reporting.model import Selection
 from gradebench.tui.screens.leaderboard import LeaderboardScreen
 from tests.grades_fixture import build
-from tests.tui.test_leaderboard import LeaderboardHost, table_rows, wait_until
+from tests.tui.helpers import LeaderboardHost, table_rows, wait_until
 
 
 async def test_table_is_counted_shown_once_per_request_and_matches_the_whole_report(tmp_path):

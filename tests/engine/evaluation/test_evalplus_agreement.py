@@ -36,8 +36,9 @@ import pytest
 
 from gradebench.engine.evaluation.evaluator import Evaluator
 from gradebench.engine.problems.suites.humanevalplus import load_humanevalplus, problem_id
+from tests.conftest import TEST_DATA
 
-DATA = Path(__file__).resolve().parents[2] / "data"
+DATA = TEST_DATA
 SAMPLES = DATA / "evalplus_samples" / "samples.jsonl"
 FIND_ZERO = "HumanEval/32"
 TIMING_BOUND_TASKS = frozenset(f"HumanEval/{n}" for n in (15, 36, 59, 83, 94, 130, 139))

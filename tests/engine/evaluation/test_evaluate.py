@@ -3,32 +3,17 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
+import re
 
 import pytest
 
 from gradebench.engine.evaluation import harness
-from gradebench.engine.evaluation.evaluator import Evaluator
-from gradebench.engine.evaluation.execution import Execution, save_execution
-from gradebench.engine.evaluation.expected_outputs import expected_key
+from gradebench.engine.evaluation.evaluator import Evaluator, Execution
+from gradebench.engine.evaluation.execution import save_execution
 from gradebench.engine.problems.model import Problem, TestCase
 from gradebench.engine.problems.suites import load_suite
-
-
-def make_problem(reference: str, tests: tuple[TestCase, ...], **fields) -> Problem:
-    fields.setdefault("entry_point", "f")
-    return Problem(
-        id=fields.pop("id", "t/f"),
-        suite="t",
-        title="t",
-        difficulty="easy",
-        statement="",
-        signature="def f(x):",
-        reference=reference,
-        tests=tests,
-        **fields,
-    )
-
+from tests.conftest import TEST_DATA
+from tests.seed import make_problem
 
 SQUARE = make_problem(
     "def f(x):\n    return x * x\n",
@@ -43,9 +28,7 @@ def evaluator() -> Evaluator:
 
 @pytest.fixture(scope="module")
 def demo() -> dict[str, Problem]:
-    return load_suite(
-        str(Path(__file__).resolve().parents[2] / "data" / "problems" / "demo")
-    ).by_id()
+    return load_suite(str(TEST_DATA / "problems" / "demo")).by_id()
 
 
 def test_correct_code_passes_with_full_score(evaluator):
@@ -240,7 +223,7 @@ def test_expected_outputs_are_cached_in_the_database_and_reused(db):
     rows = list(db["expected_outputs"].rows)
     assert len(rows) == 1
     assert rows[0]["problem_id"] == SQUARE.id
-    assert rows[0]["content_sha256"] == expected_key(SQUARE)
+    assert re.fullmatch(r"[0-9a-f]{64}", rows[0]["content_sha256"])
     assert len(json.loads(rows[0]["reference_seconds"])) == 3
 
     second = Evaluator(db)
@@ -252,7 +235,8 @@ def test_expected_outputs_are_cached_in_the_database_and_reused(db):
     changed = make_problem("def f(x):\n    return x * x * 1\n", SQUARE.tests)
     second.evaluate(changed, "def f(x):\n    return x * x\n")
     assert second.reference_runs == 1  # a different reference means a new key
-    assert db["expected_outputs"].count == 2
+    keys = [r[0] for r in db.execute("SELECT content_sha256 FROM expected_outputs")]
+    assert len(keys) == len(set(keys)) == 2
 
 
 def test_stored_outputs_round_trip_and_earlier_rows_still_load():
@@ -324,7 +308,10 @@ def test_an_earlier_versions_row_is_used_and_stored_anew_and_a_damaged_one_recom
     from gradebench.engine.evaluation.stored_outputs import STORED_OUTPUTS_BLOB_HEADER
 
     Evaluator(db).evaluate(SQUARE, "def f(x):\n    return x * x\n")
-    key = {"problem_id": SQUARE.id, "content_sha256": expected_key(SQUARE)}
+    (stored_key,) = db.execute(
+        "SELECT content_sha256 FROM expected_outputs WHERE problem_id = ?", [SQUARE.id]
+    ).fetchone()
+    key = {"problem_id": SQUARE.id, "content_sha256": stored_key}
     # as version 2 wrote it: text, one line per test (test 0 states its expected value)
     db["expected_outputs"].update(
         tuple(key.values()),
@@ -392,31 +379,25 @@ def test_execution_is_a_frozen_value():
 # ------------------------------------------------------------ gradebench problems check
 
 
-def run_cli(*argv: str) -> int:
-    from gradebench.tui.cli.main import run
-
-    return run(list(argv))
-
-
-def test_problems_check_passes_on_the_demo_suite(capsys, demo_suite_dir):
-    assert run_cli("problems", "check", "--suite", str(demo_suite_dir)) == 0
-    out = capsys.readouterr().out
+def test_problems_check_passes_on_the_demo_suite(cli, demo_suite_dir):
+    checked = cli("problems", "check", "--suite", demo_suite_dir)
+    assert checked.code == 0
+    out = checked.out
     assert "demo/counter-class  pass 2/2" in out
     assert "demo/add-two" in out and "fail 0/3" in out
 
 
-def test_problems_check_flags_a_wrong_reference_and_a_stub_that_passes(capsys, tmp_path):
+def test_problems_check_flags_a_wrong_reference_and_a_stub_that_passes(cli, tmp_path):
     suite = tmp_path / "shaky"
     suite.mkdir()
-    good = (
-        Path(__file__).resolve().parents[2] / "data" / "problems" / "demo" / "add-two.toml"
-    ).read_text()
+    good = (TEST_DATA / "problems" / "demo" / "add-two.toml").read_text()
     (suite / "a-wrong-reference.toml").write_text(good.replace("return a + b", "return a - b"))
     (suite / "b-nothing.toml").write_text(
         good.replace("return a + b", "return None").replace('expected = "5"', 'expected = "None"')
     )
-    assert run_cli("problems", "check", "--suite", str(suite)) == 1
-    out = capsys.readouterr().out
+    checked = cli("problems", "check", "--suite", suite)
+    assert checked.code == 1
+    out = checked.out
     assert "reference fails test 0" in out
     assert "a stub returning None passes every test" in out
 
@@ -457,7 +438,7 @@ def test_a_failure_of_gradebench_on_one_answer_is_its_error_verdict_and_logged(
 
 
 def test_evaluate_command_gives_every_sample_a_row_when_gradebench_fails_on_one(
-    monkeypatch, capsys, demo_suite_dir, tmp_path
+    monkeypatch, cli, demo_suite_dir, tmp_path
 ):
     _fail_on_boom(monkeypatch)
     good = "def add(a, b):\n    return a + b\n"
@@ -466,8 +447,8 @@ def test_evaluate_command_gives_every_sample_a_row_when_gradebench_fails_on_one(
     samples.write_text(
         "".join(json.dumps({"task_id": "demo/add-two", "solution": c}) + "\n" for c in codes)
     )
-    assert run_cli("evaluate", str(samples), "--suite", str(demo_suite_dir), "--jobs", "2") == 1
-    captured = capsys.readouterr()
+    captured = cli("evaluate", str(samples), "--suite", str(demo_suite_dir), "--jobs", "2")
+    assert captured.code == 1
     rows = [json.loads(line) for line in captured.out.splitlines()]
     assert [r["verdict"] for r in rows] == ["pass", "error", "pass", "fail"]
     assert "internal_error" in rows[1] and "internal_error" not in rows[0]
@@ -477,7 +458,7 @@ def test_evaluate_command_gives_every_sample_a_row_when_gradebench_fails_on_one(
 
 
 def test_problems_check_reports_a_failure_of_gradebench_apart(
-    monkeypatch, capsys, demo_suite_dir, tmp_path
+    monkeypatch, cli, demo_suite_dir, tmp_path
 ):
     suite = tmp_path / "boom"
     suite.mkdir()
@@ -487,8 +468,8 @@ def test_problems_check_reports_a_failure_of_gradebench_apart(
     )
     (suite / "add-three.toml").write_text(text)
     _fail_on_boom(monkeypatch)
-    assert run_cli("problems", "check", "--suite", str(suite)) == 1
-    captured = capsys.readouterr()
+    captured = cli("problems", "check", "--suite", str(suite))
+    assert captured.code == 1
     assert "boom/add-three  pass 3/3" in captured.out
     assert "internal error while evaluating" in captured.out
     assert "1 not checked" in captured.err and "Traceback" not in captured.err

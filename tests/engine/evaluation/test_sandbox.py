@@ -14,8 +14,8 @@ import pytest
 from gradebench.engine.evaluation import harness
 from gradebench.engine.evaluation.compare import Opaque
 from gradebench.engine.evaluation.expected_outputs import canonical
-from gradebench.engine.evaluation.sandbox import run_in_sandbox
-from gradebench.engine.evaluation.sandbox_job import SandboxJob, SandboxLimits
+from gradebench.engine.evaluation.sandbox import SandboxJob, SandboxLimits, run_in_sandbox
+from tests.conftest import REPO
 
 
 def run(code: str, *tests, limits=None, **job) -> object:
@@ -131,10 +131,11 @@ FLAT_VALUES = {
 
 
 @pytest.mark.parametrize("name", list(FLAT_VALUES))
-def test_long_flat_lists_encode_at_c_speed_and_decode_exactly(name):
-    """Lists of scalars take a C-speed path. Without long float runs its text equals the
-    per-item walk's; long NaN-free float runs are packed; decoding gives back the same
-    types and the same bits (-0.0 stays -0.0)."""
+def test_long_flat_lists_encode_as_the_item_walk_or_packed_floats_and_decode_exactly(name):
+    """Lists of scalars have a path of their own in the encoder (its speed is measured in
+    bench/, not here). Without long float runs its text equals the per-item walk's; long
+    NaN-free float runs are packed; decoding gives back the same types and the same bits
+    (-0.0 stays -0.0)."""
     value = FLAT_VALUES[name]
     tag = "l" if type(value) is list else "t"
     text = harness.encode(value)
@@ -430,7 +431,7 @@ def test_a_huge_output_does_not_eat_into_the_next_tests_time():
 
 @pytest.mark.skipif(os.geteuid() != 0, reason="the mount namespace needs root")
 def test_repository_and_database_folders_are_hidden_from_the_answer(db_path, db):
-    repo = Path(__file__).resolve().parents[3]
+    repo = REPO
     code = """
 import os
 def f(paths):

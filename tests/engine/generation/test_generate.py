@@ -1,15 +1,15 @@
-"""The streaming contract (gradebench.engine.generation.backend) as the fake backend and Stream keep it."""
+"""Stream, GenerationRequest and GenerationResult, and the fake's own scripting.
+
+The stop reasons of the contract are checked on every backend (the fake included) in
+test_backend_contract.py."""
 
 from __future__ import annotations
-
-import threading
-from dataclasses import replace
 
 import pytest
 
 from gradebench.engine.config import Config
 from gradebench.engine.generation.backend import GenerationRequest, GenerationResult, Stream
-from gradebench.engine.generation.registry import GenerationParams, load_registry
+from gradebench.engine.generation.registry import load_registry
 from tests.fakes import FakeBackend
 
 
@@ -39,29 +39,7 @@ def test_stream_yields_the_chunks_in_order_and_ends_with_the_full_text(request_)
     assert result.ttft_seconds is not None and result.ttft_seconds <= result.total_seconds
 
 
-def test_max_tokens_cuts_the_answer_and_says_so(request_) -> None:
-    short = replace(request_, params=GenerationParams(max_tokens=2))
-    result = FakeBackend().generate(short)
-    assert result.tokens == 2
-    assert result.stop_reason == "max_tokens"
-
-
-def test_cancel_mid_stream_stops_with_cancelled_and_frees_the_thread(request_) -> None:
-    backend = FakeBackend(default=[f"tok{i} " for i in range(10_000)], token_delay=0.005)
-    stream = Stream(backend, request_)
-    seen = []
-    for chunk in stream:
-        seen.append(chunk)
-        if len(seen) == 5:
-            stream.cancel()
-    result = stream.wait(1.0)  # raises TimeoutError if the thread is still busy after 1 s
-    assert not stream.running
-    assert result.stop_reason == "cancelled"
-    assert 5 <= result.tokens < 10_000
-    assert result.text.startswith("tok0 tok1 tok2 tok3 tok4 ")
-
-
-def test_errors_end_the_answer_with_stop_reason_error_and_keep_the_text(request_) -> None:
+def test_the_fakes_scripted_failure_ends_with_error_and_keeps_the_text_so_far(request_) -> None:
     backend = FakeBackend(fail_when="add(a, b)")
     result = backend.generate(request_)
     assert result.stop_reason == "error"
@@ -91,11 +69,3 @@ def test_tokens_per_second_counts_decode_time_only() -> None:
         text="", tokens=0, stop_reason="done", ttft_seconds=None, total_seconds=0.1
     )
     assert empty.tokens_per_second == 0.0
-
-
-def test_a_cancel_set_before_start_produces_no_text(request_) -> None:
-    cancel = threading.Event()
-    cancel.set()
-    result = FakeBackend().generate(request_, None, cancel)
-    assert result.stop_reason == "cancelled"
-    assert result.text == ""

@@ -18,6 +18,7 @@ from gradebench.engine.generation.prompts import (
 )
 from gradebench.engine.problems.model import Problem
 from gradebench.engine.problems.suites.files import load_directory
+from tests.conftest import REPO, TEST_DATA
 
 
 @pytest.fixture
@@ -89,7 +90,8 @@ def test_a_humaneval_statement_is_shown_as_code_to_complete(humaneval_problem):
         assert prompt.startswith("Complete this Python code:\n\n```python\nfrom typing import List")
         blocks = python_blocks(prompt)
         assert blocks[0] == humaneval_problem.code_prompt.strip("\n").rstrip()  # intact, fenced
-        assert ast.parse(blocks[0])
+        defined = [n.name for n in ast.parse(blocks[0]).body if isinstance(n, ast.FunctionDef)]
+        assert defined[-1] == humaneval_problem.entry_point  # the code to complete parses
         assert blocks[1] == humaneval_problem.signature
         assert prompt.count(humaneval_problem.code_prompt.strip()) == 1
 
@@ -163,7 +165,7 @@ def test_an_unknown_style_names_the_known_ones(demo):
 
 
 def test_the_readme_example_config_loads_and_renders(tmp_path, demo):
-    readme = (Path(__file__).resolve().parents[3] / "README.md").read_text(encoding="utf-8")
+    readme = (REPO / "README.md").read_text(encoding="utf-8")
     section = readme.split("\n## Prompts and code extraction\n", 1)[1].split("\n## ", 1)[0]
     example = section.split("````toml\n", 1)[1].split("\n````", 1)[0]
     templates = load_prompt_templates(load_config(str(write_config(tmp_path, example))))
@@ -173,56 +175,44 @@ def test_the_readme_example_config_loads_and_renders(tmp_path, demo):
     assert build_prompt(demo["add"], "terse", templates).endswith("Code only.\n")
 
 
-def run_cli(*argv: str) -> int:
-    from gradebench.tui.cli.main import main
-
-    with pytest.raises(SystemExit) as exited:
-        main(list(argv))
-    return exited.value.code
-
-
-def test_cli_prompts_show_prints_exactly_the_built_prompt(demo_suite_dir, demo, capsys):
-    code = run_cli(
-        "prompts", "show", "--suite", str(demo_suite_dir), "--problem", "add-two", "--style", "cot"
+def test_cli_prompts_show_prints_exactly_the_built_prompt(demo_suite_dir, demo, cli):
+    shown = cli(
+        "prompts", "show", "--suite", demo_suite_dir, "--problem", "add-two", "--style", "cot"
     )
-    assert code == 0
-    assert capsys.readouterr().out == build_prompt(demo["add"], "cot")
+    assert shown.code == 0
+    assert shown.out == build_prompt(demo["add"], "cot")
 
 
-def test_cli_prompts_styles_lists_config_styles_with_their_file(tmp_path, capsys):
+def test_cli_prompts_styles_lists_config_styles_with_their_file(tmp_path, cli):
     path = write_config(tmp_path, '[prompts]\nterse = "{statement}"\n')
-    assert run_cli("--config", str(path), "prompts", "styles") == 0
-    assert capsys.readouterr().out.splitlines() == [
+    listed = cli("--config", path, "prompts", "styles")
+    assert listed.code == 0
+    assert listed.out.splitlines() == [
         "plain\tbuilt in",
         "cot\tbuilt in",
         f"terse\t{path}",
     ]
 
 
-def test_cli_bad_template_is_one_line_on_stderr_and_exit_2(tmp_path, capsys):
+def test_cli_bad_template_is_one_line_on_stderr_and_exit_2(tmp_path, cli):
     path = write_config(tmp_path, '[prompts]\nplain = "{statement} {answer}"\n')
-    assert run_cli("--config", str(path), "prompts", "styles") == 2
-    captured = capsys.readouterr()
+    captured = cli("--config", path, "prompts", "styles")
+    assert captured.code == 2
     assert captured.out == ""
     assert captured.err.count("\n") == 1
     assert captured.err.startswith(f"gradebench: {path}: prompts.plain: unknown placeholder")
 
 
-def test_cli_prompts_extract_reports_method_notes_and_code(demo_suite_dir, capsys):
-    answer = Path(__file__).resolve().parents[2] / "data" / "answers" / "09-print-call-in-block.md"
-    code = run_cli(
-        "prompts", "extract", str(answer), "--suite", str(demo_suite_dir), "--problem", "add-two"
-    )
-    assert code == 0
-    out = capsys.readouterr().out
+def test_cli_prompts_extract_reports_method_notes_and_code(demo_suite_dir, cli):
+    answer = TEST_DATA / "answers" / "09-print-call-in-block.md"
+    extracted = cli("prompts", "extract", answer, "--suite", demo_suite_dir, "--problem", "add-two")
+    assert extracted.code == 0
+    out = extracted.out
     assert out.startswith("method: fenced\nfollowed format: no\ndefines add: yes\nnote: removed 1")
     assert out.endswith("---\ndef add(a: int, b: int) -> int:\n    return a + b\n")
 
 
-def test_cli_unknown_problem_is_a_one_line_error(demo_suite_dir, capsys):
-    code = run_cli("prompts", "show", "--suite", str(demo_suite_dir), "--problem", "nope")
-    assert code == 2
-    assert (
-        capsys.readouterr().err
-        == f"gradebench: --problem nope: not in suite {demo_suite_dir} (3 problems)\n"
-    )
+def test_cli_unknown_problem_is_a_one_line_error(demo_suite_dir, cli):
+    shown = cli("prompts", "show", "--suite", demo_suite_dir, "--problem", "nope")
+    assert shown.code == 2
+    assert shown.err == f"gradebench: --problem nope: not in suite {demo_suite_dir} (3 problems)\n"

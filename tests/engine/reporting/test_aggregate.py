@@ -111,6 +111,38 @@ def test_reviewer_filter_keeps_only_that_reviewers_grades(conn):
     assert ben["gamma"].graded == 0 and ben["gamma"].mean_score is None
 
 
+def _ordinal_alpha(items: list[list[float]]) -> float:
+    """Krippendorff's alpha (ordinal), a second implementation straight from the
+    definition: a coincidence matrix of pairable values (each ordered pair within an
+    item weighs 1/(m-1)), ordinal distances from the value totals, 1 - D_o / D_e.
+
+    On the fixture's items (1,1), (0.5,0), (1,0): totals n_0 = 2, n_.5 = 1, n_1 = 3 (n = 6);
+    distances d(0,.5) = 1.5^2, d(0,1) = 3.5^2, d(.5,1) = 2^2; D_o = (2*2.25 + 2*12.25)/6
+    = 29/6; D_e = 2*(2*1*2.25 + 2*3*12.25 + 1*3*4)/(6*5) = 6; alpha = 1 - 29/36 = 7/36.
+    """
+    pairable = [item for item in items if len(item) >= 2]
+    values = sorted({v for item in pairable for v in item})
+    coincidence = {(c, k): 0.0 for c in values for k in values}
+    for item in pairable:
+        for i, c in enumerate(item):
+            for j, k in enumerate(item):
+                if i != j:
+                    coincidence[c, k] += 1 / (len(item) - 1)
+    totals = {c: sum(coincidence[c, k] for k in values) for c in values}
+    n = sum(totals.values())
+
+    def distance(c: float, k: float) -> float:
+        low, high = sorted((values.index(c), values.index(k)))
+        between = sum(totals[values[g]] for g in range(low, high + 1))
+        return (between - (totals[c] + totals[k]) / 2) ** 2
+
+    observed = sum(coincidence[c, k] * distance(c, k) for c in values for k in values) / n
+    expected = sum(totals[c] * totals[k] * distance(c, k) for c in values for k in values) / (
+        n * (n - 1)
+    )
+    return 1 - observed / expected
+
+
 def test_agreement_figures(conn):
     agreement = build_report(conn, DEMO).agreement
     assert agreement.reviewers == ("ann", "ben")
@@ -118,8 +150,12 @@ def test_agreement_figures(conn):
     (pair,) = agreement.cohen
     # ann/ben on alpha/p1 (1,1), alpha/p2 (0.5,0), beta/p1 (1,0): po 1/3, pe 2/9
     assert pair.kappa == pytest.approx(1 / 7)
-    assert agreement.fleiss_kappa is not None and agreement.fleiss_kappa < 0.2
-    assert agreement.krippendorff_alpha is not None
+    # Fleiss by hand: item agreement 1, 0, 0 (mean 1/3); shares of 0, 0.5, 1 over the six
+    # ratings 2/6, 1/6, 3/6, chance 14/36 = 7/18; kappa (1/3 - 7/18) / (11/18) = -1/11
+    assert agreement.fleiss_kappa == pytest.approx(-1 / 11)
+    # Krippendorff ordinal by hand: D_o = 29/6, D_e = 6 (worked in _ordinal_alpha), 7/36
+    assert agreement.krippendorff_alpha == pytest.approx(7 / 36)
+    assert _ordinal_alpha([[1, 1], [0.5, 0], [1, 0]]) == pytest.approx(7 / 36)
     assert agreement.auto_compared == 11
     assert agreement.auto_agree == 7
     assert agreement.human_raised == 1  # beta/p2 failed, ann gave 0.5

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import csv
+import html.parser
 import io
 import json
 import re
@@ -115,12 +117,11 @@ def test_raw_grades_follow_the_filters(conn):
 
 def test_csv_table_has_one_row_per_group_with_plain_numbers(conn):
     text = render_report(build_report(conn, Selection(suite="demo")), "csv")
-    lines = text.strip().splitlines()
-    header = lines[0].split(",")
+    rows = list(csv.DictReader(io.StringIO(text)))
+    header = list(rows[0])
     assert header[:4] == ["contender", "problems", "graded", "mean_score"]
-    assert len(lines) == 4
-    alpha = dict(zip(header, lines[2].split(","), strict=True))
-    assert alpha["contender"] == "alpha"
+    assert [r["contender"] for r in rows] == ["gamma", "alpha", "beta"]
+    alpha = rows[1]
     assert float(alpha["mean_score"]) == pytest.approx(1.25 / 3)
     assert float(alpha["pass_at_1"]) == pytest.approx(2 / 3)
 
@@ -162,24 +163,34 @@ def test_latex_is_a_booktabs_table_with_escaped_text(conn):
     assert latex_escape("a_b & 50% #1 {x}") == r"a\_b \& 50\% \#1 \{x\}"
 
 
-@pytest.mark.skipif(shutil.which("pdflatex") is None, reason="pdflatex is not installed")
-def test_latex_compiles_with_pdflatex(conn, tmp_path):
-    table = render_report(build_report(conn, Selection(suite="demo")), "latex")
+def compile_latex(table: str, folder: Path) -> Path:
+    """Compile a booktabs table in a minimal document with pdflatex; the PDF written."""
     document = (
         "\\documentclass{article}\\usepackage{booktabs}\\usepackage[utf8]{inputenc}"
         "\\usepackage[margin=1cm,landscape]{geometry}\\begin{document}\n"
         + table
         + "\\end{document}\n"
     )
-    (tmp_path / "t.tex").write_text(document)
+    (folder / "t.tex").write_text(document)
     result = subprocess.run(
         ["pdflatex", "-interaction=nonstopmode", "-halt-on-error", "t.tex"],
-        cwd=tmp_path,
+        cwd=folder,
         capture_output=True,
         text=True,
-        timeout=120,
+        timeout=300,
     )
     assert result.returncode == 0, result.stdout[-2000:]
+    assert "Output written on t.pdf" in result.stdout
+    return folder / "t.pdf"
+
+
+@pytest.mark.skipif(
+    shutil.which("pdflatex") is None,
+    reason="pdflatex is not installed (Debian: apt-get install texlive-latex-recommended)",
+)
+def test_latex_compiles_with_pdflatex(conn, tmp_path):
+    table = render_report(build_report(conn, Selection(suite="demo")), "latex")
+    assert compile_latex(table, tmp_path).read_bytes().startswith(b"%PDF-")
 
 
 def test_html_is_self_contained_with_svg_bars_and_whiskers(conn):
@@ -273,39 +284,64 @@ def test_html_opens_in_headless_chromium_and_the_screenshot_shows_the_bars(conn,
     assert matches > 1000, f"only {matches} pixels of the bar colour in the screenshot"
 
 
-def run_cli(*args: str, db: Path) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "-m", "tui", "--db", str(db), *args]
-        if (REPO / "tui" / "__main__.py").exists()
-        else [
-            sys.executable,
-            "-c",
-            "from gradebench.tui.cli.main import main; main()",
-            "--db",
-            str(db),
-            *args,
-        ],
-        cwd=REPO,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+class _HtmlCells(html.parser.HTMLParser):
+    """The text of every table cell of a page (the HTML export's tables)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.cells: list[str] = []
+        self._in_cell = False
+
+    def handle_starttag(self, tag: str, attrs) -> None:
+        if tag in ("td", "th"):
+            self._in_cell = True
+            self.cells.append("")
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag in ("td", "th"):
+            self._in_cell = False
+
+    def handle_data(self, data: str) -> None:
+        if self._in_cell:
+            self.cells[-1] += data
 
 
-def test_cli_writes_every_format_to_a_file(graded, tmp_path):
+def test_cli_writes_every_format_to_a_file_each_parsed_as_that_format(cli, graded, tmp_path):
+    written = {}
     for fmt in ("csv", "json", "md", "latex", "html"):
         out = tmp_path / f"results.{fmt}"
-        result = run_cli(
-            "export", "--format", fmt, "--by", "contender,difficulty", "-o", str(out), db=graded
+        result = cli(
+            "--db", graded, "export", "--format", fmt, "--by", "contender,difficulty", "-o", out
         )
-        assert result.returncode == 0, result.stderr
-        assert "alpha" in out.read_text()
+        assert result.code == 0, result.err
+        assert result.err == f"wrote {out}\n"
+        written[fmt] = out.read_text()
+    # every suite: alpha answered p1, p4 (easy), p2 (medium), p3 (hard); beta p1-p3;
+    # gamma p1 (easy), p2 (medium)
+    rows = list(csv.DictReader(io.StringIO(written["csv"])))
+    pairs = {(r["contender"], r["difficulty"]) for r in rows}
+    assert len(rows) == len(pairs) == 8
+    assert pairs == {
+        *((c, d) for c in ("alpha", "beta") for d in ("easy", "medium", "hard")),
+        ("gamma", "easy"),
+        ("gamma", "medium"),
+    }
+    payload = json.loads(written["json"])
+    assert {(r["contender"], r["difficulty"]) for r in payload["rows"]} == pairs
+    table = [line for line in written["md"].splitlines() if line.startswith("| ")]
+    assert re.fullmatch(r"\| (---:?( \| )?)+ \|", table[1])
+    assert len({line.count(" | ") for line in table[: 2 + len(pairs)]}) == 1
+    assert compile_latex(written["latex"], tmp_path).exists()
+    cells = _HtmlCells()
+    cells.feed(written["html"])
+    assert {"alpha", "beta", "gamma"} <= {cell.strip() for cell in cells.cells}
 
 
-def test_cli_raw_csv_to_stdout(graded):
-    result = run_cli("export", "--format", "csv", "--raw", "--reviewer", "ben", db=graded)
-    assert result.returncode == 0, result.stderr
-    assert len(result.stdout.strip().splitlines()) == 1 + 3
+def test_cli_raw_csv_to_stdout(cli, graded):
+    result = cli("--db", graded, "export", "--format", "csv", "--raw", "--reviewer", "ben")
+    assert result.code == 0, result.err
+    rows = list(csv.DictReader(io.StringIO(result.out)))
+    assert [r["reviewer"] for r in rows] == ["ben"] * 3
 
 
 @pytest.mark.parametrize(
@@ -319,10 +355,10 @@ def test_cli_raw_csv_to_stdout(graded):
         (("--format", "md", "--reviewer", "zed"), "--reviewer: no grades by 'zed'"),
     ],
 )
-def test_cli_bad_arguments_give_one_line_and_a_nonzero_exit(graded, args, message):
-    result = run_cli("export", *args, db=graded)
-    assert result.returncode != 0
-    lines = result.stderr.strip().splitlines()
-    assert len(lines) == 1, result.stderr
+def test_cli_bad_arguments_give_one_line_and_a_nonzero_exit(cli, graded, args, message):
+    result = cli("--db", graded, "export", *args)
+    assert result.code != 0
+    lines = result.err.strip().splitlines()
+    assert len(lines) == 1, result.err
     assert message in lines[0]
-    assert result.stdout == ""
+    assert result.out == ""

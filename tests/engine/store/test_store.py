@@ -9,6 +9,7 @@ import pytest
 from gradebench.engine.errors import UserError
 from gradebench.engine.store.database import new_id, open_db
 from gradebench.engine.store.migrations import SCHEMA_VERSION
+from tests.seed import add_contender, add_problem, reopened_from_before
 
 TABLES = {
     "problems",
@@ -53,32 +54,8 @@ def test_a_file_that_is_not_sqlite_is_a_one_line_error(tmp_path):
 
 
 def test_only_one_current_generation_per_problem_contender_sample(db):
-    db["problems"].insert(
-        {
-            "id": "p",
-            "suite": "s",
-            "title": "t",
-            "difficulty": "easy",
-            "entry_point": "f",
-            "statement": "x",
-            "content_sha256": "h",
-            "updated_at": "now",
-        }
-    )
-    db["models"].insert(
-        {"sha256": "m", "name": "m", "path": "/m", "size_bytes": 1, "first_seen_at": "now"}
-    )
-    db["contenders"].insert(
-        {
-            "id": "c",
-            "name": "c",
-            "model_sha256": "m",
-            "prompt_style": "plain",
-            "prompt_template": "",
-            "params": "{}",
-            "created_at": "now",
-        }
-    )
+    add_problem(db, "p")
+    add_contender(db, "c")
     row = {
         "problem_id": "p",
         "contender_id": "c",
@@ -193,21 +170,12 @@ def test_current_grade_and_latest_execution_tables_follow_every_insert(db_path):
     )
 
 
-def _reopened_from_before(db, db_path, migration: str, undo: str):
-    """Undo ``migration`` (its ``undo`` script, and its record) as if the file came from
-    before it, close, and open the file again: the migration runs on the old data."""
-    with db.conn:
-        db.conn.executescript(undo + f" DELETE FROM _sqlite_migrations WHERE name = '{migration}';")
-    db.conn.close()
-    return open_db(db_path)
-
-
 def test_the_current_tables_are_filled_from_the_events_of_an_older_file(db_path):
     """A file from before migration m004: its events are grouped into the new tables."""
     db = open_db(db_path)
     db.conn.execute("PRAGMA foreign_keys = OFF")
     _random_events(db, seed=11, count=300)
-    db = _reopened_from_before(
+    db = reopened_from_before(
         db,
         db_path,
         "m004_current_tables",
@@ -337,7 +305,7 @@ def test_the_current_vote_table_is_filled_from_the_votes_of_an_older_file(db_pat
     db = open_db(db_path)
     db.conn.execute("PRAGMA foreign_keys = OFF")
     _random_votes(db, seed=13, count=300)
-    db = _reopened_from_before(
+    db = reopened_from_before(
         db,
         db_path,
         "m005_vote_current",

@@ -24,47 +24,18 @@ from gradebench.engine.answers.recording import (
     start_answer,
 )
 from gradebench.engine.generation.backend import GenerationResult
-from gradebench.engine.generation.registry import (
-    Contender,
-    GenerationParams,
-    ModelSpec,
-    register_contender,
-)
-from gradebench.engine.problems.suites.files import load_directory
 from gradebench.engine.store.database import open_db
 from gradebench.engine.store.runs import start_run
 from gradebench.engine.workflows.batch import (
     ProgressLine,
-    ensure_problem_rows,
     plan_jobs,
     run_batch,
 )
+from tests.conftest import REPO
 from tests.fakes import FakeBackend
-
-REPO = Path(__file__).resolve().parents[3]
+from tests.seed import demo_message, reopened_from_before, seed_demo_contenders
 
 ADD_ANSWER = "Sure:\n```python\ndef add(a: int, b: int) -> int:\n    return a + b\n```\n"
-
-
-def _setup(db_path: Path, demo_dir: Path, tmp_path: Path, styles=("plain", "cot")):
-    """Problems and two registered contenders on a (fake) GGUF file."""
-    gguf = tmp_path / "fake.gguf"
-    gguf.write_bytes(b"GGUF fake weights")
-    model = ModelSpec(name="fake", path=gguf, prompt_template="USER: %1\nASSISTANT: ")
-    problems = list(load_directory(demo_dir).problems)
-    db = open_db(db_path)
-    ensure_problem_rows(db, problems)
-    seats = [
-        register_contender(
-            db, Contender(f"fake-{s}", model, s, GenerationParams()), f"{s} {{statement}}"
-        )
-        for s in styles
-    ]
-    return db, problems, seats
-
-
-def _message(problem, seat) -> str:
-    return f"[{seat.contender.prompt_style}] {problem.statement}"
 
 
 def _current(db, status: str | None = None) -> list[tuple]:
@@ -76,8 +47,8 @@ def _current(db, status: str | None = None) -> list[tuple]:
 def test_batch_answers_every_pair_once_and_tests_the_finished_answers(
     db_path: Path, demo_suite_dir: Path, tmp_path: Path
 ) -> None:
-    db, problems, seats = _setup(db_path, demo_suite_dir, tmp_path)
-    jobs = plan_jobs(db, problems, seats, _message)
+    db, problems, seats = seed_demo_contenders(db_path, demo_suite_dir, tmp_path)
+    jobs = plan_jobs(db, problems, seats, demo_message)
     assert len(jobs) == len(problems) * 2
     backend = FakeBackend(answers={"sum of the integers": ADD_ANSWER})
     verdicts: dict[str, str] = {}
@@ -102,14 +73,14 @@ def test_batch_answers_every_pair_once_and_tests_the_finished_answers(
         assert verdicts[gid] == "pass"
     executions = db.execute("SELECT COUNT(*) FROM executions").fetchone()[0]
     assert executions == len(jobs)
-    assert plan_jobs(db, problems, seats, _message) == []
+    assert plan_jobs(db, problems, seats, demo_message) == []
 
 
 def test_samples_give_n_current_answers_per_pair(
     db_path: Path, demo_suite_dir: Path, tmp_path: Path
 ) -> None:
-    db, problems, seats = _setup(db_path, demo_suite_dir, tmp_path, styles=("plain",))
-    jobs = plan_jobs(db, problems[:2], seats, _message, samples=3)
+    db, problems, seats = seed_demo_contenders(db_path, demo_suite_dir, tmp_path, styles=("plain",))
+    jobs = plan_jobs(db, problems[:2], seats, demo_message, samples=3)
     assert sorted(j.sample_index for j in jobs) == [0, 0, 1, 1, 2, 2]
     run_batch(db_path, FakeBackend(), jobs, evaluate=None)
     rows = _current(db, "done")
@@ -120,8 +91,8 @@ def test_samples_give_n_current_answers_per_pair(
 def test_raw_answer_is_in_the_database_while_still_streaming(
     db_path: Path, demo_suite_dir: Path, tmp_path: Path
 ) -> None:
-    db, problems, seats = _setup(db_path, demo_suite_dir, tmp_path, styles=("plain",))
-    jobs = plan_jobs(db, problems[:1], seats, _message)
+    db, problems, seats = seed_demo_contenders(db_path, demo_suite_dir, tmp_path, styles=("plain",))
+    jobs = plan_jobs(db, problems[:1], seats, demo_message)
     backend = FakeBackend(default=[f"w{i} " for i in range(30)])
     observed: list[tuple[str, str]] = []
     reader = open_db(db_path)
@@ -139,8 +110,8 @@ def test_raw_answer_is_in_the_database_while_still_streaming(
 def test_cancelled_batch_resumes_with_exactly_one_answer_per_pair(
     db_path: Path, demo_suite_dir: Path, tmp_path: Path
 ) -> None:
-    db, problems, seats = _setup(db_path, demo_suite_dir, tmp_path)
-    jobs = plan_jobs(db, problems, seats, _message)
+    db, problems, seats = seed_demo_contenders(db_path, demo_suite_dir, tmp_path)
+    jobs = plan_jobs(db, problems, seats, demo_message)
     cancel = threading.Event()
     backend = FakeBackend(default=[f"w{i} " for i in range(50)], token_delay=0.001)
 
@@ -151,7 +122,7 @@ def test_cancelled_batch_resumes_with_exactly_one_answer_per_pair(
     summary = run_batch(db_path, backend, jobs, evaluate=None, on_text=on_text, cancel=cancel)
     assert summary.interrupted
     assert summary.count("cancelled") >= 1
-    left = plan_jobs(db, problems, seats, _message)
+    left = plan_jobs(db, problems, seats, demo_message)
     assert 0 < len(left) < len(jobs)
     run_batch(db_path, FakeBackend(), left, evaluate=None)
     assert len(_current(db, "done")) == len(jobs)
@@ -170,10 +141,10 @@ sys.path.insert(0, {repo!r})
 from gradebench.engine.store.database import open_db
 from gradebench.engine.workflows.batch import plan_jobs, run_batch
 from tests.fakes import FakeBackend
-from tests.engine.workflows.test_batch import _setup, _message
+from tests.seed import demo_message, seed_demo_contenders
 
-db, problems, seats = _setup(Path({db!r}), Path({demo!r}), Path({tmp!r}))
-jobs = plan_jobs(db, problems, seats, _message)
+db, problems, seats = seed_demo_contenders(Path({db!r}), Path({demo!r}), Path({tmp!r}))
+jobs = plan_jobs(db, problems, seats, demo_message)
 backend = FakeBackend(default=[f"w{{i}} " for i in range(100000)], token_delay=0.002,
                       answers={{"sum of the integers": {quick!r}}})
 run_batch(Path({db!r}), backend, jobs, parallel=1, evaluate=None, flush_seconds=0.05)
@@ -238,12 +209,12 @@ def test_kill_9_during_generate_then_rerun_finishes_with_exactly_one_answer_per_
         os.kill(process.pid, signal.SIGKILL)
         process.wait(10)
     assert process.returncode == -signal.SIGKILL
-    db, problems, seats = _setup(db_path, demo_suite_dir, tmp_path)
+    db, problems, seats = seed_demo_contenders(db_path, demo_suite_dir, tmp_path)
     partial = db.execute(
         "SELECT id, raw_answer FROM generations WHERE status = 'streaming'"
     ).fetchone()
     assert partial is not None and len(partial[1]) > 20
-    left = plan_jobs(db, problems, seats, _message)
+    left = plan_jobs(db, problems, seats, demo_message)
     assert any(j.problem.id == _problem_of(db, partial[0]) for j in left)
     run_batch(db_path, FakeBackend(), left, evaluate=None)
     pairs = {(p.id, s.id) for p in problems for s in seats}
@@ -258,24 +229,26 @@ def test_kill_9_during_generate_then_rerun_finishes_with_exactly_one_answer_per_
     assert interrupted[0].startswith(partial[1])  # the streamed text was not lost
     assert interrupted[1:3] == ("cancelled", INTERRUPTED)
     assert interrupted[3] is not None
-    assert plan_jobs(db, problems, seats, _message) == []
+    assert plan_jobs(db, problems, seats, demo_message) == []
 
 
 def test_error_answers_are_kept_and_not_retried(
     db_path: Path, demo_suite_dir: Path, tmp_path: Path
 ) -> None:
-    db, problems, seats = _setup(db_path, demo_suite_dir, tmp_path, styles=("plain",))
-    jobs = plan_jobs(db, problems, seats, _message)
+    db, problems, seats = seed_demo_contenders(db_path, demo_suite_dir, tmp_path, styles=("plain",))
+    jobs = plan_jobs(db, problems, seats, demo_message)
     run_batch(db_path, FakeBackend(fail_when="sum of the integers"), jobs, evaluate=None)
     assert len(_current(db, "error")) == 1
-    assert plan_jobs(db, problems, seats, _message) == []
+    assert plan_jobs(db, problems, seats, demo_message) == []
 
 
 def test_regenerate_supersedes_the_current_answer_and_keeps_it(
     db_path: Path, demo_suite_dir: Path, tmp_path: Path
 ) -> None:
-    db, problems, seats = _setup(db_path, demo_suite_dir, tmp_path, styles=("plain",))
-    run_batch(db_path, FakeBackend(), plan_jobs(db, problems[:1], seats, _message), evaluate=None)
+    db, problems, seats = seed_demo_contenders(db_path, demo_suite_dir, tmp_path, styles=("plain",))
+    run_batch(
+        db_path, FakeBackend(), plan_jobs(db, problems[:1], seats, demo_message), evaluate=None
+    )
     key = {"problem_id": problems[0].id, "contender_id": seats[0].id, "prompt_text": "p"}
     with pytest.raises(AlreadyGenerated):
         start_answer(db, **key)
@@ -291,7 +264,7 @@ def test_regenerate_supersedes_the_current_answer_and_keeps_it(
 def test_streaming_rows_of_a_live_run_are_not_marked_stale(
     db_path: Path, demo_suite_dir: Path, tmp_path: Path
 ) -> None:
-    db, problems, seats = _setup(db_path, demo_suite_dir, tmp_path, styles=("plain",))
+    db, problems, seats = seed_demo_contenders(db_path, demo_suite_dir, tmp_path, styles=("plain",))
     run_id = start_run(db, "grade")  # this process: alive
     start_answer(
         db, problem_id=problems[0].id, contender_id=seats[0].id, prompt_text="p", run_id=run_id
@@ -334,12 +307,12 @@ def test_the_kill_script_template_is_valid_python() -> None:
 def test_an_answer_another_live_process_is_streaming_is_left_alone(
     db_path: Path, demo_suite_dir: Path, tmp_path: Path
 ) -> None:
-    db, problems, seats = _setup(db_path, demo_suite_dir, tmp_path, styles=("plain",))
+    db, problems, seats = seed_demo_contenders(db_path, demo_suite_dir, tmp_path, styles=("plain",))
     run_id = start_run(db, "grade")  # alive: this very process
     start_answer(
         db, problem_id=problems[0].id, contender_id=seats[0].id, prompt_text="p", run_id=run_id
     )
-    left = plan_jobs(db, problems, seats, _message)
+    left = plan_jobs(db, problems, seats, demo_message)
     assert [j.problem.id for j in left] == [p.id for p in problems[1:]]
     with pytest.raises(AlreadyGenerated):
         start_answer(db, problem_id=problems[0].id, contender_id=seats[0].id, prompt_text="p")
@@ -368,11 +341,11 @@ def test_ctrl_c_cancels_the_running_answers_and_keeps_them_for_the_next_run(
         if process.poll() is None:
             process.kill()
     assert "KeyboardInterrupt" in err  # the batch re-raises it after cancelling
-    db, problems, seats = _setup(db_path, demo_suite_dir, tmp_path)
+    db, problems, seats = seed_demo_contenders(db_path, demo_suite_dir, tmp_path)
     statuses = [r[0] for r in db.execute("SELECT status FROM generations")]
     assert "streaming" not in statuses, "every running answer was closed before exiting"
     assert "cancelled" in statuses
-    run_batch(db_path, FakeBackend(), plan_jobs(db, problems, seats, _message), evaluate=None)
+    run_batch(db_path, FakeBackend(), plan_jobs(db, problems, seats, demo_message), evaluate=None)
     assert len(_current(db, "done")) == len(problems) * len(seats)
     assert len(_current(db)) == len(problems) * len(seats)
 
@@ -383,7 +356,7 @@ from pathlib import Path
 sys.path.insert(0, {repo!r})
 from gradebench.engine.workflows.batch import plan_jobs, run_batch
 from tests.fakes import FakeBackend
-from tests.engine.workflows.test_batch import _setup, _message
+from tests.seed import demo_message, seed_demo_contenders
 
 
 class SlowToStop(FakeBackend):
@@ -394,8 +367,8 @@ class SlowToStop(FakeBackend):
         return result
 
 
-db, problems, seats = _setup(Path({db!r}), Path({demo!r}), Path({tmp!r}), styles=("plain",))
-jobs = plan_jobs(db, problems, seats, _message)
+db, problems, seats = seed_demo_contenders(Path({db!r}), Path({demo!r}), Path({tmp!r}), styles=("plain",))
+jobs = plan_jobs(db, problems, seats, demo_message)
 backend = SlowToStop(default=[f"w{{i}} " for i in range(100000)], token_delay=0.002)
 run_batch(Path({db!r}), backend, jobs, parallel=1, evaluate=None, flush_seconds=0.05)
 """
@@ -450,7 +423,7 @@ def test_answers_written_after_another_process_closed_the_database_reach_the_fil
     Losing it let another process closing its connection checkpoint and delete the
     WAL this one was writing: a Ctrl-C'd answer stayed 'streaming' for good.
     """
-    db, problems, seats = _setup(db_path, demo_suite_dir, tmp_path, styles=("plain",))
+    db, problems, seats = seed_demo_contenders(db_path, demo_suite_dir, tmp_path, styles=("plain",))
     writer = start_answer(db, problem_id=problems[0].id, contender_id=seats[0].id, prompt_text="p")
     peek = [
         sys.executable,
@@ -469,11 +442,13 @@ def test_the_extractors_notes_and_format_check_are_stored_and_read_back(
 ) -> None:
     from gradebench.engine.answers.pipeline import stored_answer
 
-    db, problems, seats = _setup(db_path, demo_suite_dir, tmp_path, styles=("plain", "cot"))
+    db, problems, seats = seed_demo_contenders(
+        db_path, demo_suite_dir, tmp_path, styles=("plain", "cot")
+    )
     add = next(p for p in problems if p.id.endswith("add-two"))
     body_only = "```python\n    return a + b\n```\n"  # repaired: the signature is put in front
     backend = FakeBackend(answers={"[plain]": body_only, "[cot]": ADD_ANSWER})
-    run_batch(db_path, backend, plan_jobs(db, [add], seats, _message), evaluate=None)
+    run_batch(db_path, backend, plan_jobs(db, [add], seats, demo_message), evaluate=None)
     repaired = stored_answer(db, add.id, seats[0].id)
     assert repaired is not None and repaired.extract_method == "signature-completion"
     assert repaired.extract_notes == ("the block is a function body; put the signature in front",)
@@ -488,17 +463,16 @@ def test_answers_of_a_file_from_before_the_extraction_details_read_as_unknown(
     db_path: Path, demo_suite_dir: Path, tmp_path: Path
 ) -> None:
     from gradebench.engine.answers.pipeline import stored_answer
-    from tests.engine.store.test_store import _reopened_from_before
 
-    db, problems, seats = _setup(db_path, demo_suite_dir, tmp_path, styles=("plain",))
+    db, problems, seats = seed_demo_contenders(db_path, demo_suite_dir, tmp_path, styles=("plain",))
     add = next(p for p in problems if p.id.endswith("add-two"))
     run_batch(
         db_path,
         FakeBackend(answers={"[plain]": ADD_ANSWER}),
-        plan_jobs(db, [add], seats, _message),
+        plan_jobs(db, [add], seats, demo_message),
         evaluate=None,
     )
-    db = _reopened_from_before(
+    db = reopened_from_before(
         db,
         db_path,
         "m007_extraction_details",
@@ -515,8 +489,8 @@ def test_answers_of_a_file_from_before_the_extraction_details_read_as_unknown(
 def test_a_failure_while_testing_one_answer_is_its_error_and_the_batch_goes_on(
     db_path: Path, demo_suite_dir: Path, tmp_path: Path
 ) -> None:
-    db, problems, seats = _setup(db_path, demo_suite_dir, tmp_path, styles=("plain",))
-    jobs = plan_jobs(db, problems, seats, _message)
+    db, problems, seats = seed_demo_contenders(db_path, demo_suite_dir, tmp_path, styles=("plain",))
+    jobs = plan_jobs(db, problems, seats, demo_message)
     backend = FakeBackend(answers={"sum of the integers": ADD_ANSWER})
 
     def evaluate(db, problem, generation_id, code):
