@@ -17,14 +17,14 @@ from gradebench.engine.answers.recording import start_answer
 from gradebench.engine.generation.backend import GenerationResult
 from gradebench.engine.grading.grades import record_grade
 from gradebench.engine.grading.votes import record_vote
-from gradebench.engine.reporting.aggregate import (
-    Selection,
-    build_report,
+from gradebench.engine.reporting.export import render_report
+from gradebench.engine.reporting.model import Selection
+from gradebench.engine.reporting.report import build_report
+from gradebench.engine.reporting.report_cache import (
     cached_report,
     forget_cached_reports,
     grade_change_marker,
 )
-from gradebench.engine.reporting.export import render_report
 from gradebench.engine.store.database import new_id, open_db, utc_now
 from tests.grades_fixture import build
 
