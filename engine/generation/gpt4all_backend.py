@@ -168,7 +168,11 @@ class GPT4AllBackend:
         load_seconds: float,
     ) -> GenerationResult:
         llmodel = instance.model
-        threads = lease.sync()
+        threads = lease.sync()  # blocks while a higher priority has the threads
+        if threads == 0:  # cancelled while paused, before the first token: never run on 0
+            return GenerationResult(
+                text="", tokens=0, stop_reason="cancelled", ttft_seconds=None, total_seconds=0.0
+            )
         llmodel.set_thread_count(threads)
         most_threads = threads
         pieces: list[str] = []

@@ -190,7 +190,16 @@ class LlamaCppBackend:
         import llama_cpp
 
         params = request.params
-        threads = lease.sync()
+        threads = lease.sync()  # blocks while a higher priority has the threads
+        if threads == 0:  # cancelled while paused, before the first token: never run on 0
+            return GenerationResult(
+                text="",
+                tokens=0,
+                stop_reason="cancelled",
+                ttft_seconds=None,
+                total_seconds=0.0,
+                load_seconds=load_seconds,
+            )
         _set_threads(instance, threads)
         most_threads = threads
         pieces: list[str] = []

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import TEST_DATA, Cli
+from tests.conftest import REPO, TEST_DATA, Cli
 
 pytestmark = pytest.mark.slow
 
@@ -175,4 +175,6 @@ def test_a_missing_named_config_file_is_one_line_and_a_nonzero_exit(
 def test_the_shipped_lowcost60_suite_is_found_from_any_working_folder(tmp_path: Path) -> None:
     suites = Cli.subprocess("problems", "suites", cwd=tmp_path, env=_clean_env(tmp_path / "home"))
     assert suites.code == 0, suites.err
-    assert suites.out.split() == ["lowcost60", "humaneval", "humaneval+"]
+    rows = [line.split("\t") for line in suites.out.splitlines()[1:]]
+    assert [row[0] for row in rows] == ["lowcost60", "humaneval", "humaneval+", "mbpp+"]
+    assert rows[0][1:4] == ["files", "60", str(REPO / "problems" / "lowcost60")]
