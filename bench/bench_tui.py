@@ -41,9 +41,10 @@ from textual import events
 from gradebench.engine.answers.pipeline import AnswerPipeline, Seat
 from gradebench.engine.config import Config
 from gradebench.engine.generation.backend import GenerationRequest
+from gradebench.engine.generation.contender_rows import register_contender
 from gradebench.engine.generation.gpt4all_backend import GPT4AllBackend
 from gradebench.engine.generation.prompts import PromptTemplates, build_prompt
-from gradebench.engine.generation.registry import load_registry, register_contender
+from gradebench.engine.generation.registry import load_registry
 from gradebench.engine.generation.thread_budget import ThreadBudget
 from gradebench.engine.problems.suites import load_suite
 from gradebench.engine.store.database import open_db

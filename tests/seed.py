@@ -12,12 +12,8 @@ import json
 from pathlib import Path
 from typing import Any
 
-from gradebench.engine.generation.registry import (
-    Contender,
-    GenerationParams,
-    ModelSpec,
-    register_contender,
-)
+from gradebench.engine.generation.contender_rows import register_contender
+from gradebench.engine.generation.registry import Contender, GenerationParams, ModelSpec
 from gradebench.engine.problems.model import Problem, TestCase
 from gradebench.engine.problems.suites.files import load_directory
 from gradebench.engine.store.database import new_id, open_db, utc_now

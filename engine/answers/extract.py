@@ -1,5 +1,8 @@
 """Code out of a chat answer: which part of a model's answer is the program to run.
 
+(One module of ~460 lines on purpose: the candidates, their ranking and the repairs are one
+decision that reads top to bottom; fences and Python-source questions are already apart.)
+
 ``extract_code(answer, entry_point=..., signature=...)`` returns an ``Extraction``:
 the code to run (``""`` when there is none), how it was found (``method``) and
 whether the answer followed the requested format. The raw answer is stored by the

@@ -1,5 +1,9 @@
 """Tests for one answer -> ``Execution`` (verdict, passed/total, first failure, score).
 
+(~500 lines on purpose: one class, ``Evaluator``, whose methods share its reference-output
+cache, its per-problem run plans and its database lock; the values, the stored-output
+codec and the table's SQL live in their own modules.)
+
 The expected output of a test is its stated ``expected`` value, or else what the
 problem's reference solution returns for the same input. Reference outputs and the
 reference's time per test are computed once by running the reference through the

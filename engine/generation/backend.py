@@ -31,7 +31,8 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any, Literal, Protocol
 
-from gradebench.engine.generation.chat import ChatMessage, render_prompt
+from gradebench.engine.generation.chat import render_prompt
+from gradebench.engine.generation.chat_message import ChatMessage
 from gradebench.engine.generation.registry import Contender, GenerationParams, ModelSpec
 
 StopReason = Literal["done", "max_tokens", "cancelled", "error"]

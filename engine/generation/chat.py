@@ -15,22 +15,12 @@ the user message) and, beside it, the exact ``prompt_text`` stored in
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING
+
+from gradebench.engine.generation.chat_message import ChatMessage
 
 if TYPE_CHECKING:
     from gradebench.engine.generation.registry import ModelSpec
-
-Role = Literal["system", "user", "assistant"]
-
-
-@dataclass(frozen=True)
-class ChatMessage:
-    role: Role
-    content: str
-
-    def to_dict(self) -> dict[str, str]:
-        return {"role": self.role, "content": self.content}
 
 
 def messages_json(messages: tuple[ChatMessage, ...]) -> str:

@@ -21,7 +21,7 @@ from gradebench.engine.errors import UserError
 from gradebench.engine.generation.gguf_info import read_gguf_info
 
 if TYPE_CHECKING:
-    from gradebench.engine.generation.chat import ChatMessage
+    from gradebench.engine.generation.chat_message import ChatMessage
     from gradebench.engine.generation.registry import ModelSpec
 
 

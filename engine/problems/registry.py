@@ -27,7 +27,7 @@ from pathlib import Path
 from gradebench.engine.config import CONFIG_FILE_NAME, Config
 from gradebench.engine.errors import UserError
 from gradebench.engine.problems.model import SuiteLoad
-from gradebench.engine.problems.suites import BUILTIN_SUITES, problem_roots
+from gradebench.engine.problems.suites.builtin import BUILTIN_SUITES, problem_roots
 from gradebench.engine.problems.suites.files import load_directory, suite_directories
 
 DATA_SUITES = {"humaneval+": "humanevalplus", "mbpp+": "mbppplus"}

@@ -33,7 +33,7 @@ from gradebench.engine.answers.recording import (
 )
 from gradebench.engine.errors import SampleError, log_exception
 from gradebench.engine.generation.backend import Backend, GenerationRequest, GenerationResult
-from gradebench.engine.generation.registry import RegisteredContender
+from gradebench.engine.generation.contender_rows import RegisteredContender
 from gradebench.engine.problems.model import Problem
 from gradebench.engine.store.runs import finish_run, start_run
 

@@ -97,7 +97,7 @@ def open_grading_session(
     """Check ``request``, register ``contenders`` (the request's, in its order), choose
     the problems, remember the reviewer and start the session's run."""
     from gradebench.engine.answers.pipeline import Seat
-    from gradebench.engine.generation.registry import register_contender
+    from gradebench.engine.generation.contender_rows import register_contender
     from gradebench.engine.grading.progress import select_problems
     from gradebench.engine.grading.reviewer_settings import remember_reviewer
     from gradebench.engine.store.runs import start_run

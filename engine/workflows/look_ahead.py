@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING
 from gradebench.engine.answers.pipeline import ensure_problem_row
 from gradebench.engine.answers.recording import FINISHED, current_generation
 from gradebench.engine.errors import UserError
-from gradebench.engine.generation.registry import RegisteredContender
+from gradebench.engine.generation.contender_rows import RegisteredContender
 from gradebench.engine.generation.thread_budget import LOOK_AHEAD, work_priority
 from gradebench.engine.workflows.batch import KEEP, Job, run_job
 

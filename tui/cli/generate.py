@@ -70,12 +70,10 @@ def _select_problems(context: Context) -> list:
 
 
 def generate(context: Context) -> int:
+    from gradebench.engine.generation.contender_rows import register_contender
+    from gradebench.engine.generation.model_files import check_model_file
     from gradebench.engine.generation.prompts import build_prompt, load_prompt_templates
-    from gradebench.engine.generation.registry import (
-        check_model_file,
-        load_registry,
-        register_contender,
-    )
+    from gradebench.engine.generation.registry import load_registry
     from gradebench.engine.generation.routing import RoutingBackend
     from gradebench.engine.generation.thread_budget import ThreadBudget
     from gradebench.engine.workflows.batch import (

@@ -13,19 +13,12 @@ from __future__ import annotations
 from pathlib import Path
 
 from gradebench.engine.problems.model import SuiteLoad
-from gradebench.engine.problems.suites.files import suite_directories
-
-PROJECT_PROBLEMS = Path(__file__).resolve().parents[3] / "problems"
-BUILTIN_SUITES = ("humaneval", "humaneval+", "mbpp+")
-
-
-def problem_roots(extra: list[Path] | None = None) -> list[Path]:
-    return [*(extra or []), PROJECT_PROBLEMS]
-
-
-def available_suites(extra_roots: list[Path] | None = None) -> list[str]:
-    """Every suite name that ``load_suite`` accepts."""
-    return [*suite_directories(problem_roots(extra_roots)), *BUILTIN_SUITES]
+from gradebench.engine.problems.suites.builtin import (  # noqa: F401  (the names callers use)
+    BUILTIN_SUITES,
+    PROJECT_PROBLEMS,
+    available_suites,
+    problem_roots,
+)
 
 
 def load_suite(

@@ -21,10 +21,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import gradebench.engine.problems.suites.humaneval_format as humaneval_format
+import gradebench.engine.problems.suites.humanevalplus as humanevalplus
+import gradebench.engine.problems.suites.mbppplus as mbppplus
 from gradebench.engine.collector import collector_paused
 from gradebench.engine.errors import UserError
 from gradebench.engine.problems.model import SuiteLoad
-from gradebench.engine.problems.suites import humaneval_format, humanevalplus, mbppplus
 from gradebench.engine.problems.suites.jsonl import read_jsonl, read_jsonl_lenient
 
 KINDS = ("humaneval+", "mbpp+", "human-eval")

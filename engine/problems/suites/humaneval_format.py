@@ -32,8 +32,8 @@ import ast
 from pathlib import Path
 from typing import Any
 
+import gradebench.engine.problems.suites.humaneval as humaneval
 from gradebench.engine.problems.model import Problem, ProblemError, SuiteLoad, TestCase
-from gradebench.engine.problems.suites import humaneval
 from gradebench.engine.problems.suites.humaneval import signature_of
 
 REQUIRED_FIELDS = ("task_id", "prompt", "entry_point", "test")

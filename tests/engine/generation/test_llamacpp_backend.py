@@ -11,7 +11,7 @@ import pytest
 from gradebench.engine.config import Config
 from gradebench.engine.errors import UserError
 from gradebench.engine.generation.backend import GenerationRequest, Stream
-from gradebench.engine.generation.chat import ChatMessage
+from gradebench.engine.generation.chat_message import ChatMessage
 from gradebench.engine.generation.default_model import installed_path, original_path
 from gradebench.engine.generation.llamacpp_backend import LlamaCppBackend
 from gradebench.engine.generation.registry import Contender, ModelSpec, load_registry

@@ -13,15 +13,15 @@ import pytest
 from gradebench.engine.config import Config
 from gradebench.engine.errors import UserError
 from gradebench.engine.generation import default_model
+from gradebench.engine.generation.contender_rows import register_contender
+from gradebench.engine.generation.model_files import file_sha256
 from gradebench.engine.generation.registry import (
     DEFAULT_MODEL_NAME,
     GenerationParams,
     ModelSpec,
     ServerEndpoint,
     ServerIdentity,
-    file_sha256,
     load_registry,
-    register_contender,
 )
 from gradebench.tui.cli.main import run
 from tests.conftest import Cli

@@ -1,0 +1,93 @@
+"""Registering a contender in the database: its model row (keyed by the file's sha256, or
+for a server model by what the server reports) and its contender row (keyed by the hash of
+everything that shapes its answers).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from gradebench.engine.errors import UserError
+from gradebench.engine.generation.model_files import check_model_file, file_sha256
+from gradebench.engine.generation.registry import Contender, ModelSpec, ServerIdentity
+
+if TYPE_CHECKING:
+    from gradebench.engine.store.sqlite import Database
+
+
+@dataclass(frozen=True)
+class RegisteredContender:
+    """A contender as stored: its id and the exact prompt template text it uses."""
+
+    id: str
+    contender: Contender
+    model_sha256: str
+    prompt_template_text: str
+    server: ServerIdentity | None = None
+    """openai backend: what the server reported when the contender was registered."""
+
+
+def probe_server_identity(model: ModelSpec) -> ServerIdentity:
+    """Ask an ``openai`` model's server what it serves under the configured name
+    (implemented by ``gradebench.engine.generation.openai_backend.server_identity``)."""
+    try:
+        from gradebench.engine.generation.openai_backend import (  # type: ignore[import-not-found]
+            server_identity,
+        )
+    except ImportError:
+        raise UserError(f"model {model.name}: backend openai is not available") from None
+    return server_identity(model)
+
+
+def register_contender(
+    db: Database,
+    contender: Contender,
+    prompt_template_text: str,
+    server: ServerIdentity | None = None,
+) -> RegisteredContender:
+    """Insert (or find) the model and contender rows; return the contender's id.
+
+    Local models are keyed by their file's sha256; an ``openai`` model by the hash of
+    its ``ServerIdentity`` (``server``, else probed from the server now).
+    """
+    from gradebench.engine.store.database import to_json, utc_now
+
+    model = contender.model
+    backend_identity: dict[str, Any] | None = None
+    if model.path is None:
+        if server is None:
+            server = probe_server_identity(model)
+        sha = server.sha256()
+        backend_identity = server.to_dict()
+        location = model.location
+        template = {**model.chat_template(), **backend_identity}
+    else:
+        check_model_file(model)
+        sha = file_sha256(model.path)
+        if model.backend != "gpt4all":
+            backend_identity = {"file_sha256": sha}
+        location = str(model.path)
+        template = model.chat_template()
+    contender_id = contender.identity(sha, prompt_template_text, backend_identity)
+    now = utc_now()
+    with db.conn:
+        db.execute(
+            "INSERT OR IGNORE INTO models (sha256, name, path, size_bytes, chat_template, first_seen_at)"
+            " VALUES (?, ?, ?, ?, ?, ?)",
+            [sha, model.name, location, model.size_bytes or 0, to_json(template), now],
+        )
+        db.execute(
+            "INSERT OR IGNORE INTO contenders (id, name, model_sha256, prompt_style, prompt_template, params, created_at)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?)",
+            [
+                contender_id,
+                contender.name,
+                sha,
+                contender.prompt_style,
+                prompt_template_text,
+                to_json(contender.params.to_dict()),
+                now,
+            ],
+        )
+    return RegisteredContender(contender_id, contender, sha, prompt_template_text, server)
