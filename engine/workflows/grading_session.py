@@ -70,7 +70,7 @@ def check_contender_names(names: Sequence[str]) -> None:
     """The contender rule: 2 to 4 of them, each once; a ``UserError`` otherwise."""
     low, high = CONTENDER_BOUNDS
     if not low <= len(names) <= high:
-        raise UserError(f"contenders: choose {low} to {high} (got {len(names)})")
+        raise UserError(f"contenders: choose {low} to {high}")
     if len(set(names)) != len(names):
         raise UserError("contenders: each contender once")
 

@@ -54,8 +54,11 @@ def start_app(context: Context) -> int:
         contenders = [c.strip() for c in args.contenders.split(",") if c.strip()]
         try:
             check_contender_names(contenders)
-        except UserError as exc:
-            raise UserError(f"--{exc}") from None
+        except UserError:
+            low, high = CONTENDER_BOUNDS
+            raise UserError(
+                f"--contenders: give {low} to {high} names separated by commas"
+            ) from None
     which, subset = app_problems(args)
     context.open_db().conn.close()  # a bad --db fails here, as one line
     import gpt4all  # noqa: F401  load the native library now: its dlopen notes go to the shell
