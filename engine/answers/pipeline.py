@@ -18,6 +18,9 @@ from pathlib import Path
 from typing import Any
 
 from gradebench.engine.problems.model import Problem
+from gradebench.engine.store.executions import latest_execution_row
+from gradebench.engine.store.generations import current_finished_row
+from gradebench.engine.store.problems import has_problem_row, insert_problem_row
 from gradebench.engine.store.sqlite import Database
 
 FINISHED_STATUSES = ("done", "max_tokens")
@@ -93,34 +96,15 @@ def _notes(stored: str | None) -> tuple[str, ...]:
     return tuple(str(note) for note in notes) if isinstance(notes, list) else ()
 
 
-def _one(db: Database, sql: str, params: list[Any]) -> dict[str, Any] | None:
-    cursor = db.execute(sql, params)
-    row = cursor.fetchone()
-    if row is None:
-        return None
-    return dict(zip([d[0] for d in cursor.description], row, strict=True))
-
-
 def stored_answer(db: Database, problem_id: str, contender_id: str) -> Answer | None:
     """The current finished answer of this contender to this problem, if any."""
-    row = _one(
-        db,
-        "SELECT * FROM generations WHERE problem_id = ? AND contender_id = ? "
-        "AND superseded_at IS NULL AND sample_index = 0 AND status IN ('done', 'max_tokens') "
-        "ORDER BY started_at DESC LIMIT 1",
-        [problem_id, contender_id],
-    )
+    row = current_finished_row(db, problem_id, contender_id)
     return _answer_from_row(row) if row else None
 
 
 def stored_result(db: Database, generation_id: str) -> TestResult | None:
     """The latest test run of this answer, if any."""
-    row = _one(
-        db,
-        "SELECT * FROM executions WHERE generation_id = ? ORDER BY created_at DESC, rowid DESC "
-        "LIMIT 1",
-        [generation_id],
-    )
+    row = latest_execution_row(db, generation_id)
     if row is None:
         return None
     return TestResult(
@@ -185,26 +169,23 @@ def ensure_problem_row(db: Database, problem: Problem) -> None:
 
     # Called on every problem change (UI thread) and per job: hashing every test input
     # costs time on large suites, so only a missing row pays for it.
-    if db.conn.execute("SELECT 1 FROM problems WHERE id = ?", (problem.id,)).fetchone():
+    if has_problem_row(db, problem.id):
         return
     # repr() of the tests would fail on integers over 4300 digits; the evaluator's key does not
-    digest = expected_key(problem)
-    with db.conn:
-        db.conn.execute(
-            "INSERT OR IGNORE INTO problems (id, suite, title, difficulty, entry_point, statement, "
-            "tags, content_sha256, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            (
-                problem.id,
-                problem.suite,
-                problem.title,
-                problem.difficulty,
-                problem.entry_point,
-                problem.statement,
-                to_json(list(problem.tags)),
-                digest,
-                utc_now(),
-            ),
-        )
+    insert_problem_row(
+        db,
+        {
+            "id": problem.id,
+            "suite": problem.suite,
+            "title": problem.title,
+            "difficulty": problem.difficulty,
+            "entry_point": problem.entry_point,
+            "statement": problem.statement,
+            "tags": to_json(list(problem.tags)),
+            "content_sha256": expected_key(problem),
+            "updated_at": utc_now(),
+        },
+    )
 
 
 class AnswerPipeline:

@@ -28,7 +28,16 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from gradebench.engine.store.database import new_id, utc_now
-from gradebench.engine.store.runs import ORPHAN_AGE, WRITE_LOCK, older_than, run_is_dead
+from gradebench.engine.store.generations import (
+    EXTRACTION_COLUMNS,
+    begin_generation,
+    close_streaming,
+    current_generation_row,
+    streaming_rows,
+    update_generation,
+    write_partial_text,
+)
+from gradebench.engine.store.runs import ORPHAN_AGE, older_than, run_is_dead
 
 if TYPE_CHECKING:
     from gradebench.engine.generation.backend import GenerationResult
@@ -45,13 +54,9 @@ class AlreadyGenerated(Exception):
 
 def mark_stale_streaming(db: Database) -> int:
     """Close ``streaming`` rows whose process is gone; returns how many were closed."""
-    rows = db.execute(
-        "SELECT g.id, g.started_at, r.host, r.finished_at FROM generations g "
-        "LEFT JOIN runs r ON r.id = g.run_id WHERE g.status = 'streaming'"
-    ).fetchall()
     stale = [
         gid
-        for gid, started_at, host, finished_at in rows
+        for gid, started_at, host, finished_at in streaming_rows(db)
         if (
             run_is_dead(host, finished_at, started_at)
             if host is not None
@@ -59,28 +64,14 @@ def mark_stale_streaming(db: Database) -> int:
         )
     ]
     if stale:
-        now = utc_now()
-        with WRITE_LOCK, db.conn:
-            db.conn.executemany(
-                "UPDATE generations SET status = 'cancelled', error = ?, finished_at = ? "
-                "WHERE id = ? AND status = 'streaming'",
-                [(INTERRUPTED, now, gid) for gid in stale],
-            )
+        close_streaming(db, stale, INTERRUPTED, utc_now())
     return len(stale)
 
 
 def current_generation(
     db: Database, problem_id: str, contender_id: str, sample_index: int = 0
 ) -> dict[str, Any] | None:
-    cursor = db.execute(
-        "SELECT * FROM generations WHERE problem_id = ? AND contender_id = ? "
-        "AND sample_index = ? AND superseded_at IS NULL",
-        [problem_id, contender_id, sample_index],
-    )
-    row = cursor.fetchone()
-    if row is None:
-        return None
-    return dict(zip([d[0] for d in cursor.description], row, strict=True))
+    return current_generation_row(db, problem_id, contender_id, sample_index)
 
 
 @dataclass
@@ -115,11 +106,7 @@ class AnswerWriter:
     def flush(self) -> None:
         if not self._dirty:
             return
-        with WRITE_LOCK, self.db.conn:
-            self.db.conn.execute(
-                "UPDATE generations SET raw_answer = ?, tokens = ? WHERE id = ?",
-                (self.text, len(self._pieces or []), self.generation_id),
-            )
+        write_partial_text(self.db, self.generation_id, self.text, len(self._pieces or []))
         self._dirty = False
         self.flushes += 1
         self._last_flush = time.monotonic()
@@ -127,39 +114,34 @@ class AnswerWriter:
     def finish(self, result: GenerationResult, extraction: Any = None) -> None:
         """Write the final row: full text, status = stop reason, stats, extracted code."""
         code, method, notes, followed = _extraction_fields(extraction)
-        with WRITE_LOCK, self.db.conn:
-            self.db.conn.execute(
-                "UPDATE generations SET raw_answer = ?, extracted_code = ?, extract_method = ?, "
-                "extract_notes = ?, followed_format = ?, "
-                "status = ?, error = ?, tokens = ?, threads = ?, ttft_seconds = ?, "
-                "total_seconds = ?, tokens_per_second = ?, finished_at = ? WHERE id = ?",
-                (
-                    result.text,
-                    code,
-                    method,
-                    notes,
-                    followed,
-                    result.stop_reason,
-                    result.error,
-                    result.tokens,
-                    result.threads,
-                    result.ttft_seconds,
-                    result.total_seconds,
-                    result.tokens_per_second,
-                    utc_now(),
-                    self.generation_id,
-                ),
-            )
+        update_generation(
+            self.db,
+            self.generation_id,
+            {
+                "raw_answer": result.text,
+                "extracted_code": code,
+                "extract_method": method,
+                "extract_notes": notes,
+                "followed_format": followed,
+                "status": result.stop_reason,
+                "error": result.error,
+                "tokens": result.tokens,
+                "threads": result.threads,
+                "ttft_seconds": result.ttft_seconds,
+                "total_seconds": result.total_seconds,
+                "tokens_per_second": result.tokens_per_second,
+                "finished_at": utc_now(),
+            },
+        )
         self._dirty = False
 
     def set_extraction(self, extraction: Any) -> None:
         code, method, notes, followed = _extraction_fields(extraction)
-        with WRITE_LOCK, self.db.conn:
-            self.db.conn.execute(
-                "UPDATE generations SET extracted_code = ?, extract_method = ?,"
-                " extract_notes = ?, followed_format = ? WHERE id = ?",
-                (code, method, notes, followed, self.generation_id),
-            )
+        update_generation(
+            self.db,
+            self.generation_id,
+            dict(zip(EXTRACTION_COLUMNS, (code, method, notes, followed), strict=True)),
+        )
 
 
 def _extraction_fields(extraction: Any) -> tuple[str | None, str | None, str | None, int | None]:
@@ -194,34 +176,18 @@ def start_answer(
     closed them); otherwise ``AlreadyGenerated`` is raised and nothing changes.
     """
     generation_id = new_id()
-    now = utc_now()
-    with WRITE_LOCK, db.conn:
-        row = db.conn.execute(
-            "SELECT id, status FROM generations WHERE problem_id = ? AND contender_id = ? "
-            "AND sample_index = ? AND superseded_at IS NULL",
-            (problem_id, contender_id, sample_index),
-        ).fetchone()
-        if row is not None:
-            if not regenerate and row[1] not in REDO:
-                raise AlreadyGenerated(f"{problem_id} / {contender_id} #{sample_index}")
-            db.conn.execute(
-                "UPDATE generations SET superseded_at = ?, "
-                "status = CASE WHEN status = 'streaming' THEN 'cancelled' ELSE status END "
-                "WHERE id = ?",
-                (now, row[0]),
-            )
-        db.conn.execute(
-            "INSERT INTO generations (id, run_id, problem_id, contender_id, sample_index, "
-            "prompt_text, status, threads, started_at) VALUES (?, ?, ?, ?, ?, ?, 'streaming', ?, ?)",
-            (
-                generation_id,
-                run_id,
-                problem_id,
-                contender_id,
-                sample_index,
-                prompt_text,
-                threads,
-                now,
-            ),
-        )
+    started = begin_generation(
+        db,
+        generation_id=generation_id,
+        problem_id=problem_id,
+        contender_id=contender_id,
+        sample_index=sample_index,
+        prompt_text=prompt_text,
+        run_id=run_id,
+        threads=threads,
+        started_at=utc_now(),
+        replaceable=lambda status: regenerate or status in REDO,
+    )
+    if not started:
+        raise AlreadyGenerated(f"{problem_id} / {contender_id} #{sample_index}")
     return AnswerWriter(db, generation_id, flush_seconds=flush_seconds)

@@ -61,30 +61,31 @@ def save_execution(
 ) -> str:
     """Insert an ``executions`` row; returns its id."""
     from gradebench.engine.store.database import new_id, to_json, utc_now
+    from gradebench.engine.store.executions import insert_execution
 
     row_id = new_id()
     row = asdict(execution)
-    with db.conn:
-        db["executions"].insert(
-            {
-                "id": row_id,
-                "generation_id": generation_id,
-                "problem_id": problem_id,
-                "verdict": row["verdict"],
-                "passed": row["passed"],
-                "total": row["total"],
-                "base_verdict": row["base_verdict"],
-                "base_passed": row["base_passed"],
-                "base_total": row["base_total"],
-                "first_failure": to_json(row["first_failure"])
-                if row["first_failure"] is not None
-                else None,
-                "stdout": row["stdout"],
-                "stderr": row["stderr"],
-                "seconds": row["seconds"],
-                "suggested_score": row["suggested_score"],
-                "sandbox": to_json(row["sandbox"]),
-                "created_at": utc_now(),
-            }
-        )
+    insert_execution(
+        db,
+        {
+            "id": row_id,
+            "generation_id": generation_id,
+            "problem_id": problem_id,
+            "verdict": row["verdict"],
+            "passed": row["passed"],
+            "total": row["total"],
+            "base_verdict": row["base_verdict"],
+            "base_passed": row["base_passed"],
+            "base_total": row["base_total"],
+            "first_failure": to_json(row["first_failure"])
+            if row["first_failure"] is not None
+            else None,
+            "stdout": row["stdout"],
+            "stderr": row["stderr"],
+            "seconds": row["seconds"],
+            "suggested_score": row["suggested_score"],
+            "sandbox": to_json(row["sandbox"]),
+            "created_at": utc_now(),
+        },
+    )
     return row_id

@@ -51,6 +51,7 @@ def register_contender(
     Local models are keyed by their file's sha256; an ``openai`` model by the hash of
     its ``ServerIdentity`` (``server``, else probed from the server now).
     """
+    from gradebench.engine.store.contenders import insert_model_and_contender
     from gradebench.engine.store.database import to_json, utc_now
 
     model = contender.model
@@ -70,24 +71,18 @@ def register_contender(
         location = str(model.path)
         template = model.chat_template()
     contender_id = contender.identity(sha, prompt_template_text, backend_identity)
-    now = utc_now()
-    with db.conn:
-        db.execute(
-            "INSERT OR IGNORE INTO models (sha256, name, path, size_bytes, chat_template, first_seen_at)"
-            " VALUES (?, ?, ?, ?, ?, ?)",
-            [sha, model.name, location, model.size_bytes or 0, to_json(template), now],
-        )
-        db.execute(
-            "INSERT OR IGNORE INTO contenders (id, name, model_sha256, prompt_style, prompt_template, params, created_at)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?)",
-            [
-                contender_id,
-                contender.name,
-                sha,
-                contender.prompt_style,
-                prompt_template_text,
-                to_json(contender.params.to_dict()),
-                now,
-            ],
-        )
+    insert_model_and_contender(
+        db,
+        model_sha256=sha,
+        model_name=model.name,
+        location=location,
+        size_bytes=model.size_bytes or 0,
+        chat_template_json=to_json(template),
+        contender_id=contender_id,
+        contender_name=contender.name,
+        prompt_style=contender.prompt_style,
+        prompt_template=prompt_template_text,
+        params_json=to_json(contender.params.to_dict()),
+        now=utc_now(),
+    )
     return RegisteredContender(contender_id, contender, sha, prompt_template_text, server)

@@ -10,7 +10,12 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from gradebench.engine.errors import UserError
-from gradebench.engine.store.database import new_id, rows_as_dicts, to_json, utc_now
+from gradebench.engine.store.database import new_id, to_json, utc_now
+from gradebench.engine.store.grade_events import (
+    current_grade_row,
+    grade_event_rows,
+    insert_grade_event,
+)
 from gradebench.engine.store.sqlite import Database
 
 
@@ -49,31 +54,15 @@ def _grade_from_row(row: dict[str, Any]) -> GradeEvent:
 
 def current_grade(db: Database, generation_id: str, reviewer: str) -> GradeEvent | None:
     """The reviewer's grade for this answer now: the latest event nothing replaces."""
-    rows = rows_as_dicts(
-        db,
-        """
-        SELECT * FROM grade_events g
-        WHERE g.generation_id = ? AND g.reviewer = ?
-          AND NOT EXISTS (SELECT 1 FROM grade_events later WHERE later.replaces_id = g.id)
-        ORDER BY g.created_at DESC, g.rowid DESC LIMIT 1
-        """,
-        (generation_id, reviewer),
-    )
-    return _grade_from_row(rows[0]) if rows else None
+    row = current_grade_row(db, generation_id, reviewer)
+    return _grade_from_row(row) if row else None
 
 
 def grade_history(
     db: Database, generation_id: str, reviewer: str | None = None
 ) -> list[GradeEvent]:
     """Every grade event for an answer, oldest first (optionally one reviewer's)."""
-    sql = "SELECT * FROM grade_events WHERE generation_id = ?"
-    params: list[Any] = [generation_id]
-    if reviewer is not None:
-        sql += " AND reviewer = ?"
-        params.append(reviewer)
-    return [
-        _grade_from_row(r) for r in rows_as_dicts(db, sql + " ORDER BY created_at, rowid", params)
-    ]
+    return [_grade_from_row(r) for r in grade_event_rows(db, generation_id, reviewer)]
 
 
 def record_grade(
@@ -107,26 +96,21 @@ def record_grade(
         run_id=run_id,
         rubric=rubric or {},
     )
-    with db.conn:
-        db.conn.execute(
-            """
-            INSERT INTO grade_events (id, generation_id, reviewer, created_at, score, format_ok,
-                rubric, note, suggested_score, replaces_id, blind, run_id)
-            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-            """,
-            (
-                event.id,
-                event.generation_id,
-                event.reviewer,
-                event.created_at,
-                event.score,
-                None if format_ok is None else int(format_ok),
-                to_json(event.rubric),
-                event.note,
-                event.suggested_score,
-                event.replaces_id,
-                int(blind),
-                run_id,
-            ),
-        )
+    insert_grade_event(
+        db,
+        {
+            "id": event.id,
+            "generation_id": event.generation_id,
+            "reviewer": event.reviewer,
+            "created_at": event.created_at,
+            "score": event.score,
+            "format_ok": None if format_ok is None else int(format_ok),
+            "rubric": to_json(event.rubric),
+            "note": event.note,
+            "suggested_score": event.suggested_score,
+            "replaces_id": event.replaces_id,
+            "blind": int(blind),
+            "run_id": run_id,
+        },
+    )
     return event

@@ -10,7 +10,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from gradebench.engine.store.database import new_id, rows_as_dicts, to_json, utc_now
+from gradebench.engine.store.database import new_id, to_json, utc_now
+from gradebench.engine.store.presentations import (
+    insert_presentation,
+    latest_presentation_row,
+    mark_revealed,
+)
 from gradebench.engine.store.sqlite import Database
 
 
@@ -42,13 +47,8 @@ def _presentation_from_row(r: dict[str, Any]) -> Presentation:
 
 
 def latest_presentation(db: Database, problem_id: str, reviewer: str) -> Presentation | None:
-    rows = rows_as_dicts(
-        db,
-        "SELECT * FROM presentations WHERE problem_id = ? AND reviewer = ? "
-        "ORDER BY created_at DESC, rowid DESC LIMIT 1",
-        (problem_id, reviewer),
-    )
-    return _presentation_from_row(rows[0]) if rows else None
+    row = latest_presentation_row(db, problem_id, reviewer)
+    return _presentation_from_row(row) if row else None
 
 
 def present(
@@ -79,20 +79,16 @@ def present(
     presentation = Presentation(
         new_id(), problem_id, reviewer, blind, tuple(order), utc_now(), None
     )
-    with db.conn:
-        db.conn.execute(
-            "INSERT INTO presentations (id, problem_id, reviewer, blind, contender_order, "
-            "created_at, revealed_at, run_id) VALUES (?, ?, ?, ?, ?, ?, NULL, ?)",
-            (
-                presentation.id,
-                problem_id,
-                reviewer,
-                int(blind),
-                to_json(list(order)),
-                presentation.created_at,
-                run_id,
-            ),
-        )
+    insert_presentation(
+        db,
+        id=presentation.id,
+        problem_id=problem_id,
+        reviewer=reviewer,
+        blind=blind,
+        contender_order_json=to_json(list(order)),
+        created_at=presentation.created_at,
+        run_id=run_id,
+    )
     return presentation
 
 
@@ -101,11 +97,7 @@ def reveal(db: Database, presentation: Presentation) -> Presentation:
     if presentation.revealed_at is not None:
         return presentation
     when = utc_now()
-    with db.conn:
-        db.conn.execute(
-            "UPDATE presentations SET revealed_at = ? WHERE id = ? AND revealed_at IS NULL",
-            (when, presentation.id),
-        )
+    mark_revealed(db, presentation.id, when)
     return Presentation(
         presentation.id,
         presentation.problem_id,

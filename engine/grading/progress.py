@@ -5,76 +5,18 @@ selection, and the per-contender summary the header shows.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from gradebench.engine.errors import UserError
 from gradebench.engine.grading.reviewer_settings import saved_position
+from gradebench.engine.store.executions import latest_verdicts
+from gradebench.engine.store.generations import current_generation_ids
+from gradebench.engine.store.grade_events import current_scores
 from gradebench.engine.store.sqlite import Database
 
 PASSING_VERDICTS = frozenset({"pass"})
-
-
-def current_generation_ids(
-    db: Database, problem_ids: Iterable[str], contender_ids: Sequence[str]
-) -> dict[tuple[str, str], str]:
-    """(problem_id, contender_id) -> the current (not superseded) generation's id."""
-    problems = list(problem_ids)
-    if not problems or not contender_ids:
-        return {}
-    found: dict[tuple[str, str], str] = {}
-    marks_c = ",".join("?" * len(contender_ids))
-    for start in range(0, len(problems), 400):
-        chunk = problems[start : start + 400]
-        marks_p = ",".join("?" * len(chunk))
-        for problem_id, contender_id, generation_id in db.execute(
-            f"""
-            SELECT problem_id, contender_id, id FROM generations
-            WHERE superseded_at IS NULL AND sample_index = 0
-              AND problem_id IN ({marks_p}) AND contender_id IN ({marks_c})
-            ORDER BY started_at
-            """,
-            [*chunk, *contender_ids],
-        ):
-            found[(problem_id, contender_id)] = generation_id
-    return found
-
-
-def current_scores(db: Database, reviewer: str, generation_ids: Iterable[str]) -> dict[str, float]:
-    """generation_id -> the reviewer's current score, for those that have one."""
-    ids = list(generation_ids)
-    scores: dict[str, float] = {}
-    for start in range(0, len(ids), 400):
-        chunk = ids[start : start + 400]
-        marks = ",".join("?" * len(chunk))
-        for generation_id, score in db.execute(
-            f"""
-            SELECT g.generation_id, g.score FROM grade_events g
-            WHERE g.reviewer = ? AND g.generation_id IN ({marks})
-              AND NOT EXISTS (SELECT 1 FROM grade_events later WHERE later.replaces_id = g.id)
-            ORDER BY g.created_at, g.rowid
-            """,
-            [reviewer, *chunk],
-        ):
-            scores[generation_id] = score
-    return scores
-
-
-def latest_verdicts(db: Database, generation_ids: Iterable[str]) -> dict[str, str]:
-    """generation_id -> verdict of its latest execution."""
-    ids = list(generation_ids)
-    verdicts: dict[str, str] = {}
-    for start in range(0, len(ids), 400):
-        chunk = ids[start : start + 400]
-        marks = ",".join("?" * len(chunk))
-        for generation_id, verdict in db.execute(
-            f"SELECT generation_id, verdict FROM executions WHERE generation_id IN ({marks}) "
-            "ORDER BY created_at, rowid",
-            chunk,
-        ):
-            verdicts[generation_id] = verdict
-    return verdicts
 
 
 @dataclass(frozen=True)
@@ -191,7 +133,7 @@ def select_problems(
         return [p for p in problems if p.difficulty == which]
     if which not in ("ungraded", "failing"):
         raise UserError(
-            f"problems: {which!r} is not one of all, ungraded, failing, easy, medium, hard"
+            f"problems: {which!r} is not one of all, ungraded, failing, easy, medium, hard, unrated"
         )
     statuses = problem_statuses(db, reviewer, [p.id for p in problems], contender_ids)
     if which == "ungraded":

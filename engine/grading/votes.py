@@ -7,8 +7,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from gradebench.engine.errors import UserError
-from gradebench.engine.store.database import new_id, rows_as_dicts, utc_now
+from gradebench.engine.store.database import new_id, utc_now
 from gradebench.engine.store.sqlite import Database
+from gradebench.engine.store.votes import current_vote_row, insert_vote
 
 VOTE_OUTCOMES = ("a", "b", "tie", "both_bad")
 
@@ -27,18 +28,9 @@ class Vote:
 
 
 def current_vote(db: Database, problem_id: str, reviewer: str) -> Vote | None:
-    rows = rows_as_dicts(
-        db,
-        """
-        SELECT * FROM votes v WHERE v.problem_id = ? AND v.reviewer = ?
-          AND NOT EXISTS (SELECT 1 FROM votes later WHERE later.replaces_id = v.id)
-        ORDER BY v.created_at DESC, v.rowid DESC LIMIT 1
-        """,
-        (problem_id, reviewer),
-    )
-    if not rows:
+    r = current_vote_row(db, problem_id, reviewer)
+    if r is None:
         return None
-    r = rows[0]
     return Vote(
         r["id"],
         r["problem_id"],
@@ -78,23 +70,19 @@ def record_vote(
         previous.id if previous else None,
         blind,
     )
-    with db.conn:
-        db.conn.execute(
-            """
-            INSERT INTO votes (id, problem_id, reviewer, created_at, generation_a, generation_b,
-                outcome, replaces_id, blind, run_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-            """,
-            (
-                vote.id,
-                problem_id,
-                reviewer,
-                vote.created_at,
-                generation_a,
-                generation_b,
-                outcome,
-                vote.replaces_id,
-                int(blind),
-                run_id,
-            ),
-        )
+    insert_vote(
+        db,
+        {
+            "id": vote.id,
+            "problem_id": problem_id,
+            "reviewer": reviewer,
+            "created_at": vote.created_at,
+            "generation_a": generation_a,
+            "generation_b": generation_b,
+            "outcome": outcome,
+            "replaces_id": vote.replaces_id,
+            "blind": int(blind),
+            "run_id": run_id,
+        },
+    )
     return vote

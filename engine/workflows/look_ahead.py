@@ -25,6 +25,7 @@ from gradebench.engine.answers.recording import FINISHED, current_generation
 from gradebench.engine.errors import UserError
 from gradebench.engine.generation.contender_rows import RegisteredContender
 from gradebench.engine.generation.thread_budget import LOOK_AHEAD, work_priority
+from gradebench.engine.store.executions import has_execution
 from gradebench.engine.workflows.batch import KEEP, Job, run_job
 
 if TYPE_CHECKING:
@@ -148,10 +149,7 @@ class LookAhead:
         if row is None or row["status"] not in (*KEEP, "streaming"):
             return False
         if row["status"] in FINISHED:
-            tested = db.execute(
-                "SELECT 1 FROM executions WHERE generation_id = ? LIMIT 1", [row["id"]]
-            ).fetchone()
-            return tested is not None
+            return has_execution(db, row["id"])
         return True  # a kept error, or streaming in another live process (or on screen)
 
     def _work(self) -> None:
