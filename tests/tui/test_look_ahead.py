@@ -127,3 +127,39 @@ async def test_blind_panes_show_no_speed_tokens_or_times_until_the_reveal(tmp_pa
         for pane in (left, right):
             assert "tok/s" in str(pane.border_subtitle)
             assert result_line(pane).endswith(" s")  # the run time, after the reveal
+
+
+async def test_blind_panes_appear_together_so_finish_order_is_hidden(tmp_path):
+    # the chain-of-thought contender's answer is ten times longer: live, it would finish
+    # visibly later. Blind, neither pane shows any text until both are answered and tested.
+    backend = FakeBackend(token_delay=0.02)
+    backend.answers["step by step"] = " ".join(f"w{i}" for i in range(60)) + (
+        "\n```python\ndef solve(x):\n    return x\n```\n"
+    )
+    app = make_app(tmp_path, backend, blind=True, stable_display=False, look_ahead=0)
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen = app.screen
+        await wait_until(pilot, lambda: len(backend.requests) == 2)
+        # wait until one answer is complete off screen while the other still streams
+        await wait_until(
+            pilot,
+            lambda: any(s.result is not None for s in screen.held.values())
+            and any(s.streaming for s in screen.held.values()),
+        )
+        for pane in panes(app):
+            assert pane.state.answer is None  # a placeholder: no text, no verdict
+            assert pane.state.text == ""
+            assert "appear together" in pane.state.status
+        await wait_until(pilot, lambda: settled(app))
+        assert screen.held == {}
+        assert all(p.state.answer is not None for p in panes(app))
+        assert not any("tok" in str(p.border_subtitle) for p in panes(app))
+
+
+async def test_open_mode_still_streams_live(tmp_path):
+    backend = FakeBackend(token_delay=0.02, default=[f"t{i} " for i in range(80)])
+    app = make_app(tmp_path, backend, blind=False, look_ahead=0)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await wait_until(pilot, lambda: any(p.state.phase == "streaming" for p in panes(app)))
+        assert app.screen.held == {}
+        await pilot.press("escape")

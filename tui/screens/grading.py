@@ -21,7 +21,7 @@ from textual.screen import Screen
 from textual.widgets import Footer, Static
 from textual.worker import Worker, WorkerState
 
-from gradebench.engine.answers.pipeline import Answer
+from gradebench.engine.answers.pipeline import FINISHED_STATUSES, Answer
 from gradebench.engine.errors import log_exception
 from gradebench.engine.grading.presentations import Presentation, blind_label
 from gradebench.engine.grading.votes import Vote
@@ -88,6 +88,10 @@ class GradingScreen(GradingKeys, Screen):
         self._panes: list[AnswerPane] | None = None
         self.look_ahead_depth = look_ahead
         self.look_ahead: LookAhead | None = None
+        self.held: dict[int, PaneState] = {}
+        """Blind and not revealed: the real states of panes whose answers are not all ready
+        yet. They stream and settle off screen and appear together (``_release_held``), so
+        no finish order, streaming speed or timing can tell the contenders apart."""
 
     # --- layout ---
 
@@ -172,24 +176,29 @@ class GradingScreen(GradingKeys, Screen):
         seat_ids = self.records.seat_ids
         self.order = [seat_ids.index(c) for c in self.presentation.contender_order]
         self.query_one(ProblemPane).show(problem)
+        self.held = {}
+        states: list[tuple[AnswerPane, PaneState, Answer | None, bool]] = []
         for pane in self.panes:
             pane.hide_timing = self.hidden
             state = PaneState(label=self.pane_label(pane.index))
             answer, result = self.pipeline.stored(problem, self.seat_of(pane))
+            if answer is not None:
+                look_ahead = self.look_ahead
+                prepared = look_ahead is not None and look_ahead.prepared(
+                    problem.id, answer.contender_id
+                )
+                state.settle(answer, prepared=prepared)
+                if result is not None:
+                    state.show_result(result)
+                state.show_grade(*self.records.grade_of(answer.generation_id))
+            states.append((pane, state, answer, answer is not None and result is None))
+        if self.hidden and not all(_complete(state) for _pane, state, _a, _t in states):
+            self.held = {pane.index: state for pane, state, _a, _t in states}
+        for pane, state, answer, needs_tests in states:
+            pane.show(self._placeholder(pane) if pane.index in self.held else state)
             if answer is None:
-                pane.show(state)
                 self.start_generation(pane)
-                continue
-            look_ahead = self.look_ahead
-            prepared = look_ahead is not None and look_ahead.prepared(
-                problem.id, answer.contender_id
-            )
-            state.settle(answer, prepared=prepared)
-            if result is not None:
-                state.show_result(result)
-            state.show_grade(*self.records.grade_of(answer.generation_id))
-            pane.show(state)
-            if result is None:
+            elif needs_tests:
                 self.start_tests(pane, answer)
         self.current = 0  # each problem starts on its first pane
         if self.is_mounted:
@@ -211,9 +220,34 @@ class GradingScreen(GradingKeys, Screen):
         )
         self.jobs[pane.index] = (worker, stop)
 
+    # --- blind hold: nothing streams or settles visibly before every answer is ready ---
+
+    def state_of(self, pane: AnswerPane) -> PaneState:
+        """The pane's real state: held off screen in blind mode, else the shown one."""
+        return self.held.get(pane.index, pane.state)
+
+    def _placeholder(self, pane: AnswerPane) -> PaneState:
+        state = PaneState(label=self.pane_label(pane.index), phase="waiting")
+        state.status = "blind: the answers appear together once all are ready…"
+        return state
+
+    def _present(self, pane: AnswerPane) -> None:
+        """Show the pane's new state, or (held) show every held pane once all are ready."""
+        if pane.index not in self.held:
+            pane.show()
+            return
+        if all(_complete(state) for state in self.held.values()):
+            held, self.held = self.held, {}
+            for index, state in held.items():
+                self.panes[index].show(state)
+            self.refresh_bindings()
+
     def start_generation(self, pane: AnswerPane) -> None:
-        pane.state.start_stream()
-        pane.show()
+        if self.hidden and pane.index not in self.held:
+            self.held[pane.index] = PaneState(label=self.pane_label(pane.index))
+            pane.show(self._placeholder(pane))
+        self.state_of(pane).start_stream()
+        self._present(pane)
         problem, seat = self.problem, self.seat_of(pane)
         self._run_job(
             pane, f"generate {problem.id} / {seat.name}", pane_jobs.generate_and_test, problem, seat
@@ -228,8 +262,8 @@ class GradingScreen(GradingKeys, Screen):
         job = self.jobs.get(pane.index)
         if job is not None:
             job[1].set()
-        pane.state.cancel()
-        pane.show()
+        self.state_of(pane).cancel()
+        self._present(pane)
 
     def cancel_all(self) -> None:
         for worker, _stop in self.jobs.values():
@@ -249,7 +283,14 @@ class GradingScreen(GradingKeys, Screen):
     @on(TokensArrived)
     def _tokens(self, message: TokensArrived) -> None:
         pane = self._pane_for(message)
-        if pane is not None and pane.state.phase in ("waiting", "streaming"):
+        if pane is None:
+            return
+        state = self.state_of(pane)
+        if state.phase not in ("waiting", "streaming"):
+            return
+        if pane.index in self.held:
+            state.add_text(message.text, message.tokens, message.rate)
+        else:
             pane.add_text(message.text, message.tokens, message.rate)
 
     @on(AnswerSettled)
@@ -257,19 +298,20 @@ class GradingScreen(GradingKeys, Screen):
         pane = self._pane_for(message)
         if pane is None:
             return
-        pane.state.settle(message.answer)
+        state = self.state_of(pane)
+        state.settle(message.answer)
         if message.answer.status == "cancelled":
-            pane.state.cancel()
-        pane.state.show_grade(*self.records.grade_of(message.answer.generation_id))
-        pane.show()
+            state.cancel()
+        state.show_grade(*self.records.grade_of(message.answer.generation_id))
+        self._present(pane)
         self.refresh_bindings()
 
     @on(ResultReady)
     def _result(self, message: ResultReady) -> None:
         pane = self._pane_for(message)
         if pane is not None:
-            pane.state.show_result(message.result)
-            pane.show()
+            self.state_of(pane).show_result(message.result)
+            self._present(pane)
             self.refresh_bindings()
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
@@ -282,8 +324,8 @@ class GradingScreen(GradingKeys, Screen):
         for index, (worker, _stop) in list(self.jobs.items()):
             if worker is event.worker:
                 pane = self.panes[index]
-                pane.state.fail(f"error: {message}")
-                pane.show()
+                self.state_of(pane).fail(f"error: {message}")
+                self._present(pane)
                 self.refresh_bindings()
 
     # --- header and grades ---
@@ -322,6 +364,16 @@ class GradingScreen(GradingKeys, Screen):
         self.cancel_all()
         if self.look_ahead is not None:
             self.look_ahead.stop()
+
+
+def _complete(state: PaneState) -> bool:
+    """Nothing more will happen to this pane by itself: its answer and tests are done,
+    or it ended without an answer to test (cancelled, failed, an error)."""
+    if state.phase in ("failed", "cancelled"):
+        return True
+    if state.phase != "settled" or state.answer is None:
+        return False
+    return state.result is not None or state.answer.status not in FINISHED_STATUSES
 
 
 @lru_cache(maxsize=16)
