@@ -143,8 +143,10 @@ async def test_blind_panes_appear_together_so_finish_order_is_hidden(tmp_path):
         # wait until one answer is complete off screen while the other still streams
         await wait_until(
             pilot,
-            lambda: any(s.result is not None for s in screen.held.values())
-            and any(s.streaming for s in screen.held.values()),
+            lambda: (
+                any(s.result is not None for s in screen.held.values())
+                and any(s.streaming for s in screen.held.values())
+            ),
         )
         for pane in panes(app):
             assert pane.state.answer is None  # a placeholder: no text, no verdict
