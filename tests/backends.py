@@ -74,6 +74,33 @@ def _open_llamacpp(budget: ThreadBudget) -> Iterator[tuple[Backend, ModelSpec]]:
         yield backend, model
 
 
+def openai_model(base_url: str, name: str = "served-smollm2", **endpoint: object) -> ModelSpec:
+    """An ``openai`` model on ``base_url`` serving the default model, with the same system
+    message as the llamacpp built-in (so both render the same chat)."""
+    from gradebench.engine.generation.registry import SMOLLM2_SYSTEM_MESSAGE, ServerEndpoint
+    from tests.llama_server import SERVED_NAME
+
+    return ModelSpec(
+        name=name,
+        path=None,
+        system_prompt=SMOLLM2_SYSTEM_MESSAGE,
+        backend="openai",
+        endpoint=ServerEndpoint(base_url=base_url, server_model=SERVED_NAME, **endpoint),  # type: ignore[arg-type]
+    )
+
+
+@contextlib.contextmanager
+def _open_openai(budget: ThreadBudget) -> Iterator[tuple[Backend, ModelSpec]]:
+    """The openai backend against the session's real ``llama_cpp.server`` (the budget is
+    not used: a server takes no local threads)."""
+    from gradebench.engine.generation.openai_backend import OpenAIBackend
+    from tests.llama_server import shared_server
+
+    server = shared_server()
+    with OpenAIBackend() as backend:
+        yield backend, openai_model(server.base_url)
+
+
 BACKENDS: tuple[BackendEntry, ...] = (
     BackendEntry(
         name="gpt4all",
@@ -88,6 +115,13 @@ BACKENDS: tuple[BackendEntry, ...] = (
         installed=lambda: importlib.util.find_spec("llama_cpp") is not None,
         open=_open_llamacpp,
         local=True,
+    ),
+    BackendEntry(
+        name="openai",
+        module="openai_backend",
+        installed=lambda: importlib.util.find_spec("llama_cpp.server") is not None,
+        open=_open_openai,
+        local=False,
     ),
 )
 

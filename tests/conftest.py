@@ -90,6 +90,16 @@ def llamacpp_backend():
 
 
 @pytest.fixture(scope="session")
+def llama_server():
+    """The session's real OpenAI-compatible server (``python -m llama_cpp.server`` on
+    127.0.0.1, a free port, serving the default model's original GGUF), killed at the end."""
+    from tests.llama_server import shared_server, stop_shared_server
+
+    yield shared_server()
+    stop_shared_server()
+
+
+@pytest.fixture(scope="session")
 def mbppplus_path() -> Path:
     if not SHARED_MBPPPLUS.exists():
         pytest.fail(

@@ -85,6 +85,11 @@ class GenerationResult:
     error: str | None = None
     load_seconds: float = 0.0
     """Time spent loading the model file (0 when a cached instance was reused)."""
+    server_stats: dict[str, float] | None = None
+    """openai backend: the numbers the server reported itself (``usage`` and ``timings``
+    fields, e.g. ``completion_tokens``, ``predicted_per_second``), when it sent any."""
+    server_fingerprint: str | None = None
+    """openai backend: the ``system_fingerprint`` the server streamed, when it sent one."""
 
     @property
     def tokens_per_second(self) -> float:

@@ -8,7 +8,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from gradebench.engine.errors import UserError
 from gradebench.engine.generation.model_files import check_model_file, file_sha256
 from gradebench.engine.generation.registry import Contender, ModelSpec, ServerIdentity
 
@@ -31,12 +30,8 @@ class RegisteredContender:
 def probe_server_identity(model: ModelSpec) -> ServerIdentity:
     """Ask an ``openai`` model's server what it serves under the configured name
     (implemented by ``gradebench.engine.generation.openai_backend.server_identity``)."""
-    try:
-        from gradebench.engine.generation.openai_backend import (  # type: ignore[import-not-found]
-            server_identity,
-        )
-    except ImportError:
-        raise UserError(f"model {model.name}: backend openai is not available") from None
+    from gradebench.engine.generation.openai_backend import server_identity
+
     return server_identity(model)
 
 

@@ -42,6 +42,7 @@ Config (``gradebench.toml``, see README "Models and contenders")::
     server_model = "qwen3"
     api_key_env = "MY_SERVER_KEY"   # the variable's name; the key is read at run time
     max_concurrent = 2
+    timeout = 120                   # seconds without a byte from the server -> error
 
     [contenders.mistral-plain]
     model = "mistral-7b"
@@ -162,6 +163,9 @@ class ServerEndpoint:
     api_key_env: str | None = None
     max_concurrent: int = 1
     """Requests in flight to this endpoint at once."""
+    timeout: float = 120.0
+    """Seconds to wait for the server to connect, to start answering or to send the next
+    piece of an answer before the answer ends as ``error``."""
 
     def api_key(self) -> str | None:
         """The key from the environment at call time (``None``: no variable or not set)."""
@@ -176,6 +180,7 @@ class ServerEndpoint:
             "server_model": self.server_model,
             "api_key_env": self.api_key_env,
             "max_concurrent": self.max_concurrent,
+            "timeout": self.timeout,
         }
 
 
@@ -258,6 +263,7 @@ class ModelSpec:
         endpoint = self.endpoint.describe() if self.endpoint else {}
         endpoint.pop("api_key_env", None)
         endpoint.pop("max_concurrent", None)  # concurrency does not shape an answer
+        endpoint.pop("timeout", None)
         return {"backend": self.backend, "system_prompt": self.system_prompt, **endpoint}
 
     def render(self, user_message: str) -> str:
@@ -413,7 +419,7 @@ COMMON_MODEL_KEYS = {"backend", "system_prompt", *PARAM_KEYS}
 BACKEND_MODEL_KEYS: dict[str, set[str]] = {
     "gpt4all": {"path", "prompt_template"},
     "llamacpp": {"path", "chat_template"},
-    "openai": {"base_url", "server_model", "api_key_env", "max_concurrent"},
+    "openai": {"base_url", "server_model", "api_key_env", "max_concurrent", "timeout"},
 }
 
 
@@ -506,11 +512,15 @@ def read_endpoint(table: dict[str, Any], key: str) -> ServerEndpoint:
         or max_concurrent < 1
     ):
         raise UserError(f"{key}.max_concurrent: must be an integer >= 1")
+    timeout = table.get("timeout", 120.0)
+    if isinstance(timeout, bool) or not isinstance(timeout, int | float) or timeout <= 0:
+        raise UserError(f"{key}.timeout: must be a number of seconds > 0")
     return ServerEndpoint(
         base_url=base_url.rstrip("/"),
         server_model=server_model,
         api_key_env=api_key_env,
         max_concurrent=max_concurrent,
+        timeout=float(timeout),
     )
 
 

@@ -41,12 +41,8 @@ def _llamacpp(budget: ThreadBudget) -> Any:
 
 
 def _openai(budget: ThreadBudget) -> Any:
-    try:
-        from gradebench.engine.generation.openai_backend import (  # type: ignore[import-not-found]
-            OpenAIBackend,
-        )
-    except ImportError:
-        raise UserError("backend openai is not available in this build") from None
+    from gradebench.engine.generation.openai_backend import OpenAIBackend
+
     return OpenAIBackend()  # a server takes no local threads
 
 

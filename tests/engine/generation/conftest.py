@@ -12,7 +12,10 @@ from tests.backends import FAKE, BackendEntry, BackendUnderTest, open_under_test
 
 @pytest.fixture(params=[*present_backends(), FAKE], ids=lambda entry: entry.name)
 def backend_entry(request: pytest.FixtureRequest) -> BackendEntry:
-    """Every real backend present, then the fake (checked against the same contract)."""
+    """Every real backend present, then the fake (checked against the same contract).
+    The openai entry runs against the session's real server (``llama_server``)."""
+    if request.param.name == "openai":
+        request.getfixturevalue("llama_server")  # started once, killed at the session's end
     return request.param
 
 
