@@ -1,4 +1,8 @@
-"""Adding a local GGUF model: which backend can load it, and its entry in ``gradebench.toml``.
+"""Adding a model: a local GGUF (which backend can load it) or the models of an
+OpenAI-compatible server, as entries in ``gradebench.toml``.
+
+``gradebench models add --server URL`` lists the server's ``/v1/models`` and writes a
+``backend = "openai"`` entry (+ two contenders) for each chosen model, with the same writer.
 
 ``gradebench models add PATH.gguf`` reads the file's metadata (``gguf_info``), picks a
 backend and writes ``[models.NAME]`` plus the contenders ``NAME-plain`` and ``NAME-cot``
@@ -162,6 +166,65 @@ def describe(info: GGUFInfo) -> str:
     return ", ".join(parts)
 
 
+def _open_config(config_path: Path) -> Any:
+    import tomlkit
+
+    text = config_path.read_text(encoding="utf-8") if config_path.is_file() else ""
+    try:
+        return tomlkit.parse(text)
+    except Exception as exc:
+        raise UserError(f"{config_path}: not valid TOML: {exc}") from None
+
+
+def _contender_names(name: str) -> tuple[str, str]:
+    return (f"{name}-plain", f"{name}-cot")
+
+
+def _check_free(document: Any, config_path: Path, name: str, hint: str) -> None:
+    """``models.NAME`` and its two contenders must not exist yet."""
+    models = document.get("models")
+    if models is not None and name in models:
+        raise UserError(f"{config_path}: models.{name} already exists ({hint})")
+    contenders = document.get("contenders")
+    for contender in _contender_names(name):
+        if contenders is not None and contender in contenders:
+            raise UserError(f"{config_path}: contenders.{contender} already exists ({hint})")
+
+
+def _add_entry(document: Any, name: str, entry: Any) -> tuple[str, ...]:
+    """Write ``[models.NAME]`` and the contenders ``NAME-plain`` / ``NAME-cot``."""
+    import tomlkit
+
+    models: Any = document.get("models")
+    if models is None:
+        models = tomlkit.table(is_super_table=True)
+        document["models"] = models
+    models[name] = entry
+    contenders: Any = document.get("contenders")
+    if contenders is None:
+        contenders = tomlkit.table(is_super_table=True)
+        document["contenders"] = contenders
+    names = _contender_names(name)
+    for contender, style in zip(names, ("plain", "cot"), strict=True):
+        table = tomlkit.table()
+        table.add("model", name)
+        table.add("prompt_style", style)
+        contenders[contender] = table
+    return names
+
+
+def _save(document: Any, config_path: Path) -> None:
+    import tomlkit
+
+    config_path.parent.mkdir(parents=True, exist_ok=True)
+    config_path.write_text(tomlkit.dumps(document), encoding="utf-8")
+
+
+def _check_name(name: str) -> None:
+    if not re.match(r"^[A-Za-z0-9][A-Za-z0-9._-]*$", name):
+        raise UserError(f"--name {name!r}: letters, digits, '.', '-' and '_' only")
+
+
 def add_model(
     gguf_path: Path,
     config_path: Path,
@@ -176,26 +239,9 @@ def add_model(
         raise UserError(f"{gguf_path}: no such file")
     info = read_gguf_info(gguf_path)
     name = name or default_name(gguf_path)
-    if not re.match(r"^[A-Za-z0-9][A-Za-z0-9._-]*$", name):
-        raise UserError(f"--name {name!r}: letters, digits, '.', '-' and '_' only")
-    text = config_path.read_text(encoding="utf-8") if config_path.is_file() else ""
-    try:
-        document = tomlkit.parse(text)
-    except Exception as exc:
-        raise UserError(f"{config_path}: not valid TOML: {exc}") from None
-    models: Any = document.get("models")
-    if models is None:
-        models = tomlkit.table(is_super_table=True)
-        document["models"] = models
-    if name in models:
-        raise UserError(f"{config_path}: models.{name} already exists (choose another --name)")
-    contenders: Any = document.get("contenders")
-    contender_names = (f"{name}-plain", f"{name}-cot")
-    for contender in contender_names:
-        if contenders is not None and contender in contenders:
-            raise UserError(
-                f"{config_path}: contenders.{contender} already exists (choose another --name)"
-            )
+    _check_name(name)
+    document = _open_config(config_path)
+    _check_free(document, config_path, name, "choose another --name")
     chosen = choose_backend(info, backend)
     entry = tomlkit.table()
     entry.add(tomlkit.comment(describe(info)))
@@ -204,15 +250,81 @@ def add_model(
     if chosen == "gpt4all":
         entry.add("system_prompt", "")
         entry.add("prompt_template", gpt4all_prompt_template(info))
-    models[name] = entry
-    if contenders is None:
-        contenders = tomlkit.table(is_super_table=True)
-        document["contenders"] = contenders
-    for contender, style in zip(contender_names, ("plain", "cot"), strict=True):
-        table = tomlkit.table()
-        table.add("model", name)
-        table.add("prompt_style", style)
-        contenders[contender] = table
-    config_path.parent.mkdir(parents=True, exist_ok=True)
-    config_path.write_text(tomlkit.dumps(document), encoding="utf-8")
+    contender_names = _add_entry(document, name, entry)
+    _save(document, config_path)
     return AddedModel(name, chosen, config_path, contender_names, info)
+
+
+@dataclass(frozen=True)
+class AddedServerModel:
+    name: str
+    server_model: str
+    base_url: str
+    fingerprint: str | None
+    contenders: tuple[str, ...]
+
+
+def server_base_url(url: str) -> str:
+    """``http://host:port`` -> ``http://host:port/v1``; a URL with a path is kept as given."""
+    from urllib.parse import urlsplit
+
+    url = url.strip().rstrip("/")
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        raise UserError(f"--server {url!r}: must be an http:// or https:// URL")
+    return url if parts.path else url + "/v1"
+
+
+def add_server_models(
+    url: str,
+    config_path: Path,
+    api_key_env: str | None = None,
+    wanted: list[str] | None = None,
+    name: str | None = None,
+) -> list[AddedServerModel]:
+    """List the server's ``/v1/models`` and write ``[models.*]`` (``backend = "openai"``)
+    plus two contenders each for the ``wanted`` ones (default: the only one served)."""
+    import os
+
+    import tomlkit
+
+    from gradebench.engine.generation.server_models import list_served_models
+
+    base_url = server_base_url(url)
+    if api_key_env is not None and not re.match(r"^[A-Za-z_][A-Za-z0-9_]*$", api_key_env):
+        raise UserError(f"--api-key-env {api_key_env!r}: the NAME of a variable, not the key")
+    key = os.environ.get(api_key_env) if api_key_env else None
+    served = {m.id: m for m in list_served_models(base_url, key)}
+    listing = ", ".join(served) or "none"
+    if not wanted:
+        if len(served) != 1:
+            raise UserError(f"{base_url} serves {listing}: choose with --model NAME")
+        wanted = list(served)
+    for model_id in wanted:
+        if model_id not in served:
+            raise UserError(
+                f"--model {model_id!r}: {base_url} does not serve it (it serves: {listing})"
+            )
+    if name is not None and len(wanted) > 1:
+        raise UserError("--name: only with a single --model")
+    document = _open_config(config_path)
+    added: list[AddedServerModel] = []
+    for model_id in wanted:
+        model_name = name or default_name(Path(model_id.replace("/", "-").replace(":", "-")))
+        _check_name(model_name)
+        _check_free(document, config_path, model_name, "give --name")
+        entry = tomlkit.table()
+        fingerprint = served[model_id].fingerprint
+        entry.add(
+            tomlkit.comment(f"served by {base_url}; fingerprint {fingerprint or 'none reported'}")
+        )
+        entry.add("backend", "openai")
+        entry.add("base_url", base_url)
+        entry.add("server_model", model_id)
+        if api_key_env:
+            entry.add("api_key_env", api_key_env)
+        entry.add("max_concurrent", 1)
+        contenders = _add_entry(document, model_name, entry)
+        added.append(AddedServerModel(model_name, model_id, base_url, fingerprint, contenders))
+    _save(document, config_path)
+    return added

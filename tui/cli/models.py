@@ -19,10 +19,29 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     listing.set_defaults(handler=list_models)
     add = actions.add_parser(
         "add",
-        help="add a local GGUF to gradebench.toml (backend picked from its architecture)",
+        help="add a local GGUF (backend picked from its architecture) or a server's models "
+        "(--server URL) to gradebench.toml",
     )
-    add.add_argument("gguf", metavar="PATH.gguf", help="the model file")
-    add.add_argument("--name", metavar="N", help="model name (default: from the file name)")
+    add.add_argument("gguf", metavar="PATH.gguf", nargs="?", help="the model file")
+    add.add_argument(
+        "--server",
+        metavar="URL",
+        help="an OpenAI-compatible server (e.g. http://127.0.0.1:8080): add its models",
+    )
+    add.add_argument(
+        "--api-key-env",
+        metavar="VAR",
+        help="with --server: the NAME of the environment variable holding the API key",
+    )
+    add.add_argument(
+        "--model",
+        metavar="NAME",
+        action="append",
+        help="with --server: a model the server lists (repeatable; default: the only one)",
+    )
+    add.add_argument(
+        "--name", metavar="N", help="model name (default: from the file or server model name)"
+    )
     add.add_argument(
         "--backend", choices=("gpt4all", "llamacpp"), help="force a backend (default: picked)"
     )
@@ -86,15 +105,41 @@ def list_models(context: Context) -> int:
 
 def add_model(context: Context) -> int:
     from gradebench.engine.config import CONFIG_FILE_NAME, user_config_dir
+    from gradebench.engine.errors import UserError
     from gradebench.engine.generation.model_setup import add_model as add
     from gradebench.engine.generation.model_setup import describe
 
     config_path = context.config.path or user_config_dir() / CONFIG_FILE_NAME
     args = context.args
+    if args.server is not None:
+        if args.gguf is not None or args.backend is not None:
+            raise UserError("models add: give PATH.gguf or --server URL, not both")
+        return _add_server(context, config_path)
+    if args.gguf is None:
+        raise UserError("models add: give PATH.gguf or --server URL")
+    if args.api_key_env is not None or args.model is not None:
+        raise UserError("models add: --api-key-env and --model go with --server")
     added = add(Path(args.gguf), config_path, name=args.name, backend=args.backend)
     print(f"added model {added.name} (backend {added.backend}) to {added.config_path}")
     print(f"  {describe(added.info)}")
     print(f"  contenders: {', '.join(added.contenders)}")
+    return 0
+
+
+def _add_server(context: Context, config_path: Path) -> int:
+    from gradebench.engine.generation.model_setup import add_server_models
+
+    args = context.args
+    added = add_server_models(
+        args.server, config_path, api_key_env=args.api_key_env, wanted=args.model, name=args.name
+    )
+    for model in added:
+        print(
+            f"added model {model.name} (backend openai, {model.server_model} at {model.base_url})"
+            f" to {config_path}"
+        )
+        print(f"  weights fingerprint: {model.fingerprint or 'none reported by the server'}")
+        print(f"  contenders: {', '.join(model.contenders)}")
     return 0
 
 

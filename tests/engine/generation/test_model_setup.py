@@ -159,3 +159,70 @@ def test_the_models_add_command_fails_in_one_line_for_a_missing_file(
     assert exited.value.code != 0
     err = capsys.readouterr().err
     assert "nope.gguf: no such file" in err and len(err.strip().splitlines()) == 1
+
+
+# --- models add --server: against the real llama_cpp.server ---
+
+
+def test_models_add_server_writes_an_openai_entry_keeping_the_config_and_it_generates(
+    tmp_path: Path, llama_server, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from gradebench.engine.generation.backend import GenerationRequest
+    from gradebench.engine.generation.openai_backend import OpenAIBackend
+    from tests.llama_server import SERVED_NAME
+
+    config = tmp_path / "gradebench.toml"
+    config.write_text(EXISTING)
+    url = llama_server.base_url.removesuffix("/v1")  # the /v1 is added when the URL has no path
+    code = run(
+        ["--config", str(config), "models", "add", "--server", url, "--api-key-env", "MY_KEY"]
+    )
+    assert code == 0
+    out = capsys.readouterr().out
+    assert f"added model {SERVED_NAME} (backend openai, {SERVED_NAME} at {url}/v1)" in out
+    assert "weights fingerprint: none reported by the server" in out
+    text = config.read_text()
+    assert text.startswith(EXISTING)
+    data = tomllib.loads(text)
+    assert data["models"][SERVED_NAME] == {
+        "backend": "openai",
+        "base_url": f"{url}/v1",
+        "server_model": SERVED_NAME,
+        "api_key_env": "MY_KEY",
+        "max_concurrent": 1,
+    }
+    registry = _registry(config)
+    contender = registry.contender(f"{SERVED_NAME}-plain")
+    with OpenAIBackend() as backend:
+        result = backend.generate(GenerationRequest.for_contender(contender, "Say yes"))
+    assert result.stop_reason in ("done", "max_tokens") and result.text
+
+
+def test_models_add_server_refuses_a_model_it_does_not_serve_in_one_line(
+    tmp_path: Path, llama_server, capsys: pytest.CaptureFixture[str]
+) -> None:
+    config = tmp_path / "gradebench.toml"
+    config.write_text(EXISTING)
+    with pytest.raises(SystemExit) as exited:
+        main(
+            ["--config", str(config), "models", "add", "--server", llama_server.base_url,
+             "--model", "gpt-9"]
+        )  # fmt: skip
+    assert exited.value.code != 0
+    err = capsys.readouterr().err.strip()
+    assert "--model 'gpt-9'" in err and llama_server.base_url in err
+    assert len(err.splitlines()) == 1
+    assert config.read_text() == EXISTING  # nothing written
+
+
+def test_models_add_server_on_a_closed_port_is_one_line_naming_it(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from tests.llama_server import free_port
+
+    url = f"http://127.0.0.1:{free_port()}"
+    with pytest.raises(SystemExit) as exited:
+        main(["models", "add", "--server", url])
+    assert exited.value.code != 0
+    err = capsys.readouterr().err.strip()
+    assert f"{url}/v1: cannot connect" in err and len(err.splitlines()) == 1
