@@ -67,6 +67,9 @@ class LlamaServer:
                 str(self.threads),
                 "--n_ctx",
                 "2048",
+                # by default a new request cuts the running one short; queue them instead
+                "--interrupt_requests",
+                "False",
             ],
             stdout=log,
             stderr=log,

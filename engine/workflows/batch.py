@@ -1,7 +1,9 @@
 """Headless generation: every (problem, contender, sample) not yet answered, resumable.
 
 ``plan_jobs`` lists the work left: a triple is done when its current generation row
-is finished (``done``/``max_tokens``) or ended in a real ``error``; rows a crash or a
+is finished (``done``/``max_tokens``) or ended in a real ``error`` (a server contender's
+``error`` is a failure of the server or the network, not of the model: it is redone, the
+old row kept as superseded); rows a crash or a
 Ctrl-C left behind (``streaming`` from a dead process, ``cancelled``) are redone, the
 old row kept as superseded. ``run_batch`` runs the jobs on ``parallel`` worker threads
 (each with its own database connection; the backend's thread budget shares the
@@ -52,6 +54,8 @@ class Job:
     seat: RegisteredContender
     sample_index: int
     user_message: str
+    regenerate: bool = False
+    """Replace the current row (a server contender's answer that ended in ``error``)."""
 
     @property
     def label(self) -> str:
@@ -114,9 +118,15 @@ def plan_jobs(
         for sample in range(samples):
             for seat in seats:
                 row = current_generation(db, problem.id, seat.id, sample)
-                if row is not None and row["status"] in (*KEEP, "streaming"):
+                redo_error = (
+                    row is not None
+                    and row["status"] == "error"
+                    and not seat.contender.model.is_local
+                )
+                if row is not None and row["status"] in (*KEEP, "streaming") and not redo_error:
                     continue
-                jobs.append(Job(problem, seat, sample, user_messages(problem, seat)))
+                message = user_messages(problem, seat)
+                jobs.append(Job(problem, seat, sample, message, regenerate=redo_error))
     return jobs
 
 
@@ -154,6 +164,7 @@ def run_job(
             prompt_text=request.prompt_text,
             sample_index=job.sample_index,
             run_id=run_id,
+            regenerate=job.regenerate,
             flush_seconds=flush_seconds,
         )
     except AlreadyGenerated:  # another process answered it meanwhile
@@ -202,26 +213,41 @@ def run_batch(
     *,
     suite: str | None = None,
     parallel: int = 1,
+    server_parallel: int | None = None,
     cancel: threading.Event | None = None,
     evaluate: Evaluate | None = default_evaluate,
     on_outcome: Callable[[JobOutcome], None] | None = None,
     on_text: Callable[[Job, str], None] | None = None,
     flush_seconds: float = 1.0,
 ) -> BatchSummary:
-    """Generate (and evaluate) ``jobs``; Ctrl-C cancels the running answers and re-raises."""
+    """Generate (and evaluate) ``jobs``; Ctrl-C cancels the running answers and re-raises.
+
+    Jobs of local contenders run on ``parallel`` workers (their threads come from the
+    backend's budget); jobs of server contenders on ``server_parallel`` workers of their
+    own (default: ``parallel``), which take no local threads, so a slow server never holds
+    up the local models and the other way round.
+    """
     from gradebench.engine.store.database import open_db
 
     cancel = cancel or threading.Event()
     summary = BatchSummary(planned=len(jobs))
     main_db = open_db(db_path)
     summary.stale_closed = mark_stale_streaming(main_db)
-    run_id = start_run(main_db, "generate", suite, {"jobs": len(jobs), "parallel": parallel})
-    pending: queue.SimpleQueue[Job] = queue.SimpleQueue()
+    server_parallel = server_parallel or parallel
+    run_id = start_run(
+        main_db,
+        "generate",
+        suite,
+        {"jobs": len(jobs), "parallel": parallel, "server_parallel": server_parallel},
+    )
+    local: queue.SimpleQueue[Job] = queue.SimpleQueue()
+    served: queue.SimpleQueue[Job] = queue.SimpleQueue()
     for job in jobs:
-        pending.put(job)
+        (local if job.seat.contender.model.is_local else served).put(job)
+    local_jobs = sum(1 for job in jobs if job.seat.contender.model.is_local)
     outcomes: queue.SimpleQueue[JobOutcome | BaseException] = queue.SimpleQueue()
 
-    def worker() -> None:
+    def worker(pending: queue.SimpleQueue[Job]) -> None:
         db = open_db(db_path)
         try:
             while not cancel.is_set():
@@ -240,10 +266,11 @@ def run_batch(
         finally:
             db.conn.close()
 
-    workers = max(1, min(parallel, len(jobs)))
+    queues = [local] * min(max(1, parallel), local_jobs)
+    queues += [served] * min(max(1, server_parallel), len(jobs) - local_jobs)
     failure: BaseException | None = None
-    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="batch") as pool:
-        futures = [pool.submit(worker) for _ in range(workers)]
+    with ThreadPoolExecutor(max_workers=max(1, len(queues)), thread_name_prefix="batch") as pool:
+        futures = [pool.submit(worker, pending) for pending in queues]
         try:
             while not all(f.done() for f in futures) or not outcomes.empty():
                 try:

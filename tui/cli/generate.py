@@ -48,7 +48,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "--parallel",
         type=_positive,
         metavar="N",
-        help="answers generated at once (default: one per contender, up to the thread budget)",
+        help="requests kept in flight to each server (openai contenders; overrides the "
+        "endpoint's max_concurrent; takes no local threads). Local contenders always run one "
+        "answer each at once, up to the thread budget",
     )
     parser.add_argument(
         "--threads", type=_positive, metavar="N", help="cap on total ggml threads (default: cores)"
@@ -109,8 +111,11 @@ def generate(context: Context) -> int:
     if not jobs:
         return 0
     budget = ThreadBudget.for_machine(args.threads or registry.max_threads)
-    parallel = args.parallel or min(len(seats), budget.total)
-    backend = RoutingBackend(budget)
+    local_seats = sum(1 for c in contenders if c.model.is_local)
+    parallel = max(1, min(local_seats, budget.total))
+    servers = [c.model.endpoint for c in contenders if c.model.endpoint is not None]
+    server_parallel = args.parallel or sum({e.base_url: e.max_concurrent for e in servers}.values())
+    backend = RoutingBackend(budget, factories=_factories(args.parallel))
     for model in {(c.model.backend, c.model.location): c.model for c in contenders}.values():
         backend.preload(model)
     progress = ProgressLine(total=len(jobs))
@@ -145,6 +150,9 @@ def generate(context: Context) -> int:
             )
             if outcome.internal_error:
                 print(f"{outcome.job.label}: {outcome.internal_error}", file=sys.stderr)
+        if result is not None and result.stop_reason == "error" and result.error:
+            lead = "\n" if tty else ""  # below the progress line
+            print(f"{lead}{outcome.job.label}: {result.error}", file=sys.stderr)
 
     try:
         summary = run_batch(
@@ -153,6 +161,7 @@ def generate(context: Context) -> int:
             jobs,
             suite=args.suite,
             parallel=parallel,
+            server_parallel=server_parallel or 1,
             evaluate=None if args.no_evaluate else _evaluate(),
             on_outcome=on_outcome,
             on_text=on_text,
@@ -179,6 +188,14 @@ def generate(context: Context) -> int:
             file=sys.stderr,
         )
     return 1 if summary.count("error") or internal else 0
+
+
+def _factories(server_parallel: int | None) -> dict:
+    """The routing factories; with ``--parallel N`` every endpoint takes N requests at once."""
+    from gradebench.engine.generation.openai_backend import OpenAIBackend
+    from gradebench.engine.generation.routing import FACTORIES
+
+    return {**FACTORIES, "openai": lambda budget: OpenAIBackend(concurrency=server_parallel)}
 
 
 def _evaluate():
