@@ -16,6 +16,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     listing = actions.add_parser(
         "list", help="models (backend, architecture, quantization, size) and contenders"
     )
+    listing.add_argument(
+        "--probe",
+        action="store_true",
+        help="also ask each server model's endpoint what it serves (reported name, fingerprint)",
+    )
     listing.set_defaults(handler=list_models)
     add = actions.add_parser(
         "add",
@@ -92,6 +97,8 @@ def list_models(context: Context) -> int:
             f"  {model.name}\t{model.backend}\t{arch}\t{quant}\t{_size(model.size_bytes)}"
             f"\t{state}\t{model.location}"
         )
+        if context.args.probe and model.endpoint is not None:
+            print(f"    {_probe(model)}")
     print("contenders:")
     for contender in registry.contenders.values():
         p = contender.params
@@ -101,6 +108,19 @@ def list_models(context: Context) -> int:
             f"max_tokens={p.max_tokens} repeat_penalty={p.repeat_penalty}"
         )
     return 0
+
+
+def _probe(model) -> str:
+    """What the server reports about an openai model, or why it could not be asked."""
+    from gradebench.engine.errors import UserError
+    from gradebench.engine.generation.server_models import server_identity
+
+    try:
+        identity = server_identity(model)
+    except UserError as exc:
+        return f"probe failed: {exc}"
+    fingerprint = identity.weights_fingerprint or "none reported"
+    return f"server reports {identity.reported_model}, weights fingerprint {fingerprint}"
 
 
 def add_model(context: Context) -> int:

@@ -191,6 +191,9 @@ def test_models_add_server_writes_an_openai_entry_keeping_the_config_and_it_gene
         "api_key_env": "MY_KEY",
         "max_concurrent": 1,
     }
+    assert run(["--config", str(config), "models", "list", "--probe"]) == 0
+    listing = capsys.readouterr().out
+    assert f"server reports {SERVED_NAME}, weights fingerprint none reported" in listing
     registry = _registry(config)
     contender = registry.contender(f"{SERVED_NAME}-plain")
     with OpenAIBackend() as backend:

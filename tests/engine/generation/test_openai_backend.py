@@ -224,3 +224,23 @@ def test_the_backend_takes_no_threads_from_the_budget() -> None:
     ):
         result = routing.generate(request_for(fake_model(server)))
     assert result.stop_reason == "done" and events == []
+
+
+def test_a_fingerprint_the_server_reports_in_its_model_list_is_part_of_the_identity() -> None:
+    with FakeServer([Reply()]) as server:
+        identity = server_identity(fake_model(server))
+    assert (identity.reported_model, identity.weights_fingerprint) == ("fake-model", "sha256:abc")
+
+
+def test_the_streamed_system_fingerprint_and_usage_are_kept_with_the_result() -> None:
+    import json
+
+    usage = json.dumps(
+        {"choices": [], "usage": {"completion_tokens": 2}, "system_fingerprint": "b5000-x"}
+    )
+    script = [Reply(events=(chunk("a"), chunk("b"), chunk(None, "stop"), usage, "[DONE]"))]
+    with FakeServer(script) as server, OpenAIBackend() as backend:
+        result = backend.generate(request_for(fake_model(server)))
+    assert result.stop_reason == "done"
+    assert result.server_fingerprint == "b5000-x"
+    assert result.server_stats == {"completion_tokens": 2.0}
