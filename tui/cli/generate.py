@@ -54,6 +54,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "--threads", type=_positive, metavar="N", help="cap on total ggml threads (default: cores)"
     )
     parser.add_argument(
+        "--reviewer",
+        metavar="NAME",
+        help="work in the order this reviewer will meet the problems (default: the last reviewer)",
+    )
+    parser.add_argument(
         "--no-evaluate", action="store_true", help="only generate; do not run the tests"
     )
     parser.set_defaults(handler=generate)
@@ -93,6 +98,7 @@ def generate(context: Context) -> int:
     db = context.open_db()
     ensure_problem_rows(db, problems)
     seats = [register_contender(db, c, templates.template(c.prompt_style)) for c in contenders]
+    problems = _review_order(db, args.reviewer, args.suite, problems, [s.id for s in seats])
     jobs = plan_jobs(
         db,
         problems,
@@ -179,6 +185,19 @@ def generate(context: Context) -> int:
             file=sys.stderr,
         )
     return 1 if summary.count("error") or internal else 0
+
+
+def _review_order(db, reviewer: str | None, suite: str, problems: list, contender_ids: list[str]):
+    """The problems rotated to start where the reviewer's next session opens."""
+    from gradebench.engine.grading.progress import in_review_order
+    from gradebench.engine.grading.reviewer_settings import last_reviewer
+
+    reviewer = reviewer or last_reviewer(db)
+    order = in_review_order(db, reviewer, suite, [p.id for p in problems], contender_ids)
+    if problems and order[0] != problems[0].id:
+        print(f"starting at {order[0]}, where {reviewer} resumes grading", file=sys.stderr)
+    by_id = {p.id: p for p in problems}
+    return [by_id[i] for i in order]
 
 
 def _evaluate():
