@@ -75,41 +75,38 @@ def _select_problems(context: Context) -> list:
 
 
 def generate(context: Context) -> int:
-    from gradebench.engine.generation.contender_rows import register_contender
-    from gradebench.engine.generation.model_files import check_model_file
-    from gradebench.engine.generation.prompts import build_prompt, load_prompt_templates
+    from gradebench.engine.generation.prompts import load_prompt_templates
     from gradebench.engine.generation.registry import load_registry
     from gradebench.engine.generation.routing import RoutingBackend
     from gradebench.engine.generation.thread_budget import ThreadBudget
-    from gradebench.engine.workflows.batch import (
-        ProgressLine,
-        ensure_problem_rows,
-        plan_jobs,
-        run_batch,
-    )
+    from gradebench.engine.workflows.batch import ProgressLine, run_batch
+    from gradebench.engine.workflows.batch_plan import check_model_files, plan_batch
 
     args = context.args
     templates = load_prompt_templates(context.config)
     registry = load_registry(context.config, styles=templates.styles)
     contenders = registry.select(args.contender)
-    for contender in contenders:
-        check_model_file(contender.model)
+    check_model_files(contenders)
     problems = _select_problems(context)
     db = context.open_db()
-    ensure_problem_rows(db, problems)
-    seats = [register_contender(db, c, templates.template(c.prompt_style)) for c in contenders]
-    problems = _review_order(db, args.reviewer, args.suite, problems, [s.id for s in seats])
-    jobs = plan_jobs(
+    plan = plan_batch(
         db,
+        args.suite,
         problems,
-        seats,
-        lambda problem, seat: build_prompt(problem, seat.contender.prompt_style, templates),
+        contenders,
+        templates,
         samples=args.samples,
+        reviewer=args.reviewer,
     )
     db.conn.close()
-    total = len(problems) * len(seats) * args.samples
+    seats, jobs = plan.seats, plan.jobs
+    if plan.first_problem:
+        print(
+            f"starting at {plan.first_problem}, where {plan.reviewer} resumes grading",
+            file=sys.stderr,
+        )
     print(
-        f"{len(jobs)} answers to generate ({total - len(jobs)} of {total} already done)",
+        f"{len(jobs)} answers to generate ({plan.total - len(jobs)} of {plan.total} already done)",
         file=sys.stderr,
     )
     if not jobs:
@@ -185,19 +182,6 @@ def generate(context: Context) -> int:
             file=sys.stderr,
         )
     return 1 if summary.count("error") or internal else 0
-
-
-def _review_order(db, reviewer: str | None, suite: str, problems: list, contender_ids: list[str]):
-    """The problems rotated to start where the reviewer's next session opens."""
-    from gradebench.engine.grading.progress import in_review_order
-    from gradebench.engine.grading.reviewer_settings import last_reviewer
-
-    reviewer = reviewer or last_reviewer(db)
-    order = in_review_order(db, reviewer, suite, [p.id for p in problems], contender_ids)
-    if problems and order[0] != problems[0].id:
-        print(f"starting at {order[0]}, where {reviewer} resumes grading", file=sys.stderr)
-    by_id = {p.id: p for p in problems}
-    return [by_id[i] for i in order]
 
 
 def _evaluate():
