@@ -18,7 +18,7 @@ from textual import on
 from textual.binding import Binding
 from textual.containers import Horizontal
 from textual.screen import Screen
-from textual.widgets import Footer, Static
+from textual.widgets import Static
 from textual.worker import Worker, WorkerState
 
 from gradebench.engine.answers.pipeline import FINISHED_STATUSES, Answer
@@ -38,6 +38,7 @@ from gradebench.tui.screens import pane_jobs
 from gradebench.tui.screens.grading_keys import BINDINGS, PALETTE, GradingKeys, score_bindings
 from gradebench.tui.screens.grading_records import GradingRecords, LookAheadCounts
 from gradebench.tui.widgets.answer_pane import AnswerPane
+from gradebench.tui.widgets.key_footer import KeyFooter
 from gradebench.tui.widgets.pane_state import PaneState
 from gradebench.tui.widgets.problem_pane import ProblemPane
 
@@ -104,7 +105,7 @@ class GradingScreen(GradingKeys, Screen):
                     yield AnswerPane(
                         i, rubric=self.session.rubric, stable=self.stable_display, id=f"pane-{i}"
                     )
-        yield Footer(compact=True)
+        yield KeyFooter(compact=True)
 
     def on_mount(self) -> None:
         self.index = self.records.resume_index()
