@@ -152,6 +152,8 @@ async def test_blind_panes_appear_together_so_finish_order_is_hidden(tmp_path):
             assert pane.state.answer is None  # a placeholder: no text, no verdict
             assert pane.state.text == ""
             assert "appear together" in pane.state.status
+            shown = pane.query_one(f"#stream-{pane.index}").render()
+            assert "appear together" in str(shown)  # the reviewer sees why the pane is empty
         await wait_until(pilot, lambda: settled(app))
         assert screen.held == {}
         assert all(p.state.answer is not None for p in panes(app))
@@ -171,7 +173,7 @@ async def test_opening_a_problem_mid_look_ahead_follows_its_answers_instead_of_r
     tmp_path,
 ):
     budget = ThreadBudget(2)
-    backend = FakeBackend(budget=budget, token_delay=0.01, default=[f"t{i} " for i in range(150)])
+    backend = FakeBackend(budget=budget, token_delay=0.01, default=[f"t{i} " for i in range(400)])
     backend.answers["sum of the integers"] = "```python\ndef add(a, b):\n    return a + b\n```\n"
     app = make_app(tmp_path, backend, look_ahead=1)
     async with app.run_test(size=(120, 40)) as pilot:
