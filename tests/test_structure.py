@@ -78,3 +78,21 @@ def test_the_command_line_loads_no_ui_model_or_numpy_for_commands_that_need_none
     loaded, shown = _loaded_at_exit(argv, tmp_path)
     assert shown.returncode == 0, shown.stderr
     assert loaded == []
+
+
+def test_sql_is_written_only_in_the_store_layer():
+    """Every statement sent to SQLite lives in engine/store/ (one owner for SQL): no
+    module elsewhere calls a connection's execute, executemany or sqlite-utils' query,
+    or indexes a database by table name."""
+    import re
+
+    sql_call = re.compile(r"\.(execute|executemany|executescript)\(|\bdb\.query\(|\bdb\[[\"']")
+    offenders = []
+    for folder in ("engine", "tui"):
+        for path in sorted((REPO / folder).rglob("*.py")):
+            if path.is_relative_to(REPO / "engine" / "store"):
+                continue
+            for number, line in enumerate(path.read_text().splitlines(), 1):
+                if sql_call.search(line):
+                    offenders.append(f"{path.relative_to(REPO)}:{number}: {line.strip()}")
+    assert offenders == []

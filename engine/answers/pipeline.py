@@ -239,6 +239,13 @@ class AnswerPipeline:
             return None, None
         return answer, stored_result(self.db, answer.generation_id)
 
+    def current(self, problem: Problem, seat: Seat) -> Answer | None:
+        """The current answer of this pair whatever its status (cancelled, error too)."""
+        from gradebench.engine.store.generations import current_generation_row
+
+        row = current_generation_row(self.db, problem.id, seat.contender_id)
+        return None if row is None else _answer_from_row(row)
+
     def generate(
         self,
         problem: Problem,

@@ -27,6 +27,10 @@ makes that impossible by construction:
   token of the lower ones. A lease's priority is the ``priority`` given to ``acquire``,
   else the one set by ``work_priority(...)`` in the calling thread, else ``SCREEN``:
   callers that never heard of priorities keep their old behaviour.
+- A piece of work can change priority while it runs: leases acquired inside
+  ``running_as(work)`` take ``work.priority`` and are listed on ``work``;
+  ``work.raise_to(SCREEN)`` re-balances them at once (look-ahead work on the problem the
+  reviewer just opened becomes screen work instead of being thrown away and redone).
 - An optional ``observer`` sees every change as a ``BudgetEvent`` (waiting, granted,
   resized, released, gave_up) with the threads in use across the budget right after
   it, in the order the changes happened (it is called under the budget's lock: keep it
@@ -73,6 +77,41 @@ LOOK_AHEAD = 1
 SCREEN = 2
 _PRIORITY: contextvars.ContextVar[int] = contextvars.ContextVar("thread_priority", default=SCREEN)
 _ORDER = itertools.count()
+
+
+@dataclass(eq=False)
+class Work:
+    """One piece of work whose priority may change while it runs (see ``running_as``)."""
+
+    priority: int
+    leases: list[ThreadLease] = field(default_factory=list)
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def raise_to(self, priority: int) -> None:
+        """From now on this work runs at ``priority``, its current leases included."""
+        with self._lock:
+            self.priority = max(self.priority, priority)
+            leases = list(self.leases)
+        for lease in leases:
+            lease.budget.set_priority(lease, self.priority)
+
+    def _adopt(self, lease: ThreadLease) -> None:
+        with self._lock:
+            lease.priority = self.priority
+            self.leases.append(lease)
+
+
+_WORK: contextvars.ContextVar[Work | None] = contextvars.ContextVar("thread_work", default=None)
+
+
+@contextlib.contextmanager
+def running_as(work: Work) -> Iterator[None]:
+    """Leases acquired in this thread inside the block belong to ``work``."""
+    token = _WORK.set(work)
+    try:
+        yield
+    finally:
+        _WORK.reset(token)
 
 
 @contextlib.contextmanager
@@ -210,6 +249,9 @@ class ThreadBudget:
         )
         deadline = None if timeout is None else time.monotonic() + timeout
         with self._lock:
+            work = _WORK.get()
+            if work is not None and priority is None:
+                work._adopt(lease)
             self._leases.append(lease)
             self._rebalance()
             if not self._runnable(lease):
@@ -283,6 +325,14 @@ class ThreadBudget:
             self._leases.remove(lease)
             self._rebalance()
             self._tell("released", lease)
+
+    def set_priority(self, lease: ThreadLease, priority: int) -> None:
+        """Change a lease's priority; the threads are re-shared at once (a paused lease
+        that now has the top priority resumes, the others pause at their next ``sync``)."""
+        with self._lock:
+            lease.priority = priority
+            if not lease.released:
+                self._rebalance()
 
     def snapshot(self) -> list[tuple[str, int, int]]:
         """(label, allotted, in_use) of the active leases, for display and tests."""

@@ -139,3 +139,20 @@ def select_problems(
     if which == "ungraded":
         return [p for p in problems if not statuses[p.id].graded(contender_ids)]
     return [p for p in problems if statuses[p.id].failing(contender_ids)]
+
+
+def in_review_order(
+    db: Database,
+    reviewer: str | None,
+    suite: str,
+    problem_ids: Sequence[str],
+    contender_ids: Sequence[str],
+) -> list[str]:
+    """``problem_ids`` in the order ``reviewer`` will meet them: from where their next
+    session opens (``resume_index``) to the end, then the ones before. Without a reviewer,
+    the suite's order. ``gradebench generate`` works in this order, so a batch started
+    before a grading session prepares the reviewer's next problems first."""
+    if reviewer is None or not problem_ids:
+        return list(problem_ids)
+    start = resume_index(db, reviewer, suite, problem_ids, contender_ids)
+    return [*problem_ids[start:], *problem_ids[:start]]

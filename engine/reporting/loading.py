@@ -30,6 +30,18 @@ import numpy as np
 
 from gradebench.engine.reporting.model import DIFFICULTY_ORDER, ContenderInfo, Selection
 from gradebench.engine.reporting.selection import resolve_contenders
+from gradebench.engine.store.report_reads import (
+    current_generation_rows,
+    current_grade_rows,
+    latest_execution_rows,
+    mean_grade_rows,
+    tune_for_reading,
+)
+from gradebench.engine.store.report_reads import (
+    problem_rows as read_problem_rows,
+)
+
+__all__ = ["ReviewerGrades", "Table", "load_table", "read_reviewer_grades", "tune_for_reading"]
 
 
 @dataclass(frozen=True)
@@ -72,29 +84,6 @@ class Table:
     """Current grades one per (answer, reviewer); read when first needed."""
 
 
-def tune_for_reading(conn: sqlite3.Connection) -> None:
-    """Connection settings for reading a large database in a few big passes: the file
-    mapped into memory (no copy per page read) and temporary tables kept in memory.
-    They change no result, only this connection's speed (about a tenth here)."""
-    conn.execute("PRAGMA mmap_size = 1073741824")
-    conn.execute("PRAGMA temp_store = MEMORY")
-
-
-def _filters(selection: Selection, contender_ids: Sequence[str] | None) -> tuple[str, list[Any]]:
-    clauses: list[str] = []
-    params: list[Any] = []
-    if selection.suite is not None:
-        clauses.append("p.suite = ?")
-        params.append(selection.suite)
-    if selection.problem_ids is not None:
-        clauses.append(f"g.problem_id IN ({','.join('?' * len(selection.problem_ids))})")
-        params.extend(selection.problem_ids)
-    if contender_ids is not None:
-        clauses.append(f"g.contender_id IN ({','.join('?' * len(contender_ids))})")
-        params.extend(contender_ids)
-    return "".join(f" AND {c}" for c in clauses), params
-
-
 class _Locator:
     """Positions of generation rowids in the (ascending) rowids of the table (-1: absent)."""
 
@@ -117,9 +106,7 @@ def _float_column(values: Sequence[Any]) -> np.ndarray:
 def load_table(conn: sqlite3.Connection, selection: Selection) -> Table:
     everyone, chosen = resolve_contenders(conn, selection.contenders)
     contender_ids = [c.id for c in chosen] if selection.contenders else None
-    where, params = _filters(selection, contender_ids)
-
-    problem_rows = conn.execute("SELECT id, difficulty, tags FROM problems ORDER BY id").fetchall()
+    problem_rows = read_problem_rows(conn)
     problem_index = {pid: i for i, (pid, _, _) in enumerate(problem_rows)}
     difficulties = sorted(
         {d for _, d, _ in problem_rows},
@@ -136,21 +123,12 @@ def load_table(conn: sqlite3.Connection, selection: Selection) -> Table:
         problem_tags.append(tuple(str(t) for t in parsed) if isinstance(parsed, list) else ())
     contender_index = {c.id: i for i, c in enumerate(everyone)}
 
-    # The problems join only when a suite is asked for (foreign keys keep every answer's
-    # problem and contender present; rows naming neither are dropped below all the same).
-    # No ORDER BY: the covering index of migration m006 is read in its own order and the
-    # rows are put in rowid order here.
-    join = " JOIN problems p ON p.id = g.problem_id" if selection.suite is not None else ""
-    rows = conn.execute(
-        f"""
-        SELECT g.rowid, g.contender_id, g.problem_id,
-               g.ttft_seconds, g.tokens_per_second, g.tokens,
-               g.total_seconds
-        FROM generations g{join}
-        WHERE g.superseded_at IS NULL{where}
-        """,
-        params,
-    ).fetchall()
+    rows = current_generation_rows(
+        conn,
+        suite=selection.suite,
+        problem_ids=selection.problem_ids,
+        contender_ids=contender_ids,
+    )
     columns = list(zip(*rows, strict=True)) if rows else [[] for _ in range(7)]
     del rows
     generation_rowids = np.array(columns[0], dtype=np.int64)
@@ -176,7 +154,7 @@ def load_table(conn: sqlite3.Connection, selection: Selection) -> Table:
 
     passed = np.full(n, np.nan)
     base_passed = np.full(n, np.nan)
-    executions = conn.execute(LATEST_EXECUTIONS_SQL).fetchall()
+    executions = latest_execution_rows(conn)
     if executions:
         ex_gid, ex_passed, ex_base = zip(*executions, strict=True)
         at = locate(ex_gid)
@@ -226,54 +204,13 @@ def load_table(conn: sqlite3.Connection, selection: Selection) -> Table:
     )
 
 
-# The current grade per (generation, reviewer) and the latest execution per generation
-# are kept in their own tables by triggers (schema m004), so reading them is a plain
-# scan. Generations are named by their rowid (an integer: cheap to hand to Python and
-# to look up in numpy); rowids are only compared within one read.
-CURRENT_GRADES_SQL = """
-    SELECT g.rowid, x.reviewer, x.score, x.format_ok
-    FROM grade_current x JOIN generations g ON g.id = x.generation_id
-    {reviewer_filter}
-"""
-
-LATEST_EXECUTIONS_SQL = """
-    SELECT g.rowid, x.verdict = 'pass',
-           CASE WHEN x.base_verdict IS NULL THEN NULL ELSE x.base_verdict = 'pass' END
-    FROM execution_latest x JOIN generations g ON g.id = x.generation_id
-"""
-
-
-def _reviewers_where(selection: Selection, column: str) -> str:
-    """``WHERE column IN (?, ...)`` for ``--reviewer`` (its params: ``selection.reviewers``),
-    or nothing when every reviewer counts."""
-    if not selection.reviewers:
-        return ""
-    return f"WHERE {column} IN ({','.join('?' * len(selection.reviewers))})"
-
-
-def _current_grades(conn: sqlite3.Connection, selection: Selection) -> list[tuple[Any, ...]]:
-    """(generation rowid, reviewer, score, format_ok) of each current grade."""
-    sql = CURRENT_GRADES_SQL.format(reviewer_filter=_reviewers_where(selection, "x.reviewer"))
-    return conn.execute(sql, list(selection.reviewers)).fetchall()
-
-
-MEAN_GRADES_SQL = """
-    SELECT g.rowid, x.score, x.format_ok FROM (
-        SELECT generation_id, avg(score) AS score, avg(format_ok) AS format_ok
-        FROM grade_current {reviewer_filter}
-        GROUP BY generation_id
-    ) x JOIN generations g ON g.id = x.generation_id
-"""
-
-
 def _mean_grades(
     conn: sqlite3.Connection, selection: Selection, locate: _Locator, n: int
 ) -> tuple[np.ndarray, np.ndarray]:
     """(mean score, mean format flag) per table row, NaN where none: the ``mean`` rule
     and the format rate as ``_combine`` and the per-reviewer path compute them (SQL's
     avg ignores NULL format flags, like the NaN mask there)."""
-    sql = MEAN_GRADES_SQL.format(reviewer_filter=_reviewers_where(selection, "reviewer"))
-    rows = conn.execute(sql, list(selection.reviewers)).fetchall()
+    rows = mean_grade_rows(conn, selection.reviewers)
     score = np.full(n, np.nan)
     fmt = np.full(n, np.nan)
     if rows:
@@ -289,7 +226,7 @@ def read_reviewer_grades(
     conn: sqlite3.Connection, selection: Selection, locate: _Locator
 ) -> ReviewerGrades:
     """Current grades one per (answer, reviewer), answers outside the table dropped."""
-    grades = _current_grades(conn, selection)
+    grades = current_grade_rows(conn, selection.reviewers)
     if grades:
         g_gid, g_reviewer, g_score, g_fmt = zip(*grades, strict=True)
     else:

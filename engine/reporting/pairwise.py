@@ -8,7 +8,6 @@ The current vote is the latest per (problem, reviewer, pair of generations), rea
 from __future__ import annotations
 
 import sqlite3
-from typing import Any
 
 import numpy as np
 
@@ -21,42 +20,23 @@ from gradebench.engine.reporting.model import (
     Standing,
 )
 from gradebench.engine.reporting.selection import resolve_contenders
-
-CURRENT_VOTES_SQL = """
-    SELECT ga.contender_id, gb.contender_id, v.outcome
-    FROM vote_current v
-    JOIN generations ga ON ga.id = v.generation_a
-    JOIN generations gb ON gb.id = v.generation_b
-    JOIN problems p ON p.id = ga.problem_id
-    WHERE ga.superseded_at IS NULL AND gb.superseded_at IS NULL
-      AND ga.contender_id != gb.contender_id{where}
-"""
-"""Each reviewer's current vote per pair (``vote_current``, kept by the schema's
-trigger: the latest vote, whichever pane each answer was in) between two current
-answers of different contenders."""
+from gradebench.engine.store.report_reads import current_vote_rows
 
 
 def pairwise_votes(
     conn: sqlite3.Connection, selection: Selection, table: Table, resamples: int
 ) -> Pairwise:
-    where = ""
-    params: list[Any] = []
-    if selection.reviewers:
-        where += f" AND v.reviewer IN ({','.join('?' * len(selection.reviewers))})"
-        params.extend(selection.reviewers)
-    if selection.suite is not None:
-        where += " AND p.suite = ?"
-        params.append(selection.suite)
-    if selection.problem_ids is not None:
-        where += f" AND p.id IN ({','.join('?' * len(selection.problem_ids))})"
-        params.extend(selection.problem_ids)
+    contender_ids = None
     if selection.contenders:
         _, chosen = resolve_contenders(conn, selection.contenders)
-        marks = ",".join("?" * len(chosen))
-        where += f" AND ga.contender_id IN ({marks}) AND gb.contender_id IN ({marks})"
-        params.extend([c.id for c in chosen] * 2)
-    sql = CURRENT_VOTES_SQL.format(where=where)
-    votes = conn.execute(sql, params).fetchall()
+        contender_ids = [c.id for c in chosen]
+    votes = current_vote_rows(
+        conn,
+        reviewers=selection.reviewers,
+        suite=selection.suite,
+        problem_ids=selection.problem_ids,
+        contender_ids=contender_ids,
+    )
     index = {c.id: i for i, c in enumerate(table.contenders)}
     m = len(table.contenders)
     wins = np.zeros((m, m), dtype=np.int64)

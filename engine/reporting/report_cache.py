@@ -13,6 +13,7 @@ from typing import Any
 
 from gradebench.engine.reporting.model import Report, ReportTables, Selection
 from gradebench.engine.reporting.report import report_in_stages
+from gradebench.engine.store.report_reads import change_marker
 
 
 def grade_change_marker(conn: sqlite3.Connection) -> tuple[int, ...]:
@@ -24,12 +25,7 @@ def grade_change_marker(conn: sqlite3.Connection) -> tuple[int, ...]:
     The text and token count a streaming answer flushes every second do not change it:
     the leaderboard recomputes when an answer ends, not at every flush.
     """
-    appended = tuple(
-        int(conn.execute(f"SELECT COALESCE(max(rowid), 0) FROM {table}").fetchone()[0])
-        for table in ("grade_events", "votes", "generations", "executions")
-    )
-    ended = conn.execute("SELECT count(*) FROM generations WHERE finished_at IS NOT NULL")
-    return (*appended, int(ended.fetchone()[0]))
+    return change_marker(conn)
 
 
 _CACHE: dict[tuple[Any, ...], Report] = {}

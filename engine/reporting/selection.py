@@ -17,6 +17,13 @@ from gradebench.engine.reporting.model import (
     ContenderInfo,
     Selection,
 )
+from gradebench.engine.store.report_reads import (
+    contender_rows,
+    known_reviewers,
+    known_suites,
+    reviewer_has_grades,
+    suite_has_problems,
+)
 
 
 def parse_by(text: str | None) -> tuple[str, ...]:
@@ -33,13 +40,7 @@ def parse_by(text: str | None) -> tuple[str, ...]:
 
 
 def _contenders(conn: sqlite3.Connection) -> list[ContenderInfo]:
-    rows = conn.execute(
-        """
-        SELECT c.id, c.name, c.model_sha256, COALESCE(m.name, ''), c.prompt_style
-        FROM contenders c LEFT JOIN models m ON m.sha256 = c.model_sha256
-        ORDER BY c.name, c.id
-        """
-    ).fetchall()
+    rows = contender_rows(conn)
     name_count: dict[str, int] = {}
     for row in rows:
         name_count[row[1]] = name_count.get(row[1], 0) + 1
@@ -77,22 +78,10 @@ def check_selection(conn: sqlite3.Connection, selection: Selection) -> None:
     """Unknown suite, reviewer or combine rule: one ``UserError`` naming the argument."""
     if selection.combine not in COMBINE_CHOICES:
         raise UserError(f"--combine: unknown rule {selection.combine!r} (choose mean or majority)")
-    if selection.suite is not None:
-        found = conn.execute(
-            "SELECT 1 FROM problems WHERE suite = ? LIMIT 1", (selection.suite,)
-        ).fetchone()
-        if found is None:
-            suites = [r[0] for r in conn.execute("SELECT DISTINCT suite FROM problems")]
-            known = ", ".join(sorted(suites)) or "none in the database"
-            raise UserError(f"--suite: no problems of suite {selection.suite!r} (known: {known})")
+    if selection.suite is not None and not suite_has_problems(conn, selection.suite):
+        known = ", ".join(known_suites(conn)) or "none in the database"
+        raise UserError(f"--suite: no problems of suite {selection.suite!r} (known: {known})")
     for reviewer in selection.reviewers:
-        found = conn.execute(
-            "SELECT 1 FROM grade_events WHERE reviewer = ? LIMIT 1", (reviewer,)
-        ).fetchone()
-        if found is None:
-            known = ", ".join(
-                r[0] for r in conn.execute("SELECT DISTINCT reviewer FROM grade_events ORDER BY 1")
-            )
-            raise UserError(
-                f"--reviewer: no grades by {reviewer!r} (known: {known or 'no grades yet'})"
-            )
+        if not reviewer_has_grades(conn, reviewer):
+            known = ", ".join(known_reviewers(conn)) or "no grades yet"
+            raise UserError(f"--reviewer: no grades by {reviewer!r} (known: {known})")

@@ -46,6 +46,14 @@ def rows_as_dicts(db: Database, sql: str, params: Any = ()) -> list[dict[str, An
     return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
 
 
+def database_file(conn: sqlite3.Connection) -> Path | None:
+    """The file behind a connection (None: an in-memory database)."""
+    for _, name, path in conn.execute("PRAGMA database_list"):
+        if name == "main" and path:
+            return Path(path)
+    return None
+
+
 def sha256_text(*parts: str) -> str:
     digest = hashlib.sha256()
     for part in parts:

@@ -107,15 +107,18 @@ def plan_jobs(
     user_messages: Callable[[Problem, RegisteredContender], str],
     samples: int = 1,
 ) -> list[Job]:
-    """The (problem, contender, sample) triples still to generate, problem by problem.
+    """The (problem, contender, sample) triples still to generate, in ``problems``' order.
 
-    Rows a dead process left ``streaming`` are closed first (and so redone); a row
-    another live process is streaming right now is left to it.
+    The first sample of every problem comes before any further sample: the first
+    sample is the answer a reviewer grades, so a batch serves the grading first and
+    the extra samples of pass@k after. Rows a dead process left ``streaming`` are
+    closed first (and so redone); a row another live process is streaming right now
+    is left to it.
     """
     mark_stale_streaming(db)
     jobs: list[Job] = []
-    for problem in problems:
-        for sample in range(samples):
+    for sample in range(samples):
+        for problem in problems:
             for seat in seats:
                 row = current_generation(db, problem.id, seat.id, sample)
                 redo_error = (

@@ -10,21 +10,23 @@ interrupted one is redone, a row streaming elsewhere is left alone), so quitting
 nothing and the next session picks the answers up. Its threads take leases at
 ``LOOK_AHEAD`` priority, so the problem on screen takes the threads at the next token
 and look-ahead pauses until the screen is done. A job on a problem that leaves the
-window (the reviewer opened it, or went back) is cancelled.
+window because the reviewer went elsewhere is cancelled; a job on the problem the
+reviewer *opens* is kept and raised to screen priority, and the screen follows its text
+(``follow``) instead of starting the answer again.
 """
 
 from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from gradebench.engine.answers.pipeline import ensure_problem_row
 from gradebench.engine.answers.recording import FINISHED, current_generation
 from gradebench.engine.errors import UserError
 from gradebench.engine.generation.contender_rows import RegisteredContender
-from gradebench.engine.generation.thread_budget import LOOK_AHEAD, work_priority
+from gradebench.engine.generation.thread_budget import LOOK_AHEAD, SCREEN, Work, running_as
 from gradebench.engine.store.executions import has_execution
 from gradebench.engine.workflows.batch import KEEP, Job, run_job
 
@@ -44,6 +46,29 @@ def look_ahead_depth(config: Config) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or value < 0:
         raise UserError(f"[grading] look_ahead: a whole number >= 0 is needed (got {value!r})")
     return value
+
+
+@dataclass(eq=False)
+class RunningJob:
+    """One look-ahead answer being made: its cancel event, its thread priority, the text
+    so far and whoever follows it (the screen, once the reviewer opens the problem)."""
+
+    cancel: threading.Event = field(default_factory=threading.Event)
+    work: Work = field(default_factory=lambda: Work(LOOK_AHEAD))
+    finished: threading.Event = field(default_factory=threading.Event)
+    pieces: list[str] = field(default_factory=list)
+    listeners: list[Callable[[str], None]] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class Following:
+    """The screen's view of a look-ahead job it adopted: the text streamed before it
+    looked, an event set when the job ends (answer stored and tested, or not), and the
+    job's cancel event (Escape)."""
+
+    text_so_far: str
+    finished: threading.Event
+    cancel: threading.Event
 
 
 @dataclass(frozen=True)
@@ -79,7 +104,7 @@ class LookAhead:
         """Told of a job that raised (it is not retried this session; the screen redoes it)."""
         self._lock = threading.Condition()
         self._window: list[int] = []
-        self._running: dict[tuple[str, str], threading.Event] = {}
+        self._running: dict[tuple[str, str], RunningJob] = {}
         self._prepared: set[tuple[str, str]] = set()
         self._done: set[tuple[str, str]] = set()
         self._stopped = False
@@ -94,14 +119,29 @@ class LookAhead:
     # --- the reviewer's side ---
 
     def focus(self, index: int) -> None:
-        """The reviewer is on problem ``index``: prepare the ``depth`` after it."""
+        """The reviewer is on problem ``index``: prepare the ``depth`` after it. Jobs on
+        problem ``index`` itself go on at screen priority (``follow`` shows them)."""
         with self._lock:
             self._window = list(range(index + 1, min(index + 1 + self.depth, len(self.problems))))
             wanted = {self.problems[i].id for i in self._window}
-            for (problem_id, _seat), cancel in self._running.items():
-                if problem_id not in wanted:
-                    cancel.set()
+            on_screen = self.problems[index].id if 0 <= index < len(self.problems) else None
+            for (problem_id, _seat), job in self._running.items():
+                if problem_id == on_screen:
+                    job.work.raise_to(SCREEN)
+                elif problem_id not in wanted:
+                    job.cancel.set()
             self._lock.notify_all()
+
+    def follow(
+        self, problem_id: str, contender_id: str, on_text: Callable[[str], None]
+    ) -> Following | None:
+        """Adopt the running job of this pair, if any: ``on_text`` gets every later chunk."""
+        with self._lock:
+            job = self._running.get((problem_id, contender_id))
+            if job is None or job.cancel.is_set():
+                return None
+            job.listeners.append(on_text)
+            return Following("".join(job.pieces), job.finished, job.cancel)
 
     def prepared(self, problem_id: str, contender_id: str) -> bool:
         """The answer on record was made by look-ahead in this session."""
@@ -120,15 +160,15 @@ class LookAhead:
         """Cancel the running jobs (their rows end ``cancelled``, redone next time) and wait."""
         with self._lock:
             self._stopped = True
-            for cancel in self._running.values():
-                cancel.set()
+            for job in self._running.values():
+                job.cancel.set()
             self._lock.notify_all()
         for thread in self._threads:
             thread.join(timeout=30)
 
     # --- the workers ---
 
-    def _next_job(self, db: Database) -> tuple[Problem, Seat, threading.Event] | None:
+    def _next_job(self, db: Database) -> tuple[Problem, Seat, RunningJob] | None:
         """The nearest (problem, seat) of the window that needs work; ``None`` if none."""
         for index in self._window:
             problem = self.problems[index]
@@ -139,9 +179,9 @@ class LookAhead:
                 if self._settled(db, problem, seat):
                     self._done.add(key)
                     continue
-                cancel = threading.Event()
-                self._running[key] = cancel
-                return problem, seat, cancel
+                job = RunningJob()
+                self._running[key] = job
+                return problem, seat, job
         return None
 
     def _settled(self, db: Database, problem: Problem, seat: Seat) -> bool:
@@ -154,37 +194,38 @@ class LookAhead:
 
     def _work(self) -> None:
         db = self.pipeline.db  # this thread's own connection
-        with work_priority(LOOK_AHEAD):
-            while True:
+        while True:
+            with self._lock:
+                job = None
+                while not self._stopped:
+                    job = self._next_job(db)
+                    if job is not None:
+                        break
+                    self._lock.wait(0.5)
+                if self._stopped:
+                    return
+            assert job is not None
+            problem, seat, running = job
+            key = (problem.id, seat.contender_id)
+            made = False
+            try:
+                with running_as(running.work):
+                    made = self._prepare(db, problem, seat, running)
+            except Exception as exc:  # one job's failure never stops look-ahead
+                if self.on_error is not None:
+                    self.on_error(f"look-ahead {problem.id} / {seat.name}", exc)
+            finally:
                 with self._lock:
-                    job = None
-                    while not self._stopped:
-                        job = self._next_job(db)
-                        if job is not None:
-                            break
-                        self._lock.wait(0.5)
-                    if self._stopped:
-                        return
-                assert job is not None
-                problem, seat, cancel = job
-                key = (problem.id, seat.contender_id)
-                made = False
-                try:
-                    made = self._prepare(db, problem, seat, cancel)
-                except Exception as exc:  # one job's failure never stops look-ahead
-                    if self.on_error is not None:
-                        self.on_error(f"look-ahead {problem.id} / {seat.name}", exc)
-                finally:
-                    with self._lock:
-                        self._running.pop(key, None)
-                        if not cancel.is_set():
-                            self._done.add(key)
-                            if made:
-                                self._prepared.add(key)
-                if self.on_change is not None:
-                    self.on_change()
+                    self._running.pop(key, None)
+                    if not running.cancel.is_set():
+                        self._done.add(key)
+                        if made and not running.listeners:
+                            self._prepared.add(key)
+                running.finished.set()
+            if self.on_change is not None:
+                self.on_change()
 
-    def _prepare(self, db: Database, problem: Problem, seat: Seat, cancel: threading.Event) -> bool:
+    def _prepare(self, db: Database, problem: Problem, seat: Seat, running: RunningJob) -> bool:
         """Generate (unless answered) and test one answer; True if look-ahead made it."""
         if self.on_change is not None:
             self.on_change()
@@ -199,15 +240,23 @@ class LookAhead:
             seat.contender_id, seat.contender, "", seat.prompt_template_text
         )
         job = Job(problem, registered, 0, self.pipeline.user_message(problem, seat))
+
+        def on_text(_job: Job, chunk: str) -> None:
+            with self._lock:
+                running.pieces.append(chunk)
+                listeners = list(running.listeners)
+            for listener in listeners:
+                listener(chunk)
+
         outcome = run_job(
             db,
             self.pipeline.backend,
             job,
             self.pipeline.run_id,
-            cancel,
+            running.cancel,
             self._evaluate,
             1.0,
-            None,
+            on_text,
         )
         return not outcome.skipped and outcome.result is not None
 

@@ -314,3 +314,30 @@ async def test_a_job_that_raises_is_logged_with_its_traceback_and_only_its_pane_
         await pilot.press("n")
         await wait_until(pilot, lambda: settled(app))
         assert app.screen.index == 1
+
+
+async def test_footer_is_rebuilt_only_when_the_keys_it_shows_change(tmp_path):
+    from gradebench.tui.widgets.key_footer import KeyFooter
+
+    slow = ByContender(
+        by_label={"model-x": RIGHT_ADD + " ".join(["pad"] * 40), "model-y": WRONG_ADD},
+        token_delay=0.02,
+    )
+    app = make_app(tmp_path, slow)
+    async with app.run_test(size=(160, 40)) as pilot:
+        footer = app.screen.query_one(KeyFooter)
+
+        def enabled() -> list[str]:
+            keys = footer.children
+            return [getattr(k, "description", "") for k in keys if not k.has_class("-disabled")]
+
+        await wait_until(pilot, lambda: "cancel" in enabled())  # Escape applies while streaming
+        await wait_until(pilot, lambda: settled(app))
+        await wait_until(pilot, lambda: "cancel" not in enabled() and "regen" in enabled())
+        await pilot.pause()
+        before = list(footer.children)
+        await pilot.press("tab")
+        await pilot.press("shift+tab")
+        await pilot.pause()
+        assert app.focused is panes(app)[0]
+        assert list(footer.children) == before  # focus moved, same keys: no rebuild

@@ -152,6 +152,8 @@ async def test_blind_panes_appear_together_so_finish_order_is_hidden(tmp_path):
             assert pane.state.answer is None  # a placeholder: no text, no verdict
             assert pane.state.text == ""
             assert "appear together" in pane.state.status
+            shown = pane.query_one(f"#stream-{pane.index}").render()
+            assert "appear together" in str(shown)  # the reviewer sees why the pane is empty
         await wait_until(pilot, lambda: settled(app))
         assert screen.held == {}
         assert all(p.state.answer is not None for p in panes(app))
@@ -165,3 +167,40 @@ async def test_open_mode_still_streams_live(tmp_path):
         await wait_until(pilot, lambda: any(p.state.phase == "streaming" for p in panes(app)))
         assert app.screen.held == {}
         await pilot.press("escape")
+
+
+async def test_opening_a_problem_mid_look_ahead_follows_its_answers_instead_of_redoing_them(
+    tmp_path,
+):
+    budget = ThreadBudget(2)
+    backend = FakeBackend(budget=budget, token_delay=0.01, default=[f"t{i} " for i in range(400)])
+    backend.answers["sum of the integers"] = "```python\ndef add(a, b):\n    return a + b\n```\n"
+    app = make_app(tmp_path, backend, look_ahead=1)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await wait_until(pilot, lambda: settled(app))
+        second = app.session.problems[1].id
+
+        def streaming_ahead() -> bool:
+            rows = app.db.execute(
+                "SELECT COUNT(*) FROM generations WHERE problem_id = ? AND status = 'streaming'"
+                " AND length(coalesce(raw_answer, '')) > 0",
+                [second],
+            ).fetchone()[0]
+            return rows == 2
+
+        await wait_until(pilot, streaming_ahead)
+        await pilot.press("n")
+        assert app.screen.problem.id == second
+        # the panes stream the look-ahead answers live, then settle with their verdicts
+        await wait_until(pilot, lambda: any(p.state.phase == "streaming" for p in panes(app)))
+        await wait_until(pilot, lambda: settled(app), timeout=30)
+        rows = app.db.execute(
+            "SELECT status, superseded_at FROM generations WHERE problem_id = ?", [second]
+        ).fetchall()
+        assert len(rows) == 2  # no answer was thrown away and started again
+        assert all(status == "max_tokens" or status == "done" for status, _s in rows)
+        assert all(superseded is None for _status, superseded in rows)
+        statement = app.session.problems[1].statement.strip().splitlines()[0]
+        asked = [r for r in backend.requests if statement in r.prompt_text]
+        assert len(asked) == 2  # one request per contender for that problem, no more
+        assert not any(p.state.prepared for p in panes(app))  # watched live, not ahead

@@ -56,6 +56,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "--threads", type=_positive, metavar="N", help="cap on total ggml threads (default: cores)"
     )
     parser.add_argument(
+        "--reviewer",
+        metavar="NAME",
+        help="work in the order this reviewer will meet the problems (default: the last reviewer)",
+    )
+    parser.add_argument(
         "--no-evaluate", action="store_true", help="only generate; do not run the tests"
     )
     parser.set_defaults(handler=generate)
@@ -72,40 +77,38 @@ def _select_problems(context: Context) -> list:
 
 
 def generate(context: Context) -> int:
-    from gradebench.engine.generation.contender_rows import register_contender
-    from gradebench.engine.generation.model_files import check_model_file
-    from gradebench.engine.generation.prompts import build_prompt, load_prompt_templates
+    from gradebench.engine.generation.prompts import load_prompt_templates
     from gradebench.engine.generation.registry import load_registry
     from gradebench.engine.generation.routing import RoutingBackend
     from gradebench.engine.generation.thread_budget import ThreadBudget
-    from gradebench.engine.workflows.batch import (
-        ProgressLine,
-        ensure_problem_rows,
-        plan_jobs,
-        run_batch,
-    )
+    from gradebench.engine.workflows.batch import ProgressLine, run_batch
+    from gradebench.engine.workflows.batch_plan import check_model_files, plan_batch
 
     args = context.args
     templates = load_prompt_templates(context.config)
     registry = load_registry(context.config, styles=templates.styles)
     contenders = registry.select(args.contender)
-    for contender in contenders:
-        check_model_file(contender.model)
+    check_model_files(contenders)
     problems = _select_problems(context)
     db = context.open_db()
-    ensure_problem_rows(db, problems)
-    seats = [register_contender(db, c, templates.template(c.prompt_style)) for c in contenders]
-    jobs = plan_jobs(
+    plan = plan_batch(
         db,
+        args.suite,
         problems,
-        seats,
-        lambda problem, seat: build_prompt(problem, seat.contender.prompt_style, templates),
+        contenders,
+        templates,
         samples=args.samples,
+        reviewer=args.reviewer,
     )
     db.conn.close()
-    total = len(problems) * len(seats) * args.samples
+    seats, jobs = plan.seats, plan.jobs
+    if plan.first_problem:
+        print(
+            f"starting at {plan.first_problem}, where {plan.reviewer} resumes grading",
+            file=sys.stderr,
+        )
     print(
-        f"{len(jobs)} answers to generate ({total - len(jobs)} of {total} already done)",
+        f"{len(jobs)} answers to generate ({plan.total - len(jobs)} of {plan.total} already done)",
         file=sys.stderr,
     )
     if not jobs:

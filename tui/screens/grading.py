@@ -18,7 +18,7 @@ from textual import on
 from textual.binding import Binding
 from textual.containers import Horizontal
 from textual.screen import Screen
-from textual.widgets import Footer, Static
+from textual.widgets import Static
 from textual.worker import Worker, WorkerState
 
 from gradebench.engine.answers.pipeline import FINISHED_STATUSES, Answer
@@ -38,6 +38,7 @@ from gradebench.tui.screens import pane_jobs
 from gradebench.tui.screens.grading_keys import BINDINGS, PALETTE, GradingKeys, score_bindings
 from gradebench.tui.screens.grading_records import GradingRecords, LookAheadCounts
 from gradebench.tui.widgets.answer_pane import AnswerPane
+from gradebench.tui.widgets.key_footer import KeyFooter
 from gradebench.tui.widgets.pane_state import PaneState
 from gradebench.tui.widgets.problem_pane import ProblemPane
 
@@ -104,7 +105,7 @@ class GradingScreen(GradingKeys, Screen):
                     yield AnswerPane(
                         i, rubric=self.session.rubric, stable=self.stable_display, id=f"pane-{i}"
                     )
-        yield Footer(compact=True)
+        yield KeyFooter(compact=True)
 
     def on_mount(self) -> None:
         self.index = self.records.resume_index()
@@ -197,7 +198,7 @@ class GradingScreen(GradingKeys, Screen):
         for pane, state, answer, needs_tests in states:
             pane.show(self._placeholder(pane) if pane.index in self.held else state)
             if answer is None:
-                self.start_generation(pane)
+                self.start_generation(pane, follow=True)
             elif needs_tests:
                 self.start_tests(pane, answer)
         self.current = 0  # each problem starts on its first pane
@@ -242,16 +243,20 @@ class GradingScreen(GradingKeys, Screen):
                 self.panes[index].show(state)
             self.refresh_bindings()
 
-    def start_generation(self, pane: AnswerPane) -> None:
+    def start_generation(self, pane: AnswerPane, *, follow: bool = False) -> None:
+        """Stream the pane's answer. ``follow``: the problem was just opened, so an answer
+        look-ahead is making is followed, not started again (``r`` always starts anew)."""
         if self.hidden and pane.index not in self.held:
             self.held[pane.index] = PaneState(label=self.pane_label(pane.index))
             pane.show(self._placeholder(pane))
         self.state_of(pane).start_stream()
         self._present(pane)
         problem, seat = self.problem, self.seat_of(pane)
-        self._run_job(
-            pane, f"generate {problem.id} / {seat.name}", pane_jobs.generate_and_test, problem, seat
-        )
+        name = f"generate {problem.id} / {seat.name}"
+        if follow and self.look_ahead is not None:
+            self._run_job(pane, name, pane_jobs.follow_or_generate, problem, seat, self.look_ahead)
+        else:
+            self._run_job(pane, name, pane_jobs.generate_and_test, problem, seat)
 
     def start_tests(self, pane: AnswerPane, answer: Answer) -> None:
         problem = self.problem

@@ -36,10 +36,11 @@ BAR_COLORS = ("dodger_blue2", "dark_orange", "green3", "red3", "turquoise2", "go
 
 def _database_path(db: Any) -> Path:
     """The file behind a sqlite_utils Database or a sqlite3 connection."""
-    conn = getattr(db, "conn", db)
-    for _, name, path in conn.execute("PRAGMA database_list"):
-        if name == "main" and path:
-            return Path(path)
+    from gradebench.engine.store.database import database_file
+
+    path = database_file(getattr(db, "conn", db))
+    if path is not None:
+        return path
     raise ValueError("leaderboard: the database has no file (in-memory databases cannot be shared)")
 
 

@@ -24,6 +24,7 @@ from gradebench.tui.streaming import TokenBatcher
 if TYPE_CHECKING:
     from gradebench.engine.answers.pipeline import AnswerPipeline, Seat
     from gradebench.engine.problems.model import Problem
+    from gradebench.engine.workflows.look_ahead import LookAhead
 
 Post = Callable[[Message], object]
 
@@ -66,6 +67,61 @@ def generate_and_test(
     post(AnswerSettled(pane, worker, answer))
     if answer.status in FINISHED_STATUSES and not stop.is_set():
         run_tests(post, pane, pipeline, problem, answer, stop)
+
+
+def follow_or_generate(
+    post: Post,
+    pane: int,
+    pipeline: AnswerPipeline,
+    problem: Problem,
+    seat: Seat,
+    look_ahead: LookAhead,
+    stop: StopFlag,
+) -> None:
+    """The answer of a problem just opened: when look-ahead is making it, follow that job
+    (it now runs at screen priority) instead of starting again; else generate it."""
+    worker = get_current_worker()
+    stop.worker = worker
+
+    def emit(text: str, tokens: int, rate: float | None) -> None:
+        if not worker.is_cancelled:
+            post(TokensArrived(pane, worker, text, tokens, rate))
+
+    batcher = TokenBatcher(emit)
+    following = look_ahead.follow(problem.id, seat.contender_id, batcher.add)
+    if following is None:
+        answer, result = pipeline.stored(problem, seat)
+        if answer is None:
+            generate_and_test(post, pane, pipeline, problem, seat, stop)
+            return
+        if not worker.is_cancelled:
+            post(AnswerSettled(pane, worker, answer))
+        if result is None:
+            run_tests(post, pane, pipeline, problem, answer, stop)
+        elif not worker.is_cancelled:
+            post(ResultReady(pane, worker, result))
+        return
+    if following.text_so_far:
+        emit(following.text_so_far, 0, None)
+    while not following.finished.wait(0.05):
+        if worker.is_cancelled:
+            return  # another problem was opened: look-ahead decides about the job
+        if stop.is_set():
+            following.cancel.set()  # Escape: the job stops at its next token
+    batcher.flush()
+    if worker.is_cancelled:
+        return
+    answer = pipeline.current(problem, seat)
+    if answer is None:  # the job ended before it wrote a row: generate here
+        generate_and_test(post, pane, pipeline, problem, seat, stop)
+        return
+    post(AnswerSettled(pane, worker, answer))
+    if answer.status in FINISHED_STATUSES and not stop.is_set():
+        _answer, result = pipeline.stored(problem, seat)
+        if result is None:
+            run_tests(post, pane, pipeline, problem, answer, stop)
+        elif not worker.is_cancelled:
+            post(ResultReady(pane, worker, result))
 
 
 def run_tests(

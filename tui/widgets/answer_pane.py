@@ -96,6 +96,8 @@ class AnswerPane(Vertical, can_focus=True):
         self.set_class(self.state.streaming, "-streaming")
         self.unflushed = False
         self.render_all()
+        if self.state.streaming and self.is_mounted:
+            self._paint_stream()
 
     def add_text(self, text: str, tokens: int, rate: float | None) -> None:
         """A batch of tokens from the worker: kept until the screen's next ``flush``."""
@@ -107,15 +109,24 @@ class AnswerPane(Vertical, can_focus=True):
         if not self.unflushed or not self.state.streaming:
             return
         self.unflushed = False
-        stream = self.query_one(f"#stream-{self.index}", Static)
-        size = stream.content_size
-        stream.update(Text(tail_lines(self.state.text, size.width, size.height)), layout=False)
+        self._paint_stream()
         now = time.monotonic()
         if self.stable or now - self.title_shown >= TITLE_SECONDS:
             self.title_shown = now
             self._render_title()
 
     # --- rendering ---
+
+    def _paint_stream(self) -> None:
+        """The streaming view: the last lines of the text so far, or the pane's status
+        (``waiting…``, or blind mode's "answers appear together") before any text."""
+        stream = self.query_one(f"#stream-{self.index}", Static)
+        text = self.state.text
+        if not text and self.state.status:
+            stream.update(Text(self.state.status, style="italic dim"), layout=False)
+            return
+        size = stream.content_size
+        stream.update(Text(tail_lines(text, size.width, size.height)), layout=False)
 
     def render_all(self) -> None:
         if not self.is_mounted:

@@ -174,3 +174,44 @@ def test_a_prompt_longer_than_the_context_ends_with_stop_reason_error(backend) -
     assert result.stop_reason == "error"
     assert "context window" in (result.error or "")
     assert result.tokens == 0
+
+
+def test_gradebench_generate_starts_where_the_last_reviewer_resumes_grading(
+    tmp_path: Path, demo_suite_dir: Path, cli
+) -> None:
+    import sqlite3
+
+    from gradebench.engine.grading.grades import record_grade
+    from gradebench.engine.grading.reviewer_settings import remember_reviewer
+    from gradebench.engine.problems.suites.files import load_directory
+    from gradebench.engine.store.database import open_db
+
+    ids = [p.id for p in load_directory(demo_suite_dir).problems]
+    config = tmp_path / "gradebench.toml"
+    config.write_text(
+        "[generation]\nmax_threads = 1\n"
+        "[contenders.smol-short]\nmodel = 'smollm2-135m'\nprompt_style = 'plain'\nmax_tokens = 8\n"
+    )
+    db_path = tmp_path / "order.db"
+    common = ["--db", db_path, "--config", config, "generate", "--suite", demo_suite_dir]
+    first = cli(*common, "--contender", "smol-short", "--problems", ids[0], "--no-evaluate")
+    assert first.code == 0, first.err
+    db = open_db(db_path)
+    (answer,) = [r[0] for r in db.execute("SELECT id FROM generations")]
+    record_grade(db, generation_id=answer, reviewer="ann", score=1.0)
+    remember_reviewer(db, "ann")
+    db.conn.close()
+    rest = cli(*common, "--contender", "smol-short", "--samples", "2", "--no-evaluate")
+    assert rest.code == 0, rest.err
+    assert f"starting at {ids[1]}, where ann resumes grading" in rest.err
+    with sqlite3.connect(db_path) as peek:
+        made = peek.execute(
+            "SELECT problem_id, sample_index FROM generations WHERE id != ? ORDER BY rowid",
+            [answer],
+        ).fetchall()
+    # ann's next problems first, then the one she graded (its second sample), wrapping round
+    assert made == [
+        *[(i, 0) for i in ids[1:]],
+        *[(i, 1) for i in ids[1:]],
+        (ids[0], 1),
+    ]

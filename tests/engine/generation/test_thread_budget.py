@@ -167,3 +167,32 @@ def test_a_generation_waiting_for_threads_can_be_cancelled() -> None:
     ]
     assert budget.snapshot() == [("a", 1, 1)]
     holder.release()
+
+
+def test_work_raised_to_screen_priority_takes_the_threads_from_other_background_work() -> None:
+    from gradebench.engine.generation.thread_budget import LOOK_AHEAD, SCREEN, Work, running_as
+
+    other_waits, _events, observe = _waiting_flag("other")
+    budget = ThreadBudget(2, observer=observe)
+    adopted, other = Work(LOOK_AHEAD), Work(LOOK_AHEAD)
+    with running_as(adopted):
+        first = budget.acquire("adopted")
+
+    def acquire_other() -> object:
+        with running_as(other):
+            return budget.acquire("other", timeout=10)
+
+    with ThreadPoolExecutor(1) as pool:
+        pending = pool.submit(acquire_other)
+        assert other_waits.wait(10)
+        assert first.sync() == 1  # the adopted work shrinks to its share
+        second = pending.result(10)
+    assert (first.allotted, second.allotted) == (1, 1)
+    assert first in adopted.leases and second in other.leases
+    adopted.raise_to(SCREEN)
+    assert first.priority == SCREEN and adopted.priority == SCREEN
+    assert (first.allotted, second.allotted) == (2, 0)  # the other pauses at its next sync
+    first.release()
+    assert second.allotted == 2
+    assert second.sync() == 2
+    second.release()

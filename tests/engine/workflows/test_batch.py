@@ -88,6 +88,38 @@ def test_samples_give_n_current_answers_per_pair(
     assert len({(p, c, s) for p, c, s, _ in rows}) == 6
 
 
+def test_the_answers_a_reviewer_grades_come_first_in_the_reviewers_order(
+    db_path: Path, demo_suite_dir: Path, tmp_path: Path
+) -> None:
+    from gradebench.engine.grading.grades import record_grade
+    from gradebench.engine.grading.progress import in_review_order
+
+    db, problems, seats = seed_demo_contenders(db_path, demo_suite_dir, tmp_path, styles=("plain",))
+    ids = [p.id for p in problems]
+    assert len(ids) >= 3
+    first = plan_jobs(db, problems[:1], seats, demo_message)
+    run_batch(db_path, FakeBackend(), first, evaluate=None)
+    generation = _current_id(db, ids[0])
+    record_grade(db, generation_id=generation, reviewer="ann", score=1.0)
+    order = in_review_order(db, "ann", "demo", ids, [s.id for s in seats])
+    assert order == [*ids[1:], ids[0]]  # ann resumes on the first problem she has not graded
+    assert in_review_order(db, None, "demo", ids, [s.id for s in seats]) == ids
+    by_id = {p.id: p for p in problems}
+    jobs = plan_jobs(db, [by_id[i] for i in order], seats, demo_message, samples=2)
+    # every first sample (what a reviewer grades) before any second one, in ann's order
+    assert [(j.problem.id, j.sample_index) for j in jobs] == [
+        *[(i, 0) for i in order[:-1]],
+        *[(i, 1) for i in order],
+    ]
+
+
+def _current_id(db, problem_id: str) -> str:
+    row = db.execute(
+        "SELECT id FROM generations WHERE problem_id = ? AND superseded_at IS NULL", [problem_id]
+    ).fetchone()
+    return row[0]
+
+
 def test_raw_answer_is_in_the_database_while_still_streaming(
     db_path: Path, demo_suite_dir: Path, tmp_path: Path
 ) -> None:
