@@ -101,7 +101,7 @@ def generate(context: Context) -> int:
         reviewer=args.reviewer,
     )
     db.conn.close()
-    seats, jobs = plan.seats, plan.jobs
+    jobs = plan.jobs
     if plan.first_problem:
         print(
             f"starting at {plan.first_problem}, where {plan.reviewer} resumes grading",
