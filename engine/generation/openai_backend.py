@@ -22,8 +22,9 @@ it. The ``Backend`` contract (``backend.py``) holds as for the local backends:
   without a ``finish_reason``, no byte for ``endpoint.timeout`` seconds. 429 and 503 are
   retried ``RetryPolicy.attempts`` times with exponential backoff (``Retry-After``
   honoured up to a cap) before anything streamed.
-- At most ``max_concurrent`` requests per endpoint are in flight (a semaphore per
-  endpoint, ``concurrency`` overrides it for every endpoint, as ``generate --parallel``
+- At most ``max_concurrent`` requests per endpoint are in flight (``EndpointSlots`` per
+  endpoint: queued requests go by ``work_priority``, the problem on screen first;
+  ``concurrency`` overrides the limit for every endpoint, as ``generate --parallel``
   does). The backend takes no threads from the ``ThreadBudget``.
 """
 
@@ -43,6 +44,7 @@ from gradebench.engine.generation.backend import (
     StopReason,
     TextCallback,
 )
+from gradebench.engine.generation.endpoint_slots import EndpointSlots
 from gradebench.engine.generation.registry import ServerEndpoint
 from gradebench.engine.generation.server_models import (
     auth_headers,
@@ -91,7 +93,7 @@ class _Exchange:
         endpoint: ServerEndpoint,
         body: dict[str, Any],
         retry: RetryPolicy,
-        slot: threading.Semaphore,
+        slot: EndpointSlots,
     ) -> None:
         self.items: queue.SimpleQueue[bytes | _Failed | None] = queue.SimpleQueue()
         self._client, self._url, self._endpoint, self._body = client, url, endpoint, body
@@ -219,7 +221,7 @@ class OpenAIBackend:
         self.retry = retry or RetryPolicy()
         self._connect_timeout = connect_timeout
         self._clients: dict[float, httpx.Client] = {}
-        self._slots: dict[str, threading.Semaphore] = {}
+        self._slots: dict[str, EndpointSlots] = {}
         self._lock = threading.Lock()
 
     def _client(self, timeout: float) -> Any:
@@ -236,11 +238,11 @@ class OpenAIBackend:
                 self._clients[timeout] = client
             return client
 
-    def _slot(self, endpoint: ServerEndpoint) -> threading.Semaphore:
+    def _slot(self, endpoint: ServerEndpoint) -> EndpointSlots:
         with self._lock:
             slot = self._slots.get(endpoint.base_url)
             if slot is None:
-                slot = threading.Semaphore(self.concurrency or endpoint.max_concurrent)
+                slot = EndpointSlots(self.concurrency or endpoint.max_concurrent)
                 self._slots[endpoint.base_url] = slot
             return slot
 
@@ -268,9 +270,8 @@ class OpenAIBackend:
         if endpoint is None:
             return _ended("", 0, "error", None, started, f"model {request.model.name}: no endpoint")
         slot = self._slot(endpoint)
-        while not slot.acquire(timeout=POLL_SECONDS):
-            if cancel is not None and cancel.is_set():
-                return _ended("", 0, "cancelled", None, started)
+        if not slot.acquire(cancel):
+            return _ended("", 0, "cancelled", None, started)
         if cancel is not None and cancel.is_set():
             slot.release()
             return _ended("", 0, "cancelled", None, started)

@@ -124,6 +124,12 @@ def work_priority(priority: int) -> Iterator[None]:
         _PRIORITY.reset(token)
 
 
+def current_priority() -> int:
+    """The priority set by ``work_priority`` in the calling thread (default ``SCREEN``);
+    server backends order their queued requests by it."""
+    return _PRIORITY.get()
+
+
 def physical_cores() -> int:
     """Physical cores (hyper-threads do not help ggml), falling back to the CPU count."""
     try:
