@@ -124,10 +124,15 @@ def work_priority(priority: int) -> Iterator[None]:
         _PRIORITY.reset(token)
 
 
-def current_priority() -> int:
-    """The priority set by ``work_priority`` in the calling thread (default ``SCREEN``);
-    server backends order their queued requests by it."""
-    return _PRIORITY.get()
+def priority_source() -> Callable[[], int]:
+    """The calling thread's priority, as a function to read later: the ``Work`` it runs as
+    (``running_as``; follows ``Work.raise_to``), else the one set by ``work_priority``, else
+    ``SCREEN``. Server backends order their queued requests by it."""
+    work = _WORK.get()
+    if work is not None:
+        return lambda: work.priority
+    fixed = _PRIORITY.get()
+    return lambda: fixed
 
 
 def physical_cores() -> int:

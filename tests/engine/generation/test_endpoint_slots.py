@@ -68,3 +68,32 @@ def test_a_cancelled_waiter_leaves_the_queue_and_holds_nothing() -> None:
     cancel.set()
     waiter.join(PATIENCE)
     assert outcome == [False] and slots._waiting == {} and slots.in_use == 1
+
+
+def test_a_look_ahead_request_raised_to_screen_priority_while_waiting_goes_first() -> None:
+    from gradebench.engine.generation.thread_budget import Work, running_as
+
+    slots = EndpointSlots(1)
+    assert slots.acquire()
+    taken: list[str] = []
+    opened = Work(LOOK_AHEAD)
+
+    def run(label: str, work: Work) -> None:
+        with running_as(work):
+            assert slots.acquire()
+        taken.append(label)
+        slots.release()
+
+    threads = []
+    for label, work in (("earlier", Work(LOOK_AHEAD)), ("opened", opened)):
+        waiting_before = len(slots._waiting)
+        thread = threading.Thread(target=run, args=(label, work))
+        thread.start()
+        while len(slots._waiting) == waiting_before:
+            threading.Event().wait(0.005)
+        threads.append(thread)
+    opened.raise_to(SCREEN)  # the reviewer opened that problem
+    slots.release()
+    for thread in threads:
+        thread.join(PATIENCE)
+    assert taken == ["opened", "earlier"]
