@@ -88,6 +88,7 @@ async def app_round(backend, contenders, problem_index: int, folder: Path) -> li
         contenders=contenders,
         reviewer="bench",
         ask=False,
+        look_ahead=0,  # the streams on screen alone: look-ahead has its own bench
     )
     rates: list[float] = []
     async with app.run_test(size=(120, 40)) as pilot:
@@ -163,6 +164,7 @@ async def latency_run(
         contenders=contenders[:2],
         reviewer="bench",
         ask=False,
+        look_ahead=0,  # the streams on screen alone: look-ahead has its own bench
     )
     timings: list[float] = []
     decoding_timings: list[float] = []
