@@ -2,13 +2,14 @@
 
 Drives the real app (Pilot, the real gpt4all backend, the real default model, the two
 default contenders on lowcost60) with a scripted reviewer: on each problem, once every
-pane shows its verdict, it spends T seconds reading, grades both panes (keys 1 and
-Tab 1), votes (``[``) and presses ``n``. Over ``--problems`` problems (>= 10) it
+pane shows its verdict, it spends T seconds reading and grading (``--presses`` score keys
+per pane spread over T, Tab between the panes), votes (``[``) and presses ``n``. Over ``--problems`` problems (>= 10) it
 measures, per setting:
 
 - wait per problem: from ``n`` until every pane shows its verdict (median / p95 / max);
 - total session time, against the reviewer's own time (problems x T);
-- score-key latency p95: from the key event until the pane shows the grade.
+- score-key latency (median, p95), over all presses and over those made while look-ahead
+  was generating or testing: from the key event until the pane holds the new grade.
 
 T is measured first (one problem with look-ahead off: the per-problem generation and
 test time G) and the settings run at T = G and T = 2G, each on a fresh database, look-ahead
@@ -52,15 +53,23 @@ def panes(app: GradebenchApp) -> list[AnswerPane]:
     return list(app.screen.query(AnswerPane))
 
 
-async def until(predicate, timeout: float = 600.0) -> None:
+def look_ahead_busy(app: GradebenchApp) -> bool:
+    """Look-ahead is generating or testing an answer right now."""
+    look_ahead = getattr(app.screen, "look_ahead", None)
+    return look_ahead is not None and look_ahead.status().preparing > 0
+
+
+async def until(predicate, timeout: float = 600.0, poll: float = 0.01) -> None:
     deadline = time.perf_counter() + timeout
     while not predicate():
         if time.perf_counter() > deadline:
             raise TimeoutError("the app did not get there")
-        await asyncio.sleep(0.01)
+        await asyncio.sleep(poll)
 
 
-async def session(problems: int, think: float, look_ahead: int) -> dict[str, float | list]:
+async def session(
+    problems: int, think: float, look_ahead: int, presses: int = 3
+) -> dict[str, float | list]:
     from gradebench.engine.generation.gpt4all_backend import GPT4AllBackend
 
     with tempfile.TemporaryDirectory() as tmp:
@@ -75,6 +84,7 @@ async def session(problems: int, think: float, look_ahead: int) -> dict[str, flo
         )
         waits: list[float] = []
         latencies: list[float] = []
+        busy_latencies: list[float] = []
         async with app.run_test(size=(160, 45)):
             started = time.perf_counter()
             opened = started
@@ -83,17 +93,29 @@ async def session(problems: int, think: float, look_ahead: int) -> dict[str, flo
                     lambda: bool(panes(app)) and all(p.state.result is not None for p in panes(app))
                 )
                 waits.append(time.perf_counter() - opened)
-                await asyncio.sleep(think)
-                for pane_index in range(2):
-                    if pane_index:
+                # The reviewer reads for T seconds and grades while reading: ``presses``
+                # score keys per pane spread over T (changing their mind between 2 and 1),
+                # so the presses fall while look-ahead prepares the next problems.
+                steps = 2 * presses
+                for step in range(steps):
+                    await asyncio.sleep(think / (steps + 1))
+                    pane_index = step // presses
+                    if step == presses:
                         await key(app, "tab", "\t")
                     target = panes(app)[pane_index]
                     await until(lambda t=target: app.screen.current == t.index, 5)
                     before = target.state.history_count
+                    busy = look_ahead_busy(app)
+                    digit = "1" if (step % presses) == presses - 1 else "2"
                     pressed = time.perf_counter()
-                    await key(app, "1", "1")
-                    await until(lambda t=target, b=before: t.state.history_count == b + 1, 10)
+                    await key(app, digit, digit)
+                    await until(
+                        lambda t=target, b=before: t.state.history_count == b + 1, 10, 0.001
+                    )
                     latencies.append(time.perf_counter() - pressed)
+                    if busy:
+                        busy_latencies.append(latencies[-1])
+                await asyncio.sleep(think / (steps + 1))
                 await key(app, "left_square_bracket", "[")
                 if n + 1 < problems:
                     index = app.screen.index
@@ -102,7 +124,12 @@ async def session(problems: int, think: float, look_ahead: int) -> dict[str, flo
                     await until(lambda i=index: app.screen.index == i + 1, 10)
             total = time.perf_counter() - started
         backend.close()
-        return {"waits": waits, "latencies": latencies, "total": total}
+        return {
+            "waits": waits,
+            "latencies": latencies,
+            "busy_latencies": busy_latencies,
+            "total": total,
+        }
 
 
 def report(label: str, result: dict, problems: int, think: float) -> None:
@@ -111,8 +138,19 @@ def report(label: str, result: dict, problems: int, think: float) -> None:
     print(
         f"{label:<26} wait median {statistics.median(waits):6.2f} s  p95 {percentile(waits, 0.95):6.2f} s"
         f"  max {max(waits):6.2f} s  |  total {total:6.1f} s vs reviewer {own:6.1f} s"
-        f" ({total / own:4.2f}x)  |  score key p95 {percentile(latencies, 0.95) * 1000:5.1f} ms"
+        f" ({total / own:4.2f}x)"
     )
+    busy = result["busy_latencies"]
+    line = (
+        f"{'':<26} score key: {len(latencies)} presses, median"
+        f" {statistics.median(latencies) * 1000:5.1f} ms, p95 {percentile(latencies, 0.95) * 1000:5.1f} ms"
+    )
+    if busy:
+        line += (
+            f"; {len(busy)} while look-ahead prepared: median"
+            f" {statistics.median(busy) * 1000:5.1f} ms, p95 {percentile(busy, 0.95) * 1000:5.1f} ms"
+        )
+    print(line)
 
 
 async def main() -> None:
@@ -120,6 +158,9 @@ async def main() -> None:
     parser.add_argument("--problems", type=int, default=10)
     parser.add_argument("--look-ahead", type=int, default=2)
     parser.add_argument("--think", type=float, default=None, help="T; default: measured G")
+    parser.add_argument(
+        "--presses", type=int, default=3, help="score keys per pane per problem, spread over T"
+    )
     args = parser.parse_args()
     if args.think is None:
         first = await session(1, 0.0, 0)
@@ -132,7 +173,7 @@ async def main() -> None:
         thinks = [args.think]
     for think in thinks:
         for depth in (0, args.look_ahead):
-            result = await session(args.problems, think, depth)
+            result = await session(args.problems, think, depth, args.presses)
             report(f"T={think:4.1f} s look-ahead {depth}", result, args.problems, think)
 
 

@@ -52,7 +52,11 @@ def short_repr(value: Any, limit: int = REPR_CHARS) -> str:
     try:
         text = repr(value)
     except (ValueError, RecursionError):  # e.g. ints past the str conversion limit
-        text = f"<{type(value).__name__} too large to show>"
+        if isinstance(value, int):
+            digits = int(value.bit_length() * 0.30103) + 1
+            text = f"<int of about {digits:,} digits>"
+        else:
+            text = f"<{type(value).__name__} too large to show>"
     return text if len(text) <= limit else text[: limit - 3] + "..."
 
 

@@ -6,6 +6,7 @@ from rich.syntax import Syntax
 from textual.containers import VerticalScroll
 from textual.widgets import Markdown, Static
 
+from gradebench.engine.evaluation.execution import short_repr
 from gradebench.engine.problems.model import MISSING, Problem
 
 TESTS_SHOWN = 12
@@ -17,13 +18,13 @@ def tests_source(problem: Problem, limit: int = TESTS_SHOWN) -> str:
     for index, test in enumerate(problem.tests[:limit]):
         if problem.kind == "class":
             init, calls = test.args
-            line = f"{problem.entry_point}{init!r} then {calls!r}"
-        else:
-            args = ", ".join(repr(a) for a in test.args)
+            line = f"{problem.entry_point}{short_repr(init)} then {short_repr(calls)}"
+        else:  # short_repr: repr() raises on ints past Python's 4300-digit limit
+            args = ", ".join(short_repr(a) for a in test.args)
             line = f"{problem.entry_point}({args})"
         if len(line) > 160:
             line = line[:157] + "..."
-        expected = "reference output" if test.expected is MISSING else repr(test.expected)
+        expected = "reference output" if test.expected is MISSING else short_repr(test.expected)
         if len(expected) > 80:
             expected = expected[:77] + "..."
         lines.append(f"{line}  # {index}: -> {expected}")
