@@ -45,8 +45,16 @@ def make_synthetic_db(
     grade_events: int = 300_000,
     votes: int = 20_000,
     seed: int = 7,
+    id_prefix: str = "",
+    sample_offset: int = 0,
 ) -> Path:
-    """Create ``path`` (which must not exist) and fill it; returns the path."""
+    """Create ``path`` (which must not exist) and fill it; returns the path.
+
+    ``id_prefix`` starts the ids of runs, answers, test runs, grade events and votes (a
+    second reviewer's file: the same problems and contenders, its own rows), and
+    ``sample_offset`` shifts the answers' sample numbers (0: the same (problem,
+    contender, sample) as any other file built with 0)."""
+    x = id_prefix
     rng = np.random.default_rng(seed)
     db = open_db(path)
     conn = db.conn
@@ -79,8 +87,8 @@ def make_synthetic_db(
             contender_rows,
         )
         conn.execute(
-            "INSERT INTO runs (id, kind, suite, started_at) VALUES ('run0', 'generate', 'synthetic', ?)",
-            (T0,),
+            "INSERT INTO runs (id, kind, suite, started_at) VALUES (?, 'generate', 'synthetic', ?)",
+            (f"{x}run0", T0),
         )
         difficulty = rng.integers(0, len(DIFFICULTIES), problems)
         problem_rows = []
@@ -121,11 +129,11 @@ def make_synthetic_db(
         answer = "```python\ndef solve(x):\n    return x\n```\n" + "Explanation. " * 20
         gen_rows = [
             (
-                f"gen{i:07d}",
-                "run0",
+                f"{x}gen{i:07d}",
+                f"{x}run0",
                 f"synthetic/p{g_problem[i]:05d}",
                 f"contender{g_contender[i]:02d}",
-                int(g_sample[i]),
+                int(g_sample[i]) + sample_offset,
                 "prompt",
                 answer[: 60 + int(tokens[i]) % 200],
                 "def solve(x):\n    return x\n",
@@ -159,8 +167,8 @@ def make_synthetic_db(
             " VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
             (
                 (
-                    f"exe{i:07d}",
-                    f"gen{i:07d}",
+                    f"{x}exe{i:07d}",
+                    f"{x}gen{i:07d}",
                     f"synthetic/p{g_problem[i]:05d}",
                     str(verdicts[i]),
                     10 if passes[i] else 4,
@@ -202,16 +210,16 @@ def make_synthetic_db(
             " note, suggested_score, replaces_id, run_id) VALUES (?,?,?,?,?,?,?,?,?,?)",
             (
                 (
-                    f"ge{e:08d}",
-                    f"gen{ev_gen[e]:07d}",
+                    f"{x}ge{e:08d}",
+                    f"{x}gen{ev_gen[e]:07d}",
                     REVIEWERS[ev_rev[e]],
                     _stamp(generations + e),
                     float(ev_score[e]),
                     int(ev_fmt[e]),
                     "looks fine" if e % 7 else "off by one, see line 3",
                     float(auto[e]),
-                    None if ev_replaces[e] < 0 else f"ge{ev_replaces[e]:08d}",
-                    "run0",
+                    None if ev_replaces[e] < 0 else f"{x}ge{ev_replaces[e]:08d}",
+                    f"{x}run0",
                 )
                 for e in range(len(ev_gen))
             ),
@@ -226,14 +234,14 @@ def make_synthetic_db(
         outcome = np.where(draw < p_a * 0.9, "a", np.where(draw < 0.9, "b", "tie"))
 
         def gen_id(problem: int, contender: int) -> str:
-            return f"gen{(problem * CONTENDERS + contender) * SAMPLES_PER_PROBLEM:07d}"
+            return f"{x}gen{(problem * CONTENDERS + contender) * SAMPLES_PER_PROBLEM:07d}"
 
         conn.executemany(
             "INSERT INTO votes (id, problem_id, reviewer, created_at, generation_a,"
             " generation_b, outcome) VALUES (?,?,?,?,?,?,?)",
             (
                 (
-                    f"vote{v:07d}",
+                    f"{x}vote{v:07d}",
                     f"synthetic/p{v_problem[v]:05d}",
                     REVIEWERS[v % 3],
                     _stamp(generations + grade_events + v),

@@ -16,7 +16,16 @@ from gradebench.engine.config import load_config
 from gradebench.engine.errors import UserError
 from gradebench.tui.cli.context import Context
 
-COMMAND_MODULES = ("problems", "suites", "evaluate", "models", "generate", "export", "prompts")
+COMMAND_MODULES = (
+    "problems",
+    "suites",
+    "evaluate",
+    "models",
+    "generate",
+    "export",
+    "prompts",
+    "merge",
+)
 
 
 class _Parser(argparse.ArgumentParser):
