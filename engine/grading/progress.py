@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from gradebench.engine.errors import UserError
+from gradebench.engine.grading.assignments import reviewer_queue
 from gradebench.engine.grading.reviewer_settings import saved_position
 from gradebench.engine.store.executions import latest_verdicts
 from gradebench.engine.store.generations import current_generation_ids
@@ -126,14 +127,24 @@ def select_problems(
     reviewer: str,
     contender_ids: Sequence[str],
 ) -> list[Any]:
-    """Which problems a session covers: ``all``, ``ungraded``, ``failing`` or a difficulty."""
+    """Which problems a session covers: ``all``, ``ungraded``, ``failing``, a difficulty,
+    or ``assigned`` (the reviewer's queue from ``gradebench assign``, in queue order)."""
     if which == "all":
         return list(problems)
     if which in ("easy", "medium", "hard", "unrated"):
         return [p for p in problems if p.difficulty == which]
+    if which == "assigned":
+        by_id = {p.id: p for p in problems}
+        queue = reviewer_queue(db, reviewer, list(by_id))
+        if not queue:
+            raise UserError(
+                f"problems: nothing here is assigned to {reviewer} (see gradebench assign)"
+            )
+        return [by_id[problem_id] for problem_id in queue]
     if which not in ("ungraded", "failing"):
         raise UserError(
-            f"problems: {which!r} is not one of all, ungraded, failing, easy, medium, hard, unrated"
+            f"problems: {which!r} is not one of all, ungraded, failing, assigned, easy,"
+            " medium, hard, unrated"
         )
     statuses = problem_statuses(db, reviewer, [p.id for p in problems], contender_ids)
     if which == "ungraded":

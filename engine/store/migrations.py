@@ -385,4 +385,28 @@ def m007_extraction_details(db: Database) -> None:
         db.execute("ALTER TABLE generations ADD COLUMN followed_format INTEGER")
 
 
+@migration("m008_assignments")
+def m008_assignments(db: Database) -> None:
+    """Who grades which problems: one row per (problem, reviewer) of an assignment batch
+    (one ``gradebench assign``); the latest batch touching a problem is in force."""
+    run_script(
+        db,
+        """
+        CREATE TABLE IF NOT EXISTS assignments (
+            id TEXT PRIMARY KEY,
+            batch_id TEXT NOT NULL,         -- one `gradebench assign`; ULID, latest in force
+            suite TEXT NOT NULL,
+            problem_id TEXT NOT NULL,
+            reviewer TEXT NOT NULL,
+            position INTEGER NOT NULL,      -- place in the reviewer's queue, from 0
+            overlap INTEGER NOT NULL,       -- reviewers per problem in this batch
+            seed INTEGER NOT NULL,
+            created_at TEXT NOT NULL
+        );
+        CREATE INDEX IF NOT EXISTS assignments_reviewer ON assignments(reviewer, batch_id);
+        CREATE INDEX IF NOT EXISTS assignments_problem ON assignments(problem_id, batch_id);
+        """,
+    )
+
+
 SCHEMA_VERSION = len(MIGRATION_NAMES)

@@ -1,7 +1,7 @@
 """Opening and closing a grading session, with all its rules.
 
 A session is a reviewer grading the answers of 2 to 4 contenders on a suite's problems
-(all of them, the ungraded or failing ones, or one difficulty). Opening one checks the
+(all of them, the ungraded or failing ones, the reviewer's assigned queue, or one difficulty). Opening one checks the
 request, registers the contenders, chooses the problems, remembers the reviewer and
 starts the session's ``runs`` row; closing it sets the row's ``finished_at``. The app and
 the command line both go through here, so the rules live in one place; their constants
@@ -27,7 +27,7 @@ if TYPE_CHECKING:  # the rules above import cheaply: the CLI's argument parser r
 
 CONTENDER_BOUNDS = (2, 4)
 """A session compares at least two and at most four contenders side by side."""
-PROBLEM_FILTERS = ("all", "ungraded", "failing", "easy", "medium", "hard", "unrated")
+PROBLEM_FILTERS = ("all", "ungraded", "failing", "assigned", "easy", "medium", "hard", "unrated")
 """Which problems a session goes through (``select_problems``)."""
 DEFAULT_CONTENDERS = ("smollm2-plain", "smollm2-cot")
 DEFAULT_SUITE = "lowcost60"

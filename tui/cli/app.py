@@ -31,7 +31,8 @@ def add_app_arguments(parser: argparse.ArgumentParser) -> None:
         "--problems",
         default="all",
         metavar="WHICH",
-        help="which problems to go through: all (default), ungraded, failing, easy, medium, "
+        help="which problems to go through: all (default), ungraded, failing, assigned (your "
+        "queue from gradebench assign), easy, medium, "
         "hard, unrated, or a subset: ids, globs, tag:T, difficulty:D, sample:N, seed:S, file:PATH",
     )
     parser.add_argument("--sample", type=int, metavar="N", help="N problems drawn at random")

@@ -25,6 +25,7 @@ COMMAND_MODULES = (
     "export",
     "prompts",
     "merge",
+    "assign",
 )
 
 

@@ -18,7 +18,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         description=(
             "Bring in every row of the other databases that the target lacks (problems,"
             " contenders, models, runs, answers, test runs, grade events, votes,"
-            " presentations), in one transaction. Running it again adds nothing. Files of"
+            " presentations, assignments), in one transaction. Running it again adds nothing. Files of"
             " an older schema are migrated in a temporary copy; no other file is written."
         ),
     )

@@ -158,8 +158,9 @@ class GradingRecords:
             counted = [p for p in problem_ids if p != problem.id]
         summary = reviewer_summary(self.db, session.reviewer, counted, seat_ids)
         mode = "blind" if session.blind else "open"
+        where = "assigned to you: problem" if session.which == "assigned" else "problem"
         first = (
-            f"[b]{problem.suite}[/b]  problem [b]{index + 1}[/b] of {len(problem_ids)}  ·  "
+            f"[b]{problem.suite}[/b]  {where} [b]{index + 1}[/b] of {len(problem_ids)}  ·  "
             f"graded {graded}/{len(problem_ids)}  ·  reviewer [b]{session.reviewer}[/b] ({mode})"
         )
         if vote is not None:

@@ -448,3 +448,69 @@ def test_merging_in_either_order_and_again_gives_the_same_grades_votes_and_expor
     for merged in (b_into_a, a_into_b):
         pairs = [(p, c, s) for p, c, s, _ in current_answers(merged)]
         assert len(pairs) == len(set(pairs)) == len(PROBLEMS) * len(CONTENDERS)
+
+
+def test_derived_tables_after_a_merge_equal_their_triggers_and_the_triggers_are_back(tmp_path):
+    base = tmp_path / "base.db"
+    build_base(base)
+    a, b = copy_of(base, "a.db"), copy_of(base, "b.db")
+    apply(
+        a, [("a", "grade", r, p, s) for r in ("ann", "bob") for p in PROBLEMS for s in (0.5, 1.0)]
+    )
+    apply(a, [("a", "vote", "ann", p, 0.5) for p in PROBLEMS])
+    apply(
+        b, [("b", "grade", "cy", p, 0.0) for p in PROBLEMS] + [("b", "vote", "cy", "demo/p1", 1.0)]
+    )
+    db = open_db(b)
+    for problem in PROBLEMS:  # a second test run of each left answer
+        db["executions"].insert(
+            {
+                "id": new_id(),
+                "generation_id": current_answer(db, problem, "c-left"),
+                "problem_id": problem,
+                "verdict": "error",
+                "passed": 0,
+                "total": 1,
+                "seconds": 0.1,
+                "created_at": utc_now(),
+            }
+        )
+    db.conn.close()
+    row_by_row = copy_of(a, "row_by_row.db")
+
+    merge_files(a, [b])  # in bulk
+
+    conn = sqlite3.connect(row_by_row)  # the same rows through the triggers, one by one
+    conn.execute("ATTACH ? AS b", (str(b),))
+    with conn:
+        for table in (
+            "problems",
+            "contenders",
+            "generations",
+            "executions",
+            "grade_events",
+            "votes",
+        ):
+            conn.execute(
+                f"INSERT OR IGNORE INTO main.{table} SELECT * FROM b.{table} ORDER BY rowid"
+            )
+    conn.close()
+    for derived in ("grade_current", "execution_latest", "vote_current"):
+        assert table_of(a, derived) == table_of(row_by_row, derived), derived
+    conn = sqlite3.connect(a)
+    # rank 1: the full-text index is checked against the grade events themselves
+    conn.execute(
+        "INSERT INTO grade_events_fts (grade_events_fts, rank) VALUES ('integrity-check', 1)"
+    )
+    triggers = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='trigger'")}
+    conn.close()
+    assert {"grade_events_ai", "grade_events_keep_current", "executions_keep_latest"} <= triggers
+    assert "votes_keep_current" in triggers
+
+
+def table_of(path: Path, table: str) -> list[tuple]:
+    conn = sqlite3.connect(path)
+    try:
+        return sorted(conn.execute(f"SELECT * FROM {table}").fetchall(), key=repr)
+    finally:
+        conn.close()
