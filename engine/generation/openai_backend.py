@@ -1,7 +1,9 @@
 """The ``openai`` backend: any OpenAI-compatible ``/v1/chat/completions`` server, streamed.
 
 llama.cpp's ``llama-server``, llama-cpp-python's server, Ollama, vLLM and LM Studio speak
-it. The ``Backend`` contract (``backend.py``) holds as for the local backends:
+it. The ``Backend`` contract (``backend.py``) holds as for the local backends. (One module
+of ~450 lines on purpose: the request, the helper thread, the retries and the mapping of
+every failure to one line must be read together to see that each ends the stream once.)
 
 - ``POST {base_url}/chat/completions`` with ``stream: true``, the request's messages,
   ``model`` = the endpoint's ``server_model``, ``temperature``, ``top_p``, ``max_tokens``

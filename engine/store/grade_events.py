@@ -28,14 +28,14 @@ GRADE_EVENT_COLUMNS: tuple[str, ...] = (
 
 
 def current_grade_row(db: Database, generation_id: str, reviewer: str) -> dict[str, Any] | None:
-    """The reviewer's grade event for this answer that no later event replaces."""
+    """The reviewer's current grade event for this answer: their latest (``grade_current``)."""
+    # grade_current (kept by a trigger) names it: no scan of the events for one that
+    # replaces it (replaces_id has no index: at 300,000 events that scan took ~60 ms)
     rows = rows_as_dicts(
         db,
         """
-        SELECT * FROM grade_events g
-        WHERE g.generation_id = ? AND g.reviewer = ?
-          AND NOT EXISTS (SELECT 1 FROM grade_events later WHERE later.replaces_id = g.id)
-        ORDER BY g.created_at DESC, g.rowid DESC LIMIT 1
+        SELECT g.* FROM grade_current c JOIN grade_events g ON g.id = c.event_id
+        WHERE c.generation_id = ? AND c.reviewer = ?
         """,
         (generation_id, reviewer),
     )
@@ -72,12 +72,8 @@ def current_scores(db: Database, reviewer: str, generation_ids: Iterable[str]) -
         chunk = ids[start : start + 400]
         marks = ",".join("?" * len(chunk))
         for generation_id, score in db.execute(
-            f"""
-            SELECT g.generation_id, g.score FROM grade_events g
-            WHERE g.reviewer = ? AND g.generation_id IN ({marks})
-              AND NOT EXISTS (SELECT 1 FROM grade_events later WHERE later.replaces_id = g.id)
-            ORDER BY g.created_at, g.rowid
-            """,
+            f"SELECT generation_id, score FROM grade_current"
+            f" WHERE reviewer = ? AND generation_id IN ({marks})",
             [reviewer, *chunk],
         ):
             scores[generation_id] = score

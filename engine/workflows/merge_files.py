@@ -17,13 +17,8 @@ from pathlib import Path
 
 from gradebench.engine.errors import UserError
 from gradebench.engine.store.database import open_db, utc_now
-from gradebench.engine.store.merge import (
-    TABLE_RULES,
-    MergeCounts,
-    applied_migrations,
-    copy_database,
-    merge_attached,
-)
+from gradebench.engine.store.database_files import applied_migrations, copy_database
+from gradebench.engine.store.merge import TABLE_RULES, MergeCounts, merge_attached
 from gradebench.engine.store.migrations import MIGRATION_NAMES
 
 
@@ -68,7 +63,10 @@ def _check_source(path: Path, target: Path) -> bool:
         raise UserError(f"merge: {path}: is a directory")
     if _same_file(path, target):
         raise UserError(f"merge: {path}: is the target database itself")
-    applied = applied_migrations(path)
+    try:
+        applied = applied_migrations(path)
+    except UserError as problem:
+        raise UserError(f"merge: {problem}") from None
     unknown = [name for name in applied if name not in MIGRATION_NAMES]
     if unknown:
         raise UserError(

@@ -16,8 +16,9 @@ from gradebench.engine.errors import UserError
 from gradebench.engine.grading.grades import record_grade
 from gradebench.engine.grading.votes import record_vote
 from gradebench.engine.store.database import new_id, open_db, utc_now
+from gradebench.engine.store.database_files import copy_database
 from gradebench.engine.store.generations import begin_generation, update_generation
-from gradebench.engine.store.merge import DERIVED_TABLES, TABLE_RULES, copy_database
+from gradebench.engine.store.merge import DERIVED_TABLES, TABLE_RULES
 from gradebench.engine.workflows.merge_files import merge_files
 from tests.seed import add_generation
 
