@@ -30,6 +30,13 @@ def measure_agreement(table: Table) -> Agreement:
             if both.any():
                 kappa = stats.cohen_kappa(by_reviewer[a][both], by_reviewer[b][both])
                 cohen.append(PairKappa(reviewers[a], reviewers[b], int(both.sum()), kappa))
+    disputed = 0
+    if len(pos):
+        low = np.full(n, np.inf)
+        high = np.full(n, -np.inf)
+        np.minimum.at(low, pos, score)
+        np.maximum.at(high, pos, score)
+        disputed = int((multi & (high > low)).sum())
     fleiss = alpha = None
     if multi.any():
         in_multi = multi[pos]
@@ -56,4 +63,6 @@ def measure_agreement(table: Table) -> Agreement:
         auto_agree=agree,
         human_raised=int((~auto_pass & ~human_zero).sum()),
         human_lowered=int((auto_pass & ~human_correct).sum()),
+        disputed=disputed,
+        adjudicated=table.adjudicated,
     )

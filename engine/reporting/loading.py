@@ -31,6 +31,7 @@ import numpy as np
 from gradebench.engine.reporting.model import DIFFICULTY_ORDER, ContenderInfo, Selection
 from gradebench.engine.reporting.selection import resolve_contenders
 from gradebench.engine.store.report_reads import (
+    adjudicated_rows,
     current_generation_rows,
     current_grade_rows,
     latest_execution_rows,
@@ -82,6 +83,8 @@ class Table:
     """Generation rowid -> position in the table."""
     reviewer_grades: ReviewerGrades | None = None
     """Current grades one per (answer, reviewer); read when first needed."""
+    adjudicated: int = 0
+    """Answers of the table with an adjudication (final grade)."""
 
 
 class _Locator:
@@ -165,7 +168,7 @@ def load_table(conn: sqlite3.Connection, selection: Selection) -> Table:
         base_passed[at[has_base]] = base[has_base]
 
     n = len(rowid)
-    if selection.combine == "mean":
+    if selection.combine in ("mean", "adjudicated"):
         # The mean of the reviewers' current grades, per answer, straight from SQL: one
         # row per graded answer instead of one per (answer, reviewer). The per-reviewer
         # grades (agreement) are read later, by ``read_reviewer_grades``.
@@ -180,6 +183,16 @@ def load_table(conn: sqlite3.Connection, selection: Selection) -> Table:
         fmt_count = np.bincount(grade_pos[fmt_known], minlength=n)
         with np.errstate(invalid="ignore", divide="ignore"):
             fmt = np.where(fmt_count > 0, fmt_sum / np.maximum(fmt_count, 1), np.nan)
+    adjudicated = 0
+    final = adjudicated_rows(conn)
+    if final:
+        a_gid, a_score, a_fmt = zip(*final, strict=True)
+        at = locate(a_gid)
+        hit = at >= 0
+        adjudicated = int(hit.sum())
+        if selection.combine == "adjudicated":  # the final grade where there is one
+            score[at[hit]] = np.array(a_score, dtype=float)[hit]
+            fmt[at[hit]] = _float_column(a_fmt)[hit]
 
     return Table(
         rowid=rowid,
@@ -201,6 +214,7 @@ def load_table(conn: sqlite3.Connection, selection: Selection) -> Table:
         difficulties=difficulties,
         locate=locate,
         reviewer_grades=reviewer_grades,
+        adjudicated=adjudicated,
     )
 
 

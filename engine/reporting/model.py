@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 
 from gradebench.engine.reporting import stats
 
-COMBINE_CHOICES = ("mean", "majority")
+COMBINE_CHOICES = ("mean", "majority", "adjudicated")
 GROUP_KEYS = ("contender", "difficulty", "tag")
 DIFFICULTY_ORDER = ("easy", "medium", "hard", "unrated")
 DEFAULT_KS = (1, 10)
@@ -109,6 +109,10 @@ class Agreement:
     """Tests failed, the reviewer still gave more than 0."""
     human_lowered: int
     """Tests passed, the reviewer gave less than 1."""
+    disputed: int = 0
+    """Answers whose reviewers gave different scores."""
+    adjudicated: int = 0
+    """Answers with an adjudicated final grade."""
 
 
 @dataclass(frozen=True)

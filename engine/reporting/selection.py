@@ -77,7 +77,9 @@ def resolve_contenders(
 def check_selection(conn: sqlite3.Connection, selection: Selection) -> None:
     """Unknown suite, reviewer or combine rule: one ``UserError`` naming the argument."""
     if selection.combine not in COMBINE_CHOICES:
-        raise UserError(f"--combine: unknown rule {selection.combine!r} (choose mean or majority)")
+        raise UserError(
+            f"--combine: unknown rule {selection.combine!r} (choose mean, majority or adjudicated)"
+        )
     if selection.suite is not None and not suite_has_problems(conn, selection.suite):
         known = ", ".join(known_suites(conn)) or "none in the database"
         raise UserError(f"--suite: no problems of suite {selection.suite!r} (known: {known})")

@@ -121,6 +121,8 @@ def agreement_lines(report: Report) -> list[tuple[str, str]]:
     lines += [
         ("Fleiss' kappa", format_value(a.fleiss_kappa, "score")),
         ("Krippendorff's alpha (ordinal)", format_value(a.krippendorff_alpha, "score")),
+        ("Answers whose reviewers gave different scores", str(a.disputed)),
+        ("Answers with an adjudicated final grade", str(a.adjudicated)),
     ]
     if a.auto_compared:
         lines += [

@@ -42,3 +42,8 @@ def insert_model_and_contender(
                 now,
             ],
         )
+
+
+def contender_names(db: Database) -> dict[str, str]:
+    """Every registered contender's id -> name."""
+    return dict(db.execute("SELECT id, name FROM contenders").fetchall())

@@ -79,6 +79,16 @@ def streaming_rows(db: Database) -> list[tuple[str, str, str | None, str | None]
     ).fetchall()
 
 
+def streaming_ids_of_run(db: Database, run_id: str) -> list[str]:
+    """The rows of one run still ``streaming``."""
+    return [
+        row[0]
+        for row in db.execute(
+            "SELECT id FROM generations WHERE run_id = ? AND status = 'streaming'", (run_id,)
+        )
+    ]
+
+
 def close_streaming(db: Database, generation_ids: Collection[str], error: str, when: str) -> None:
     """Mark these rows ``cancelled`` with ``error`` (only those still ``streaming``)."""
     with WRITE_LOCK, db.conn:

@@ -99,6 +99,11 @@ TABLE_RULES: tuple[TableRule, ...] = (
     ),
     TableRule("settings", ("key",)),
     TableRule(
+        "adjudications",
+        ("id",),
+        same=("generation_id", "adjudicator", "created_at", "score", "format_ok"),
+    ),
+    TableRule(
         "assignments",
         ("id",),
         same=("batch_id", "suite", "problem_id", "reviewer", "position"),

@@ -410,4 +410,29 @@ def m008_assignments(db: Database) -> None:
     )
 
 
+@migration("m009_adjudications")
+def m009_adjudications(db: Database) -> None:
+    """Settled disagreements: an adjudicator's final grade of an answer whose reviewers
+    disagree, adopted from one reviewer's grade or new. Append-only; the latest per answer
+    is the final grade (``--combine adjudicated``)."""
+    run_script(
+        db,
+        """
+        CREATE TABLE IF NOT EXISTS adjudications (
+            id TEXT PRIMARY KEY,
+            generation_id TEXT NOT NULL REFERENCES generations(id),
+            adjudicator TEXT NOT NULL,
+            created_at TEXT NOT NULL,
+            score REAL NOT NULL,
+            format_ok INTEGER,
+            adopted_event_id TEXT REFERENCES grade_events(id), -- NULL: a grade of its own
+            note TEXT NOT NULL DEFAULT '',
+            replaces_id TEXT REFERENCES adjudications(id)
+        );
+        CREATE INDEX IF NOT EXISTS adjudications_generation
+            ON adjudications(generation_id, created_at);
+        """,
+    )
+
+
 SCHEMA_VERSION = len(MIGRATION_NAMES)

@@ -204,3 +204,17 @@ def change_marker(conn: sqlite3.Connection) -> tuple[int, ...]:
     )
     ended = conn.execute("SELECT count(*) FROM generations WHERE finished_at IS NOT NULL")
     return (*appended, int(ended.fetchone()[0]))
+
+
+def adjudicated_rows(conn: sqlite3.Connection) -> list[tuple[int, float, int | None]]:
+    """(generation rowid, score, format_ok) of each answer's latest adjudication."""
+    return conn.execute(
+        """
+        SELECT g.rowid, a.score, a.format_ok FROM (
+            SELECT generation_id, score, format_ok, ROW_NUMBER() OVER (
+                PARTITION BY generation_id ORDER BY created_at DESC, rowid DESC
+            ) AS rank FROM adjudications
+        ) AS a JOIN generations g ON g.id = a.generation_id
+        WHERE a.rank = 1
+        """
+    ).fetchall()

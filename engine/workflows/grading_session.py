@@ -97,6 +97,7 @@ def open_grading_session(
     """Check ``request``, register ``contenders`` (the request's, in its order), choose
     the problems, remember the reviewer and start the session's run."""
     from gradebench.engine.answers.pipeline import Seat
+    from gradebench.engine.answers.recording import mark_stale_streaming
     from gradebench.engine.generation.contender_rows import register_contender
     from gradebench.engine.grading.progress import select_problems
     from gradebench.engine.grading.reviewer_settings import remember_reviewer
@@ -105,6 +106,7 @@ def open_grading_session(
     check_request(request)
     if not problems:
         raise UserError(f"suite {request.suite}: no problems loaded")
+    mark_stale_streaming(db)  # answers left streaming by a process that died: redo them
     seats = []
     for contender in contenders:
         template = templates.template(contender.prompt_style)
@@ -146,8 +148,17 @@ def open_grading_session(
     )
 
 
+QUIT_WHILE_STREAMING = "cancelled: the app quit while this answer was streaming"
+
+
 def close_grading_session(db: Database, session: GradingSession) -> None:
-    """The session ended (the reviewer quit or started another): its run is finished."""
+    """The session ended (the reviewer quit or started another): its answers still
+    streaming are marked ``cancelled`` (redone when next needed) and its run is finished."""
+    from gradebench.engine.store.database import utc_now
+    from gradebench.engine.store.generations import close_streaming, streaming_ids_of_run
     from gradebench.engine.store.runs import finish_run
 
+    unfinished = streaming_ids_of_run(db, session.run_id)
+    if unfinished:
+        close_streaming(db, unfinished, QUIT_WHILE_STREAMING, utc_now())
     finish_run(db, session.run_id)

@@ -40,7 +40,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument(
         "--combine",
         default="mean",
-        help="how several reviewers' grades of one answer combine: mean (default) or majority",
+        help="how several reviewers' grades of one answer combine: mean (default), majority,"
+        " or adjudicated (the adjudicator's final grade where there is one, else the mean)",
     )
     parser.add_argument(
         "--raw", action="store_true", help="every grade event, one row each (csv or json)"

@@ -26,6 +26,7 @@ COMMAND_MODULES = (
     "prompts",
     "merge",
     "assign",
+    "adjudicate",
 )
 
 

@@ -82,7 +82,7 @@ class LeaderboardScreen(Screen[None]):
     BINDINGS: ClassVar[list[Binding]] = [
         Binding("escape,q", "close", "Back"),
         Binding("r", "refresh", "Refresh"),
-        Binding("m", "toggle_combine", "Mean/majority"),
+        Binding("m", "toggle_combine", "Mean/majority/adjudicated"),
         Binding("d", "toggle_difficulty", "By difficulty"),
     ]
 
@@ -305,7 +305,8 @@ class LeaderboardScreen(Screen[None]):
     def action_toggle_combine(self) -> None:
         from dataclasses import replace
 
-        combine = "majority" if self.selection.combine == "mean" else "mean"
+        rules = ("mean", "majority", "adjudicated")
+        combine = rules[(rules.index(self.selection.combine) + 1) % len(rules)]
         self.selection = replace(self.selection, combine=combine)
         self.refresh_data()
 
