@@ -116,6 +116,22 @@ class Agreement:
 
 
 @dataclass(frozen=True)
+class ReviewerStats:
+    """How one reviewer worked (``reporting.reviewer_stats``)."""
+
+    reviewer: str
+    graded: int
+    """Answers they graded (first grades)."""
+    votes: int
+    left_share: float | None
+    """Of their votes for one side, the share for the left pane (None: no such vote)."""
+    seconds_per_answer: float | None
+    """Median seconds between consecutive first grades in a session (breaks left out)."""
+    pace_drift: float | None
+    """Median of the later half of those gaps minus the earlier half's."""
+
+
+@dataclass(frozen=True)
 class PairRecord:
     first: str
     second: str
@@ -155,6 +171,7 @@ class Report:
     agreement: Agreement
     pairwise: Pairwise
     contenders: tuple[ContenderInfo, ...] = field(default=())
+    reviewers: tuple[ReviewerStats, ...] = field(default=())
 
 
 @dataclass(frozen=True)

@@ -30,6 +30,7 @@ from gradebench.engine.reporting.model import (
     Selection,
 )
 from gradebench.engine.reporting.pairwise import pairwise_votes
+from gradebench.engine.reporting.reviewer_stats import reviewer_stats
 from gradebench.engine.reporting.selection import check_selection
 
 
@@ -71,6 +72,7 @@ def report_in_stages(
         warnings.simplefilter("ignore", RuntimeWarning)
         agreement = measure_agreement(table)
     pairwise = pairwise_votes(conn, selection, table, bt_resamples)
+    reviewers = reviewer_stats(conn, selection, table)
     shown = {row.contender_id for row in contender_rows}
     yield Report(
         selection=selection,
@@ -82,6 +84,7 @@ def report_in_stages(
         agreement=agreement,
         pairwise=pairwise,
         contenders=tuple(c for c in table.contenders if c.id in shown),
+        reviewers=reviewers,
     )
 
 

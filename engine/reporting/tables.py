@@ -136,6 +136,34 @@ def agreement_lines(report: Report) -> list[tuple[str, str]]:
     return lines
 
 
+def reviewer_table(report: Report) -> tuple[list[str], list[list[str]]]:
+    """Per reviewer: answers graded, votes, left-pane share, pace and its drift."""
+    headers = [
+        "Reviewer",
+        "Answers graded",
+        "Votes",
+        "Left-pane share",
+        "s per answer",
+        "Drift (s)",
+    ]
+
+    def number(value: float | None, pattern: str) -> str:
+        return "-" if value is None else pattern.format(value)
+
+    rows = [
+        [
+            r.reviewer,
+            str(r.graded),
+            str(r.votes),
+            number(r.left_share, "{:.2f}"),
+            number(r.seconds_per_answer, "{:.1f}"),
+            number(r.pace_drift, "{:+.1f}"),
+        ]
+        for r in report.reviewers
+    ]
+    return headers, rows
+
+
 def pairwise_table(report: Report) -> tuple[list[str], list[list[str]]]:
     headers = ["Contender", "Wins", "Ties", "Losses", "Bradley-Terry [95% CI]"]
     rows = []

@@ -218,3 +218,36 @@ def adjudicated_rows(conn: sqlite3.Connection) -> list[tuple[int, float, int | N
         WHERE a.rank = 1
         """
     ).fetchall()
+
+
+def first_grade_rows(
+    conn: sqlite3.Connection, reviewers: Sequence[str]
+) -> list[tuple[int, str, str, str | None]]:
+    """(generation rowid, reviewer, created_at, run id) of every first grade of an answer
+    (an event that replaces none), oldest first."""
+    where = _reviewers_where(reviewers, "e.reviewer")
+    joiner = "AND" if where else "WHERE"
+    return conn.execute(
+        f"""
+        SELECT g.rowid, e.reviewer, e.created_at, e.run_id
+        FROM grade_events e JOIN generations g ON g.id = e.generation_id
+        {where} {joiner} e.replaces_id IS NULL
+        ORDER BY e.created_at, e.rowid
+        """,
+        list(reviewers),
+    ).fetchall()
+
+
+def current_vote_sides(
+    conn: sqlite3.Connection, reviewers: Sequence[str]
+) -> list[tuple[int, str, str]]:
+    """(left answer's generation rowid, reviewer, outcome) of every current vote."""
+    where = _reviewers_where(reviewers, "v.reviewer")
+    return conn.execute(
+        f"""
+        SELECT g.rowid, v.reviewer, v.outcome
+        FROM vote_current v JOIN generations g ON g.id = v.generation_a
+        {where}
+        """,
+        list(reviewers),
+    ).fetchall()

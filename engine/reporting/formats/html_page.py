@@ -13,6 +13,7 @@ from gradebench.engine.reporting.tables import (
     numeric,
     pairs_table,
     pairwise_table,
+    reviewer_table,
     settings_line,
 )
 
@@ -98,6 +99,8 @@ def render_html(report: Report) -> str:
         "<h2>Agreement</h2>",
         _html_table(["Figure", "Value"], agreement_lines(report)),
     ]
+    if report.reviewers:
+        out += ["<h2>Reviewers</h2>", _html_table(*reviewer_table(report))]
     if report.pairwise.votes:
         out += [
             "<h2>Side-by-side votes</h2>",

@@ -16,5 +16,6 @@ def render_json(report: Report) -> str:
         "agreement": asdict(report.agreement),
         "pairwise": asdict(report.pairwise),
         "contenders": [asdict(c) for c in report.contenders],
+        "reviewers": [asdict(r) for r in report.reviewers],
     }
     return json.dumps(payload, indent=2, ensure_ascii=False) + "\n"

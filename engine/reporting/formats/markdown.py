@@ -11,6 +11,7 @@ from gradebench.engine.reporting.tables import (
     numeric,
     pairs_table,
     pairwise_table,
+    reviewer_table,
     settings_line,
 )
 
@@ -36,6 +37,8 @@ def render_markdown(report: Report) -> str:
     headers, rows = display_table(report)
     out = ["# gradebench results", "", settings_line(report), "", _md_table(headers, rows), ""]
     out += ["## Agreement", "", _md_table(["Figure", "Value"], agreement_lines(report)), ""]
+    if report.reviewers:
+        out += ["## Reviewers", "", _md_table(*reviewer_table(report)), ""]
     if report.pairwise.votes:
         out += ["## Side-by-side votes", "", f"{report.pairwise.votes} votes.", ""]
         out += [_md_table(*pairwise_table(report)), "", _md_table(*pairs_table(report)), ""]

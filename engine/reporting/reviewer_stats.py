@@ -1,0 +1,81 @@
+"""How each reviewer worked: answers graded, side-by-side position bias, and pace.
+
+- **Position bias**: of a reviewer's current votes that prefer one side (``a`` or ``b``),
+  the share that went to the left pane. Without a bias it tends to 0.5 when the panes
+  are shuffled (blind mode) or the contenders are equally good.
+- **Pace**: seconds per graded answer, from the gaps between a reviewer's consecutive
+  first grades (an event that replaces none) within one grading session (run); gaps over
+  ``BREAK_SECONDS`` count as breaks and are left out. The median, and its drift: the
+  median of the later half of the gaps minus that of the earlier half (negative: faster
+  as the session went on).
+
+Only answers in the report's table count (its suite, contenders and reviewers).
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections import defaultdict
+from datetime import datetime
+from itertools import pairwise
+from statistics import median
+
+from gradebench.engine.reporting.loading import Table
+from gradebench.engine.reporting.model import ReviewerStats, Selection
+from gradebench.engine.store.report_reads import current_vote_sides, first_grade_rows
+
+BREAK_SECONDS = 600.0
+
+
+def _seconds(stamp: str) -> float:
+    return datetime.fromisoformat(stamp).timestamp()
+
+
+def reviewer_stats(
+    conn: sqlite3.Connection, selection: Selection, table: Table
+) -> tuple[ReviewerStats, ...]:
+    graded: dict[str, int] = defaultdict(int)
+    stamps: dict[tuple[str, str | None], list[float]] = defaultdict(list)
+    rows = first_grade_rows(conn, selection.reviewers)
+    if rows:
+        at = table.locate([r[0] for r in rows])
+        for (_, reviewer, created_at, run_id), position in zip(rows, at, strict=True):
+            if position >= 0:
+                graded[reviewer] += 1
+                stamps[reviewer, run_id].append(_seconds(created_at))
+    left: dict[str, int] = defaultdict(int)
+    sided: dict[str, int] = defaultdict(int)
+    votes: dict[str, int] = defaultdict(int)
+    vote_rows = current_vote_sides(conn, selection.reviewers)
+    if vote_rows:
+        at = table.locate([r[0] for r in vote_rows])
+        for (_, reviewer, outcome), position in zip(vote_rows, at, strict=True):
+            if position < 0:
+                continue
+            votes[reviewer] += 1
+            if outcome in ("a", "b"):
+                sided[reviewer] += 1
+                left[reviewer] += outcome == "a"
+    gaps: dict[str, list[float]] = defaultdict(list)
+    for (reviewer, _run), times in stamps.items():
+        gaps[reviewer] += [
+            later - earlier
+            for earlier, later in pairwise(times)
+            if later - earlier <= BREAK_SECONDS
+        ]
+    stats = []
+    for reviewer in sorted(set(graded) | set(votes)):
+        pace = gaps.get(reviewer, [])
+        half = len(pace) // 2
+        drift = median(pace[half:]) - median(pace[:half]) if half else None
+        stats.append(
+            ReviewerStats(
+                reviewer=reviewer,
+                graded=graded.get(reviewer, 0),
+                votes=votes.get(reviewer, 0),
+                left_share=left[reviewer] / sided[reviewer] if sided.get(reviewer) else None,
+                seconds_per_answer=median(pace) if pace else None,
+                pace_drift=drift,
+            )
+        )
+    return tuple(stats)
