@@ -12,6 +12,7 @@ Krippendorff's own published example.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -287,3 +288,14 @@ def bradley_terry_with_ci(
     highs = np.quantile(samples, 1.0 - tail, axis=0)
     ratings = [Rating(i, float(point[i]), float(lows[i]), float(highs[i])) for i in range(players)]
     return sorted(ratings, key=lambda rating: -rating.strength)
+
+
+def mcnemar_exact(only_first: int, only_second: int) -> float | None:
+    """Two-sided exact McNemar test on paired pass/fail: the binomial probability, under
+    "either side of a discordant pair is equally likely", of a split at least as uneven as
+    ``only_first`` vs ``only_second``. None when there is no discordant pair."""
+    n = only_first + only_second
+    if n == 0:
+        return None
+    tail = sum(math.comb(n, i) for i in range(min(only_first, only_second) + 1)) / 2**n
+    return min(1.0, 2 * tail)

@@ -251,3 +251,27 @@ def current_vote_sides(
         """,
         list(reviewers),
     ).fetchall()
+
+
+def paired_answer_rows(
+    conn: sqlite3.Connection, contender_ids: Sequence[str], suite: str | None
+) -> list[tuple[str, str, str | None, float | None]]:
+    """(problem id, contender id, latest verdict, mean current human score) of the current
+    first-sample answer of each of these contenders to each problem (of ``suite``)."""
+    params: list[Any] = list(contender_ids)
+    join, clause = "", ""
+    if suite is not None:
+        join, clause = " JOIN problems p ON p.id = g.problem_id", " AND p.suite = ?"
+        params.append(suite)
+    return conn.execute(
+        f"""
+        SELECT g.problem_id, g.contender_id, l.verdict,
+               (SELECT avg(c.score) FROM grade_current c WHERE c.generation_id = g.id)
+        FROM generations g{join}
+        LEFT JOIN execution_latest l ON l.generation_id = g.id
+        WHERE g.superseded_at IS NULL AND g.sample_index = 0
+          AND g.contender_id IN ({_marks(contender_ids)}){clause}
+        ORDER BY g.problem_id
+        """,
+        params,
+    ).fetchall()
