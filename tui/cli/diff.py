@@ -81,7 +81,8 @@ def _text(diff: ContenderDiff) -> str:
         + ("no discordant problem" if p is None else f"p = {p:.4f}"),
     ]
     changes = diff.score_changes
-    lines.append(f"human score differs on {len(changes)} problems graded for both")
+    plural = "" if len(changes) == 1 else "s"
+    lines.append(f"human score differs on {len(changes)} problem{plural} graded for both")
     for pair in changes:
         lines.append(f"  {pair.problem_id}  A {pair.score_a:g} -> B {pair.score_b:g}")
     return "\n".join(lines)
