@@ -12,6 +12,7 @@ from typing import Any
 from gradebench.engine.errors import UserError
 from gradebench.engine.grading.assignments import reviewer_queue
 from gradebench.engine.grading.reviewer_settings import saved_position
+from gradebench.engine.grading.triage import disagreement
 from gradebench.engine.store.executions import latest_verdicts
 from gradebench.engine.store.generations import current_generation_ids
 from gradebench.engine.store.grade_events import current_scores
@@ -31,6 +32,13 @@ class ProblemStatus:
 
     def graded(self, contender_ids: Sequence[str]) -> bool:
         return all(c in self.scores for c in contender_ids)
+
+    def disagreeing(self, contender_ids: Sequence[str]) -> bool:
+        """Some seat's grade (by this reviewer) disagrees with its verdict."""
+        return any(
+            disagreement(self.scores.get(c), self.verdicts.get(c)) is not None
+            for c in contender_ids
+        )
 
     def failing(self, contender_ids: Sequence[str]) -> bool:
         return any(
@@ -141,14 +149,16 @@ def select_problems(
                 f"problems: nothing here is assigned to {reviewer} (see gradebench assign)"
             )
         return [by_id[problem_id] for problem_id in queue]
-    if which not in ("ungraded", "failing"):
+    if which not in ("ungraded", "failing", "disagreeing"):
         raise UserError(
-            f"problems: {which!r} is not one of all, ungraded, failing, assigned, easy,"
-            " medium, hard, unrated"
+            f"problems: {which!r} is not one of all, ungraded, failing, disagreeing,"
+            " assigned, easy, medium, hard, unrated"
         )
     statuses = problem_statuses(db, reviewer, [p.id for p in problems], contender_ids)
     if which == "ungraded":
         return [p for p in problems if not statuses[p.id].graded(contender_ids)]
+    if which == "disagreeing":
+        return [p for p in problems if statuses[p.id].disagreeing(contender_ids)]
     return [p for p in problems if statuses[p.id].failing(contender_ids)]
 
 

@@ -113,6 +113,10 @@ class Agreement:
     """Answers whose reviewers gave different scores."""
     adjudicated: int = 0
     """Answers with an adjudicated final grade."""
+    reasons: tuple[tuple[str, int], ...] = ()
+    """(reason code, current grades giving it) for grades that differ from the tests."""
+    reasons_by_contender: tuple[tuple[str, str, int], ...] = ()
+    """(contender label, reason code, count)."""
 
 
 @dataclass(frozen=True)

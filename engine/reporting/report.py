@@ -11,6 +11,7 @@ from __future__ import annotations
 import sqlite3
 import warnings
 from collections.abc import Iterator, Sequence
+from dataclasses import replace
 
 from gradebench.engine.collector import collector_paused
 from gradebench.engine.errors import UserError
@@ -30,7 +31,7 @@ from gradebench.engine.reporting.model import (
     Selection,
 )
 from gradebench.engine.reporting.pairwise import pairwise_votes
-from gradebench.engine.reporting.reviewer_stats import reviewer_stats
+from gradebench.engine.reporting.reviewer_stats import reason_counts, reviewer_stats
 from gradebench.engine.reporting.selection import check_selection
 
 
@@ -71,6 +72,7 @@ def report_in_stages(
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)
         agreement = measure_agreement(table)
+    agreement = replace(agreement, **reason_counts(conn, selection, table))
     pairwise = pairwise_votes(conn, selection, table, bt_resamples)
     reviewers = reviewer_stats(conn, selection, table)
     shown = {row.contender_id for row in contender_rows}

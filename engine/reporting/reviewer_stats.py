@@ -1,4 +1,5 @@
-"""How each reviewer worked: answers graded, side-by-side position bias, and pace.
+"""How each reviewer worked: answers graded, side-by-side position bias, and pace; and
+why their grades differ from the tests (``reason_counts``).
 
 - **Position bias**: of a reviewer's current votes that prefer one side (``a`` or ``b``),
   the share that went to the left pane. Without a bias it tends to 0.5 when the panes
@@ -22,7 +23,11 @@ from statistics import median
 
 from gradebench.engine.reporting.loading import Table
 from gradebench.engine.reporting.model import ReviewerStats, Selection
-from gradebench.engine.store.report_reads import current_vote_sides, first_grade_rows
+from gradebench.engine.store.report_reads import (
+    current_vote_sides,
+    first_grade_rows,
+    reason_rows,
+)
 
 BREAK_SECONDS = 600.0
 
@@ -79,3 +84,23 @@ def reviewer_stats(
             )
         )
     return tuple(stats)
+
+
+def reason_counts(conn: sqlite3.Connection, selection: Selection, table: Table) -> dict:
+    """``Agreement.reasons`` and ``reasons_by_contender``: why current grades of the
+    table's answers differ from the tests (``grading.triage``)."""
+    overall: dict[str, int] = defaultdict(int)
+    by_contender: dict[tuple[str, str], int] = defaultdict(int)
+    rows = reason_rows(conn, selection.reviewers)
+    if rows:
+        at = table.locate([r[0] for r in rows])
+        for (_, reason), position in zip(rows, at, strict=True):
+            if position < 0:
+                continue
+            overall[reason] += 1
+            label = table.contenders[int(table.contender[position])].label
+            by_contender[label, reason] += 1
+    return {
+        "reasons": tuple(sorted(overall.items())),
+        "reasons_by_contender": tuple(sorted((c, r, n) for (c, r), n in by_contender.items())),
+    }

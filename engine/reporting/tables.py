@@ -13,6 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from gradebench.engine.grading.triage import REASON_LABELS
 from gradebench.engine.reporting.model import GroupRow, Report, ReportTables
 
 
@@ -123,6 +124,10 @@ def agreement_lines(report: Report) -> list[tuple[str, str]]:
         ("Krippendorff's alpha (ordinal)", format_value(a.krippendorff_alpha, "score")),
         ("Answers whose reviewers gave different scores", str(a.disputed)),
         ("Answers with an adjudicated final grade", str(a.adjudicated)),
+    ]
+    lines += [
+        (f"Why a grade differs from the tests: {REASON_LABELS.get(code, code)}", str(count))
+        for code, count in a.reasons
     ]
     if a.auto_compared:
         lines += [

@@ -275,3 +275,20 @@ def paired_answer_rows(
         """,
         params,
     ).fetchall()
+
+
+def reason_rows(conn: sqlite3.Connection, reviewers: Sequence[str]) -> list[tuple[int, str]]:
+    """(generation rowid, reason code) of each current grade that gives a reason why it
+    differs from the tests."""
+    where = _reviewers_where(reviewers, "c.reviewer")
+    joiner = "AND" if where else "WHERE"
+    return conn.execute(
+        f"""
+        SELECT g.rowid, json_extract(e.rubric, '$.reason')
+        FROM grade_current c
+        JOIN grade_events e ON e.id = c.event_id
+        JOIN generations g ON g.id = c.generation_id
+        {where} {joiner} json_extract(e.rubric, '$.reason') IS NOT NULL
+        """,
+        list(reviewers),
+    ).fetchall()

@@ -27,7 +27,17 @@ if TYPE_CHECKING:  # the rules above import cheaply: the CLI's argument parser r
 
 CONTENDER_BOUNDS = (2, 4)
 """A session compares at least two and at most four contenders side by side."""
-PROBLEM_FILTERS = ("all", "ungraded", "failing", "assigned", "easy", "medium", "hard", "unrated")
+PROBLEM_FILTERS = (
+    "all",
+    "ungraded",
+    "failing",
+    "disagreeing",
+    "assigned",
+    "easy",
+    "medium",
+    "hard",
+    "unrated",
+)
 """Which problems a session goes through (``select_problems``)."""
 DEFAULT_CONTENDERS = ("smollm2-plain", "smollm2-cot")
 DEFAULT_SUITE = "lowcost60"

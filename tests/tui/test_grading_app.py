@@ -341,3 +341,40 @@ async def test_footer_is_rebuilt_only_when_the_keys_it_shows_change(tmp_path):
         await pilot.pause()
         assert app.focused is panes(app)[0]
         assert list(footer.children) == before  # focus moved, same keys: no rebuild
+
+
+async def test_w_gives_a_reason_when_the_grade_disagrees_with_the_tests(tmp_path):
+    import json
+
+    from gradebench.engine.grading.progress import select_problems
+
+    app = make_app(tmp_path, ByContender(by_label={"model-x": RIGHT_ADD, "model-y": WRONG_ADD}))
+    async with app.run_test(size=(120, 40)) as pilot:
+        await wait_until(pilot, lambda: settled(app))
+        left, right = panes(app)
+        assert left.state.result.verdict == "pass" and right.state.result.verdict != "pass"
+        await pilot.press("3")  # left passes its tests: full credit agrees
+        await pilot.press("w")  # nothing to explain: no dialog, no event
+        assert len(grade_rows(app)) == 1 and app.screen is not None
+        await pilot.press("tab", "3")  # right fails its tests: full credit disagrees
+        await pilot.press("w")
+        await pilot.press("1")  # weak tests
+        event = current_grade(app.db, right.state.answer.generation_id, "tess")
+        assert event.score == 1.0 and event.rubric == {"reason": "weak_tests"}
+        assert len(grade_rows(app)) == 3
+        assert "why it differs from the tests: weak tests" in str(
+            right.query_one(".answer-grade").render()
+        )
+        session = app.session
+        chosen = select_problems(
+            session.problems,
+            "disagreeing",
+            db=app.db,
+            reviewer="tess",
+            contender_ids=[s.contender_id for s in session.seats],
+        )
+        assert [p.id for p in chosen] == [session.problems[0].id]
+        rubric = app.db.execute(
+            "SELECT rubric FROM grade_events ORDER BY rowid DESC LIMIT 1"
+        ).fetchone()[0]
+        assert json.loads(rubric) == {"reason": "weak_tests"}

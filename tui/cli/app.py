@@ -31,9 +31,10 @@ def add_app_arguments(parser: argparse.ArgumentParser) -> None:
         "--problems",
         default="all",
         metavar="WHICH",
-        help="which problems to go through: all (default), ungraded, failing, assigned (your "
-        "queue from gradebench assign), easy, medium, "
-        "hard, unrated, or a subset: ids, globs, tag:T, difficulty:D, sample:N, seed:S, file:PATH",
+        help="which problems to go through: all (default), ungraded, failing, disagreeing"
+        " (your grade vs the tests), assigned (your queue from gradebench assign), easy,"
+        " medium, hard, unrated, or a subset: ids, globs, tag:T, difficulty:D, sample:N,"
+        " seed:S, file:PATH",
     )
     parser.add_argument("--sample", type=int, metavar="N", help="N problems drawn at random")
     parser.add_argument("--seed", type=int, metavar="S", help="seed of --sample (default 0)")

@@ -28,6 +28,7 @@ PALETTE: tuple[tuple[str, str, str], ...] = (
     ("toggle_format", "Toggle format flag", "f: followed the requested format yes/no"),
     ("edit_note", "Edit note", "e: free-text note on the focused answer"),
     ("history", "Grade history", "h: every grade event of the focused answer"),
+    ("reason", "Why grade and tests disagree", "w: a reason code for the disagreement"),
     ("next_problem", "Next problem", "n"),
     ("previous_problem", "Previous problem", "p"),
     ("next_ungraded", "Next ungraded", "u: the next problem you have not fully graded"),
@@ -42,7 +43,7 @@ PALETTE: tuple[tuple[str, str, str], ...] = (
     ("help", "Help: key map", "?"),
 )
 """Command-palette entries: action, title, help."""
-PANE_ACTIONS = {"score", "accept", "toggle_format", "edit_note", "history"}
+PANE_ACTIONS = {"score", "accept", "toggle_format", "edit_note", "history", "reason"}
 
 BINDINGS: list[Binding] = [
     # score keys first so the footer shows them first; for_rubric relabels them
@@ -61,6 +62,7 @@ BINDINGS: list[Binding] = [
     Binding("r", "regenerate", "regen"),
     Binding("escape", "cancel_stream", "cancel"),
     Binding("h", "history", "history", show=False),
+    Binding("w", "reason", "why", show=False),
     Binding("t", "toggle_problem", "problem pane", show=False),
     Binding("question_mark", "help", "help", key_display="?"),
     Binding("tab", "focus_pane(1)", "next pane", show=False),
@@ -128,6 +130,8 @@ class GradingKeys:
                 return False
             if action == "history" and state.history_count == 0:
                 return None
+            if action == "reason" and self._disagreement(state) is None:
+                return None
         if action == "vote":
             if len(self.panes) != 2:
                 return False
@@ -151,7 +155,14 @@ class GradingKeys:
 
     # --- grading ---
 
-    def _grade(self, pane: AnswerPane, score: float, format_ok: bool | None, note: str) -> None:
+    def _grade(
+        self,
+        pane: AnswerPane,
+        score: float,
+        format_ok: bool | None,
+        note: str,
+        rubric: dict[str, str] | None = None,
+    ) -> None:
         state = pane.state
         if state.answer is None:
             self.notify("no answer to grade yet", severity="warning")
@@ -162,6 +173,7 @@ class GradingKeys:
             format_ok=format_ok,
             note=note,
             suggested_score=state.result.suggested_score if state.result else None,
+            rubric=rubric,
         )
         first_grade = state.history_count == 0
         state.show_grade(event, state.history_count + 1)
@@ -215,6 +227,39 @@ class GradingKeys:
                 self.notify("note kept; it is saved with the score")
 
         self.app.push_screen(NoteScreen(state.draft.note, title=state.label), save)  # type: ignore[attr-defined]
+
+    @staticmethod
+    def _disagreement(state) -> str | None:  # PaneState
+        from gradebench.engine.grading.triage import disagreement
+
+        if state.grade is None or state.result is None:
+            return None
+        return disagreement(state.grade.score, state.result.verdict)
+
+    def action_reason(self) -> None:
+        pane = self.focused_pane()
+        if pane is None or pane.state.grade is None:
+            return
+        how = self._disagreement(pane.state)
+        if how is None:
+            self.notify("your grade agrees with the tests: nothing to explain")
+            return
+        from gradebench.tui.screens.reason import ReasonScreen
+
+        state = pane.state
+
+        def chosen(code: str | None) -> None:
+            if code is None or state.grade is None:
+                return
+            self._grade(
+                pane,
+                state.grade.score,
+                state.draft.format_ok,
+                state.draft.note,
+                {**state.grade.rubric, "reason": code},
+            )
+
+        self.app.push_screen(ReasonScreen(state.label, how), chosen)  # type: ignore[attr-defined]
 
     def action_history(self) -> None:
         pane = self.focused_pane()

@@ -95,6 +95,7 @@ class GradingRecords:
         format_ok: bool | None,
         note: str,
         suggested_score: float | None,
+        rubric: dict[str, str] | None = None,
     ) -> GradeEvent:
         session = self.session
         return record_grade(
@@ -107,6 +108,7 @@ class GradingRecords:
             suggested_score=suggested_score,
             blind=session.blind,
             run_id=session.run_id,
+            rubric=rubric,
         )
 
     def record_vote(

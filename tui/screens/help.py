@@ -20,6 +20,7 @@ KEY_MAP = """\
 | `f` | toggle the "followed the requested format" flag |
 | `e` | edit the note of the focused answer (`Ctrl+S` saves, `Escape` cancels) |
 | `h` | grade history of the focused answer |
+| `w` | why your grade differs from the tests (when it does): a reason code, kept with the grade |
 | `[` `]` `=` `-` | two panes: left (A) better, right (B) better, tie, both bad |
 | `n` / `p` | next / previous problem |
 | `u` | next ungraded problem |

@@ -13,6 +13,7 @@ from textual.containers import Vertical, VerticalScroll
 from textual.widgets import Static
 
 from gradebench.engine.grading.rubric import Rubric
+from gradebench.engine.grading.triage import REASON_LABELS
 from gradebench.tui.widgets.pane_state import PaneState
 
 OUTPUT_CAP = 400
@@ -213,6 +214,9 @@ class AnswerPane(Vertical, can_focus=True):
             flag = state.draft.format_ok
             text.append("   format: ")
             text.append("-" if flag is None else ("yes" if flag else "no"), style="bold")
+        reason = state.grade.rubric.get("reason") if state.grade is not None else None
+        if reason:
+            text.append(f"\nwhy it differs from the tests: {REASON_LABELS.get(reason, reason)}")
         if state.draft.note:
             text.append(f"\nnote: {cap(state.draft.note, 200)}", style="italic")
         if state.history_count > 1:

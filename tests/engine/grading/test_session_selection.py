@@ -129,8 +129,8 @@ def test_an_unknown_selection_is_one_line_naming_the_value(db) -> None:
     with pytest.raises(UserError) as error:
         _select(db, "broken")
     assert str(error.value) == (
-        "problems: 'broken' is not one of all, ungraded, failing, assigned, easy, medium,"
-        " hard, unrated"
+        "problems: 'broken' is not one of all, ungraded, failing, disagreeing, assigned, easy,"
+        " medium, hard, unrated"
     )
 
 

@@ -81,3 +81,34 @@ def test_pace_position_bias_and_counts_per_reviewer(tmp_path, cli):
     assert exported["reviewers"][0]["seconds_per_answer"] == 25.0
     markdown = cli("export", "--format", "md", "--db", path).out
     assert "## Reviewers" in markdown and "| ann | 6 | 4 | 0.67 | 25.0 | +20.0 |" in markdown
+
+
+def test_reasons_for_grades_that_differ_from_the_tests_are_counted_per_contender(tmp_path, cli):
+    from gradebench.engine.grading.grades import record_grade
+
+    path = tmp_path / "grades.db"
+    db = open_db(path)
+    failing = add_generation(db, "demo/p1", "model-a", "fail")
+    passing = add_generation(db, "demo/p2", "model-b", "pass")
+    other = add_generation(db, "demo/p3", "model-a", "fail")
+    record_grade(db, generation_id=failing, reviewer="ann", score=1.0)
+    record_grade(
+        db, generation_id=failing, reviewer="ann", score=1.0, rubric={"reason": "weak_tests"}
+    )
+    record_grade(
+        db, generation_id=passing, reviewer="ann", score=0.0, rubric={"reason": "format_only"}
+    )
+    record_grade(
+        db, generation_id=other, reviewer="bob", score=0.5, rubric={"reason": "weak_tests"}
+    )
+    db.conn.close()
+
+    report = json.loads(cli("export", "--format", "json", "--db", path).out)
+    markdown = cli("export", "--format", "md", "--db", path).out
+
+    assert report["agreement"]["reasons"] == [["format_only", 1], ["weak_tests", 2]]
+    assert report["agreement"]["reasons_by_contender"] == [
+        ["model-a", "weak_tests", 2],
+        ["model-b", "format_only", 1],
+    ]
+    assert "| Why a grade differs from the tests: weak tests | 2 |" in markdown
