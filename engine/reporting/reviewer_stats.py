@@ -17,9 +17,9 @@ from __future__ import annotations
 
 import sqlite3
 from collections import defaultdict
-from datetime import datetime
-from itertools import pairwise
 from statistics import median
+
+import numpy as np
 
 from gradebench.engine.reporting.loading import Table
 from gradebench.engine.reporting.model import ReviewerStats, Selection
@@ -32,22 +32,22 @@ from gradebench.engine.store.report_reads import (
 BREAK_SECONDS = 600.0
 
 
-def _seconds(stamp: str) -> float:
-    return datetime.fromisoformat(stamp).timestamp()
-
-
 def reviewer_stats(
     conn: sqlite3.Connection, selection: Selection, table: Table
 ) -> tuple[ReviewerStats, ...]:
-    graded: dict[str, int] = defaultdict(int)
     stamps: dict[tuple[str, str | None], list[float]] = defaultdict(list)
     rows = first_grade_rows(conn, selection.reviewers)
     if rows:
-        at = table.locate([r[0] for r in rows])
-        for (_, reviewer, created_at, run_id), position in zip(rows, at, strict=True):
+        at = table.locate([r[0] for r in rows]).tolist()
+        for (_, reviewer, run_id, seconds), position in zip(rows, at, strict=True):
             if position >= 0:
-                graded[reviewer] += 1
-                stamps[reviewer, run_id].append(_seconds(created_at))
+                stamps[reviewer, run_id].append(seconds)
+    graded: dict[str, int] = defaultdict(int)
+    gaps: dict[str, list[float]] = defaultdict(list)
+    for (reviewer, _run), times in stamps.items():
+        graded[reviewer] += len(times)
+        between = np.round(np.diff(np.sort(np.asarray(times))), 3)  # to the millisecond
+        gaps[reviewer] += between[between <= BREAK_SECONDS].tolist()
     left: dict[str, int] = defaultdict(int)
     sided: dict[str, int] = defaultdict(int)
     votes: dict[str, int] = defaultdict(int)
@@ -61,13 +61,6 @@ def reviewer_stats(
             if outcome in ("a", "b"):
                 sided[reviewer] += 1
                 left[reviewer] += outcome == "a"
-    gaps: dict[str, list[float]] = defaultdict(list)
-    for (reviewer, _run), times in stamps.items():
-        gaps[reviewer] += [
-            later - earlier
-            for earlier, later in pairwise(times)
-            if later - earlier <= BREAK_SECONDS
-        ]
     stats = []
     for reviewer in sorted(set(graded) | set(votes)):
         pace = gaps.get(reviewer, [])

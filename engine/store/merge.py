@@ -28,6 +28,7 @@ from pathlib import Path
 
 from gradebench.engine.errors import UserError
 from gradebench.engine.store.derived_upkeep import insert_in_bulk
+from gradebench.engine.store.generations import FINISH_COLUMNS
 from gradebench.engine.store.sqlite import Database
 
 
@@ -125,23 +126,9 @@ DERIVED_TABLES = frozenset(
 )
 """Tables a merge does not copy: the migrations' record and what triggers keep."""
 
-# An answer's own columns: taken from the other file when the target's copy is still
-# ``streaming`` and the other's has ended (the file was copied mid-answer).
-ANSWER_COLUMNS = (
-    "raw_answer",
-    "extracted_code",
-    "extract_method",
-    "status",
-    "error",
-    "tokens",
-    "threads",
-    "ttft_seconds",
-    "total_seconds",
-    "tokens_per_second",
-    "finished_at",
-    "extract_notes",
-    "followed_format",
-)
+# An answer's own columns (those written when it finishes): taken from the other file when
+# the target's copy is still ``streaming`` and the other's has ended (copied mid-answer).
+ANSWER_COLUMNS = FINISH_COLUMNS
 
 
 @dataclass

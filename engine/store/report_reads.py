@@ -222,17 +222,18 @@ def adjudicated_rows(conn: sqlite3.Connection) -> list[tuple[int, float, int | N
 
 def first_grade_rows(
     conn: sqlite3.Connection, reviewers: Sequence[str]
-) -> list[tuple[int, str, str, str | None]]:
-    """(generation rowid, reviewer, created_at, run id) of every first grade of an answer
-    (an event that replaces none), oldest first."""
+) -> list[tuple[int, str, str | None, float]]:
+    """(generation rowid, reviewer, run id, seconds since the epoch) of every first grade of
+    an answer (an event that replaces none), in no particular order (walking the
+    ``created_at`` index to order them took twice as long as the whole read)."""
     where = _reviewers_where(reviewers, "e.reviewer")
     joiner = "AND" if where else "WHERE"
     return conn.execute(
         f"""
-        SELECT g.rowid, e.reviewer, e.created_at, e.run_id
+        SELECT g.rowid, e.reviewer, e.run_id,
+               (julianday(e.created_at) - 2440587.5) * 86400.0
         FROM grade_events e JOIN generations g ON g.id = e.generation_id
         {where} {joiner} e.replaces_id IS NULL
-        ORDER BY e.created_at, e.rowid
         """,
         list(reviewers),
     ).fetchall()
@@ -279,16 +280,19 @@ def paired_answer_rows(
 
 def reason_rows(conn: sqlite3.Connection, reviewers: Sequence[str]) -> list[tuple[int, str]]:
     """(generation rowid, reason code) of each current grade that gives a reason why it
-    differs from the tests."""
-    where = _reviewers_where(reviewers, "c.reviewer")
+    differs from the tests. The text test keeps the JSON parsing to the few events with a
+    reason (parsing every current grade's rubric took 0.4 s at 300,000 events)."""
+    where = _reviewers_where(reviewers, "e.reviewer")
     joiner = "AND" if where else "WHERE"
     return conn.execute(
         f"""
         SELECT g.rowid, json_extract(e.rubric, '$.reason')
-        FROM grade_current c
-        JOIN grade_events e ON e.id = c.event_id
-        JOIN generations g ON g.id = c.generation_id
-        {where} {joiner} json_extract(e.rubric, '$.reason') IS NOT NULL
+        FROM grade_events e
+        JOIN grade_current c ON c.generation_id = e.generation_id
+             AND c.reviewer = e.reviewer AND c.event_id = e.id
+        JOIN generations g ON g.id = e.generation_id
+        {where} {joiner} e.rubric LIKE '%"reason"%'
+          AND json_extract(e.rubric, '$.reason') IS NOT NULL
         """,
         list(reviewers),
     ).fetchall()
