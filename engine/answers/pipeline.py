@@ -239,6 +239,12 @@ class AnswerPipeline:
             return None, None
         return answer, stored_result(self.db, answer.generation_id)
 
+    def claim_alive(self, generation_id: str) -> bool:
+        """Whether this answer is still being streamed by a live process."""
+        from gradebench.engine.store.generations import claim_alive
+
+        return claim_alive(self.db, generation_id)
+
     def current(self, problem: Problem, seat: Seat) -> Answer | None:
         """The current answer of this pair whatever its status (cancelled, error too)."""
         from gradebench.engine.store.generations import current_generation_row
@@ -252,11 +258,19 @@ class AnswerPipeline:
         seat: Seat,
         on_text: Callable[[str], None],
         cancel: threading.Event,
+        *,
+        regenerate: bool = True,
     ) -> Answer:
-        """Stream a new answer (replacing the current one), recorded as it streams.
+        """Stream a new answer, recorded as it streams.
 
-        The row is written by ``gradebench.engine.answers.recording`` (periodic flushes while streaming,
-        the final text and stop reason at the end); the code is extracted at once.
+        ``regenerate`` (the reviewer's ``r``): the current answer is replaced whatever it
+        is. Otherwise (a problem opened with no finished answer) only a cut-off, failed or
+        abandoned one is, or this session's own stream; a stream another live process is
+        making raises ``AlreadyGenerated`` (``claimed_elsewhere``) for the caller to follow.
+
+        The row is written by ``gradebench.engine.answers.recording`` (periodic flushes
+        while streaming, the final text and stop reason at the end); the code is extracted
+        at once.
         """
         from gradebench.engine.answers.extract import extract_for_problem
         from gradebench.engine.answers.recording import start_answer
@@ -271,7 +285,9 @@ class AnswerPipeline:
             contender_id=seat.contender_id,
             prompt_text=request.prompt_text,
             run_id=self.run_id,
-            regenerate=True,
+            regenerate=regenerate,
+            redo=("cancelled", "error"),
+            replace_own_run=True,
         )
 
         def both(chunk: str) -> None:

@@ -30,6 +30,7 @@ from typing import TYPE_CHECKING, Any
 from gradebench.engine.store.database import new_id, utc_now
 from gradebench.engine.store.generations import (
     EXTRACTION_COLUMNS,
+    CurrentRow,
     begin_generation,
     close_streaming,
     current_generation_row,
@@ -49,16 +50,26 @@ INTERRUPTED = "interrupted: the process ended while this answer was streaming"
 
 
 class AlreadyGenerated(Exception):
-    """The (problem, contender, sample) already has a current answer."""
+    """The (problem, contender, sample) already has a current answer that may not be
+    replaced: ``current`` says which (a live claim when its status is ``streaming``)."""
+
+    def __init__(self, message: str, current: CurrentRow | None = None) -> None:
+        super().__init__(message)
+        self.current = current
+
+    @property
+    def claimed_elsewhere(self) -> bool:
+        """Another live run is streaming this answer right now."""
+        return self.current is not None and self.current.claim_alive
 
 
 def mark_stale_streaming(db: Database) -> int:
     """Close ``streaming`` rows whose process is gone; returns how many were closed."""
     stale = [
         gid
-        for gid, started_at, host, finished_at in streaming_rows(db)
+        for gid, started_at, host, finished_at, heartbeat_at in streaming_rows(db)
         if (
-            run_is_dead(host, finished_at, started_at)
+            run_is_dead(host, finished_at, started_at, heartbeat_at)
             if host is not None
             else older_than(started_at, ORPHAN_AGE)
         )
@@ -166,17 +177,31 @@ def start_answer(
     sample_index: int = 0,
     run_id: str | None = None,
     regenerate: bool = False,
+    redo: tuple[str, ...] = REDO,
+    replace_own_run: bool = False,
     threads: int | None = None,
     flush_seconds: float = 1.0,
 ) -> AnswerWriter:
     """Insert the ``streaming`` row (superseding the current one when allowed).
 
-    The current row is replaced when ``regenerate`` is true or when it was cut off
-    (``cancelled``, which includes rows of dead runs once ``mark_stale_streaming`` has
-    closed them); otherwise ``AlreadyGenerated`` is raised and nothing changes.
+    The current row is replaced when ``regenerate`` is true (an explicit, recorded act),
+    when its status is in ``redo`` (by default ``cancelled``: cut off), or when it is a
+    claim that can no longer be honoured: ``streaming`` for a run that died (taken over),
+    or for ``run_id`` itself when ``replace_own_run`` (the grading screen restarting its
+    own stream). A live claim of another run, or a finished answer, raises
+    ``AlreadyGenerated`` and nothing changes.
     """
+
+    def replaceable(row: CurrentRow) -> bool:
+        if regenerate or row.status in redo:
+            return True
+        if row.status != "streaming":
+            return False
+        own = replace_own_run and run_id is not None and row.run_id == run_id
+        return own or not row.claim_alive
+
     generation_id = new_id()
-    started = begin_generation(
+    refused = begin_generation(
         db,
         generation_id=generation_id,
         problem_id=problem_id,
@@ -186,8 +211,8 @@ def start_answer(
         run_id=run_id,
         threads=threads,
         started_at=utc_now(),
-        replaceable=lambda status: regenerate or status in REDO,
+        replaceable=replaceable,
     )
-    if not started:
-        raise AlreadyGenerated(f"{problem_id} / {contender_id} #{sample_index}")
+    if refused is not None:
+        raise AlreadyGenerated(f"{problem_id} / {contender_id} #{sample_index}", refused)
     return AnswerWriter(db, generation_id, flush_seconds=flush_seconds)

@@ -2,14 +2,20 @@
 token, flushed as it grows and finished with its stop reason. One *current* row per
 (problem, contender, sample): regenerating supersedes the old row in the same transaction.
 Writers take ``runs.WRITE_LOCK`` so the threads of one process never wait on SQLite's lock.
+
+A row ``streaming`` is its run's *claim* on the pair: ``begin_generation`` reads the
+current row and inserts in one ``BEGIN IMMEDIATE`` transaction, so of several processes
+starting the same pair at once exactly one inserts, and the others see its claim (with
+whether its run is still alive, ``runs.run_is_dead``) and follow it or take it over.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Collection, Iterable, Sequence
+from dataclasses import dataclass
 from typing import Any
 
-from gradebench.engine.store.runs import WRITE_LOCK
+from gradebench.engine.store.runs import ORPHAN_AGE, WRITE_LOCK, older_than, run_is_dead
 from gradebench.engine.store.sqlite import Database
 
 _CHUNK = 400  # below SQLite's bound-parameter limit, with room for the other parameters
@@ -71,12 +77,51 @@ def current_generation_ids(
     return found
 
 
-def streaming_rows(db: Database) -> list[tuple[str, str, str | None, str | None]]:
-    """(generation id, started_at, run host, run finished_at) of every ``streaming`` row."""
+def streaming_rows(db: Database) -> list[tuple[str, str, str | None, str | None, str | None]]:
+    """(generation id, started_at, run host, run finished_at, run heartbeat_at) of every
+    ``streaming`` row."""
     return db.execute(
-        "SELECT g.id, g.started_at, r.host, r.finished_at FROM generations g "
+        "SELECT g.id, g.started_at, r.host, r.finished_at, r.heartbeat_at FROM generations g "
         "LEFT JOIN runs r ON r.id = g.run_id WHERE g.status = 'streaming'"
     ).fetchall()
+
+
+@dataclass(frozen=True)
+class CurrentRow:
+    """What ``begin_generation`` knows of the current row it may replace."""
+
+    generation_id: str
+    status: str
+    run_id: str | None
+    claim_alive: bool
+    """For a ``streaming`` row: whether its run can still write (False for other statuses)."""
+
+
+_CURRENT_WITH_RUN = (
+    "SELECT g.id, g.status, g.run_id, g.started_at, r.id IS NOT NULL, r.host, r.finished_at,"
+    " r.heartbeat_at FROM generations g LEFT JOIN runs r ON r.id = g.run_id"
+)
+
+
+def _current_row(raw: Sequence[Any] | None) -> CurrentRow | None:
+    if raw is None:
+        return None
+    gid, status, run_id, started_at, has_run, host, finished_at, heartbeat_at = raw
+    alive = False
+    if status == "streaming":
+        if has_run:
+            alive = not run_is_dead(host, finished_at, started_at, heartbeat_at)
+        else:
+            alive = not older_than(started_at, ORPHAN_AGE)
+    return CurrentRow(gid, status, run_id, alive)
+
+
+def claim_alive(db: Database, generation_id: str) -> bool:
+    """Whether this row is ``streaming`` and its run can still write to it."""
+    row = _current_row(
+        db.execute(f"{_CURRENT_WITH_RUN} WHERE g.id = ?", [generation_id]).fetchone()
+    )
+    return row is not None and row.claim_alive
 
 
 def streaming_ids_of_run(db: Database, run_id: str) -> list[str]:
@@ -110,27 +155,32 @@ def begin_generation(
     run_id: str | None,
     threads: int | None,
     started_at: str,
-    replaceable: Callable[[str], bool],
-) -> bool:
-    """Insert the ``streaming`` row, superseding the current one when ``replaceable(status)``.
+    replaceable: Callable[[CurrentRow], bool],
+) -> CurrentRow | None:
+    """Insert the ``streaming`` row, superseding the current one when ``replaceable(row)``.
 
-    Returns False (and writes nothing) when a current row exists that may not be replaced.
-    The read and the writes are one transaction under ``WRITE_LOCK``.
+    Returns None when the row was inserted, else the current row that may not be replaced
+    (and writes nothing). The read and the writes are one ``BEGIN IMMEDIATE`` transaction
+    under ``WRITE_LOCK``: no other process can insert between them.
     """
     with WRITE_LOCK, db.conn:
-        row = db.conn.execute(
-            "SELECT id, status FROM generations WHERE problem_id = ? AND contender_id = ? "
-            "AND sample_index = ? AND superseded_at IS NULL",
-            (problem_id, contender_id, sample_index),
-        ).fetchone()
+        if not db.conn.in_transaction:
+            db.conn.execute("BEGIN IMMEDIATE")
+        row = _current_row(
+            db.conn.execute(
+                f"{_CURRENT_WITH_RUN} WHERE g.problem_id = ? AND g.contender_id = ? "
+                "AND g.sample_index = ? AND g.superseded_at IS NULL",
+                (problem_id, contender_id, sample_index),
+            ).fetchone()
+        )
         if row is not None:
-            if not replaceable(row[1]):
-                return False
+            if not replaceable(row):
+                return row
             db.conn.execute(
                 "UPDATE generations SET superseded_at = ?, "
                 "status = CASE WHEN status = 'streaming' THEN 'cancelled' ELSE status END "
                 "WHERE id = ?",
-                (started_at, row[0]),
+                (started_at, row.generation_id),
             )
         db.conn.execute(
             "INSERT INTO generations (id, run_id, problem_id, contender_id, sample_index, "
@@ -146,7 +196,7 @@ def begin_generation(
                 started_at,
             ),
         )
-    return True
+    return None
 
 
 def write_partial_text(db: Database, generation_id: str, text: str, tokens: int) -> None:

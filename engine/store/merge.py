@@ -58,7 +58,10 @@ TABLE_RULES: tuple[TableRule, ...] = (
     TableRule("problems", ("id",), same=("content_sha256",), noun="problems"),
     TableRule("expected_outputs", ("problem_id", "content_sha256"), noun="expected outputs"),
     TableRule(
-        "runs", ("id",), same=("kind", "suite", "reviewer", "started_at"), latest=("finished_at",)
+        "runs",
+        ("id",),
+        same=("kind", "suite", "reviewer", "started_at"),
+        latest=("finished_at", "heartbeat_at"),
     ),
     TableRule(
         "generations",

@@ -435,4 +435,15 @@ def m009_adjudications(db: Database) -> None:
     )
 
 
+@migration("m010_run_heartbeat")
+def m010_run_heartbeat(db: Database) -> None:
+    """A run's last sign of life (``heartbeat_at``, written every few seconds while the
+    process lives): an answer ``streaming`` is a claim on its (problem, contender,
+    sample) held by its run, and a claim whose run stopped beating is taken over even
+    where the run's pid cannot be checked (another host name, a container)."""
+    columns = {row[1] for row in db.execute("PRAGMA table_info(runs)").fetchall()}
+    if "heartbeat_at" not in columns:
+        db.execute("ALTER TABLE runs ADD COLUMN heartbeat_at TEXT")
+
+
 SCHEMA_VERSION = len(MIGRATION_NAMES)

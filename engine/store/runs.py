@@ -2,8 +2,11 @@
 batch, a grading session), and whether a run is still alive.
 
 A run records its host (hostname, pid, versions) so answers left ``streaming`` by a run
-that died are recognised: on the same host by its pid, elsewhere (another host, a merged
-database) by age. A run that ended sets ``finished_at``.
+that died are recognised: on the same host by its pid; elsewhere (another host name, a
+container, a merged database) by its heartbeat (``heartbeat_at``, written every
+``HEARTBEAT_SECONDS`` by ``RunHeartbeat`` while the process lives; dead after
+``CLAIM_TIMEOUT`` without one), or by age when the run never beat (older versions). A
+run that ended sets ``finished_at``.
 """
 
 from __future__ import annotations
@@ -13,9 +16,11 @@ import json
 import os
 import platform
 import socket
+import sqlite3
 import sys
 import threading
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from gradebench.engine.store.database import new_id, to_json, utc_now
@@ -24,7 +29,14 @@ if TYPE_CHECKING:
     from gradebench.engine.store.sqlite import Database
 
 ORPHAN_AGE = timedelta(minutes=30)
-"""A ``streaming`` row without a live process on this host is considered dead after this long."""
+"""A ``streaming`` row of a run that never beat, whose process cannot be checked on this
+host, is considered dead after this long."""
+
+HEARTBEAT_SECONDS = 5.0
+"""How often a live run writes its ``heartbeat_at``."""
+
+CLAIM_TIMEOUT = timedelta(seconds=60)
+"""A run whose process cannot be checked here is dead once its heartbeat is this old."""
 
 WRITE_LOCK = threading.RLock()
 """Serialises writes that share one connection across threads (every writer of this
@@ -71,10 +83,11 @@ def start_run(
 ) -> str:
     """Insert a ``runs`` row (``kind``: generate or grade) and return its id."""
     run_id = new_id()
+    now = utc_now()
     with WRITE_LOCK, db.conn:
         db.conn.execute(
-            "INSERT INTO runs (id, kind, suite, reviewer, settings, host, started_at)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?)",
+            "INSERT INTO runs (id, kind, suite, reviewer, settings, host, started_at,"
+            " heartbeat_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
             (
                 run_id,
                 kind,
@@ -82,10 +95,59 @@ def start_run(
                 reviewer,
                 to_json(settings or {}),
                 to_json(host_info()),
-                utc_now(),
+                now,
+                now,
             ),
         )
     return run_id
+
+
+def beat(db: Database, run_id: str) -> None:
+    """Write the run's ``heartbeat_at`` (now)."""
+    with WRITE_LOCK, db.conn:
+        db.conn.execute(
+            "UPDATE runs SET heartbeat_at = ? WHERE id = ? AND finished_at IS NULL",
+            (utc_now(), run_id),
+        )
+
+
+class RunHeartbeat:
+    """A daemon thread writing a run's heartbeat every ``HEARTBEAT_SECONDS`` on a
+    connection of its own until ``stop()`` (or until the file can no longer be written)."""
+
+    def __init__(self, db_path: Path, run_id: str, every: float = HEARTBEAT_SECONDS) -> None:
+        self.db_path = Path(db_path)
+        self.run_id = run_id
+        self.every = every
+        self.beats = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._loop, name="run-heartbeat", daemon=True)
+
+    def start(self) -> RunHeartbeat:
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread.is_alive() and self._thread is not threading.current_thread():
+            self._thread.join(timeout=5)
+
+    def _loop(self) -> None:
+        from gradebench.engine.store.database import open_db
+
+        try:
+            db = open_db(self.db_path, migrate=False)
+        except Exception:  # the file went away: nothing left to keep alive
+            return
+        try:
+            while not self._stop.wait(self.every):
+                try:
+                    beat(db, self.run_id)
+                except sqlite3.Error:
+                    return
+                self.beats += 1
+        finally:
+            db.conn.close()
 
 
 def finish_run(db: Database, run_id: str) -> None:
@@ -97,9 +159,15 @@ def finish_run(db: Database, run_id: str) -> None:
         )
 
 
-def run_is_dead(host_json: str | None, finished_at: str | None, started_at: str) -> bool:
-    """Whether a run can no longer write: finished, its process gone (same host), or
-    older than ``ORPHAN_AGE`` when its process cannot be checked (another host)."""
+def run_is_dead(
+    host_json: str | None,
+    finished_at: str | None,
+    started_at: str,
+    heartbeat_at: str | None = None,
+) -> bool:
+    """Whether a run can no longer write: finished, its process gone (same host), or,
+    when its process cannot be checked here, its heartbeat older than ``CLAIM_TIMEOUT``
+    (``started_at`` older than ``ORPHAN_AGE`` for a run that never beat)."""
     if finished_at:
         return True
     try:
@@ -111,6 +179,8 @@ def run_is_dead(host_json: str | None, finished_at: str | None, started_at: str)
     pid = host.get("pid")
     if isinstance(pid, int) and host.get("hostname") == socket.gethostname():
         return pid != os.getpid() and not process_alive(pid)
+    if heartbeat_at:
+        return older_than(heartbeat_at, CLAIM_TIMEOUT)
     return older_than(started_at, ORPHAN_AGE)
 
 

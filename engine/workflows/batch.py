@@ -37,7 +37,7 @@ from gradebench.engine.errors import SampleError, log_exception
 from gradebench.engine.generation.backend import Backend, GenerationRequest, GenerationResult
 from gradebench.engine.generation.contender_rows import RegisteredContender
 from gradebench.engine.problems.model import Problem
-from gradebench.engine.store.runs import finish_run, start_run
+from gradebench.engine.store.runs import RunHeartbeat, finish_run, start_run
 
 if TYPE_CHECKING:
     from gradebench.engine.store.sqlite import Database
@@ -243,6 +243,7 @@ def run_batch(
         suite,
         {"jobs": len(jobs), "parallel": parallel, "server_parallel": server_parallel},
     )
+    heartbeat = RunHeartbeat(db_path, run_id).start()
     local: queue.SimpleQueue[Job] = queue.SimpleQueue()
     served: queue.SimpleQueue[Job] = queue.SimpleQueue()
     for job in jobs:
@@ -297,11 +298,13 @@ def run_batch(
                     if not isinstance(item, BaseException):
                         summary.outcomes.append(item)
             finally:  # a second Ctrl-C while the workers wind down still closes the run
+                heartbeat.stop()
                 finish_run(main_db, run_id)
                 main_db.conn.close()
             raise
     if cancel.is_set() and failure is None:
         summary.interrupted = True
+    heartbeat.stop()
     finish_run(main_db, run_id)
     main_db.conn.close()
     if failure is not None:

@@ -23,6 +23,7 @@ if TYPE_CHECKING:  # the rules above import cheaply: the CLI's argument parser r
     from gradebench.engine.generation.registry import Contender
     from gradebench.engine.grading.rubric import Rubric
     from gradebench.engine.problems.model import Problem
+    from gradebench.engine.store.runs import RunHeartbeat
     from gradebench.engine.store.sqlite import Database
 
 CONTENDER_BOUNDS = (2, 4)
@@ -68,6 +69,8 @@ class GradingSession:
     which: str
     run_id: str
     rubric: Rubric = field(default_factory=lambda: _default_rubric())
+    heartbeat: RunHeartbeat | None = None
+    """Keeps the run (and so its claims on the answers it streams) alive for other apps."""
 
 
 def _default_rubric() -> Rubric:
@@ -111,7 +114,8 @@ def open_grading_session(
     from gradebench.engine.generation.contender_rows import register_contender
     from gradebench.engine.grading.progress import select_problems
     from gradebench.engine.grading.reviewer_settings import remember_reviewer
-    from gradebench.engine.store.runs import start_run
+    from gradebench.engine.store.database import database_file
+    from gradebench.engine.store.runs import RunHeartbeat, start_run
 
     check_request(request)
     if not problems:
@@ -146,7 +150,10 @@ def open_grading_session(
         },
         reviewer=reviewer,
     )
+    path = database_file(db.conn)
+    heartbeat = None if path is None else RunHeartbeat(path, run_id).start()
     return GradingSession(
+        heartbeat=heartbeat,
         suite=request.suite,
         problems=list(chosen),
         seats=seats,
@@ -168,6 +175,8 @@ def close_grading_session(db: Database, session: GradingSession) -> None:
     from gradebench.engine.store.generations import close_streaming, streaming_ids_of_run
     from gradebench.engine.store.runs import finish_run
 
+    if session.heartbeat is not None:
+        session.heartbeat.stop()
     unfinished = streaming_ids_of_run(db, session.run_id)
     if unfinished:
         close_streaming(db, unfinished, QUIT_WHILE_STREAMING, utc_now())

@@ -6,7 +6,8 @@ problem order (its filter's order) and prepares the next ``depth`` problems, nea
 first, one job per (problem, contender). Jobs are ordinary batch jobs
 (``gradebench.engine.workflows.batch.run_job``): the same rows, the same resume rules
 as ``gradebench generate`` (a finished or failed answer is kept, a cancelled or
-interrupted one is redone, a row streaming elsewhere is left alone), so quitting loses
+interrupted one is redone, a row another live process streams is left to it and taken
+over if that process dies), so quitting loses
 nothing and the next session picks the answers up. Its threads take leases at
 ``LOOK_AHEAD`` priority, so the problem on screen takes the threads at the next token
 and look-ahead pauses until the screen is done. A job on a problem that leaves the
@@ -28,6 +29,7 @@ from gradebench.engine.errors import UserError
 from gradebench.engine.generation.contender_rows import RegisteredContender
 from gradebench.engine.generation.thread_budget import LOOK_AHEAD, SCREEN, Work, running_as
 from gradebench.engine.store.executions import has_execution
+from gradebench.engine.store.generations import claim_alive
 from gradebench.engine.workflows.batch import KEEP, Job, run_job
 
 if TYPE_CHECKING:
@@ -107,6 +109,9 @@ class LookAhead:
         self._running: dict[tuple[str, str], RunningJob] = {}
         self._prepared: set[tuple[str, str]] = set()
         self._done: set[tuple[str, str]] = set()
+        self._elsewhere: set[tuple[str, str]] = set()
+        """Pairs another live process (another reviewer's app, a ``generate``) is making:
+        looked at again on every pass, taken over if that process dies."""
         self._stopped = False
         count = workers if workers is not None else len(self.seats)
         self._threads = [
@@ -151,7 +156,7 @@ class LookAhead:
     def status(self) -> LookAheadStatus:
         with self._lock:
             window = [self.problems[i].id for i in self._window]
-            running = {p for p, _ in self._running}
+            running = {p for p, _ in self._running} | {p for p, _ in self._elsewhere}
             done = set(self._done)
         ready = sum(1 for p in window if all((p, s.contender_id) in done for s in self.seats))
         return LookAheadStatus(ready, sum(1 for p in window if p in running), self.depth)
@@ -176,7 +181,12 @@ class LookAhead:
                 key = (problem.id, seat.contender_id)
                 if key in self._running or key in self._done:
                     continue
-                if self._settled(db, problem, seat):
+                settled = self._settled(db, problem, seat)
+                if settled is None:
+                    self._elsewhere.add(key)
+                    continue
+                self._elsewhere.discard(key)
+                if settled:
                     self._done.add(key)
                     continue
                 job = RunningJob()
@@ -184,13 +194,20 @@ class LookAhead:
                 return problem, seat, job
         return None
 
-    def _settled(self, db: Database, problem: Problem, seat: Seat) -> bool:
+    def _settled(self, db: Database, problem: Problem, seat: Seat) -> bool | None:
+        """True: nothing to do; False: work to do; None: another live process is making it."""
         row = current_generation(db, problem.id, seat.contender_id)
-        if row is None or row["status"] not in (*KEEP, "streaming"):
+        if row is None:
+            return False
+        if row["status"] == "streaming":
+            if row["run_id"] == self.pipeline.run_id:
+                return True  # this session's own stream (the screen's)
+            return None if claim_alive(db, row["id"]) else False  # dead: taken over
+        if row["status"] not in KEEP:
             return False
         if row["status"] in FINISHED:
             return has_execution(db, row["id"])
-        return True  # a kept error, or streaming in another live process (or on screen)
+        return True  # a kept error
 
     def _work(self) -> None:
         db = self.pipeline.db  # this thread's own connection

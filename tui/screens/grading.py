@@ -11,7 +11,7 @@ says so in one line, naming the log file.
 from __future__ import annotations
 
 import random
-from functools import lru_cache
+from functools import lru_cache, partial
 from typing import TYPE_CHECKING, ClassVar
 
 from textual import on
@@ -256,7 +256,8 @@ class GradingScreen(GradingKeys, Screen):
         if follow and self.look_ahead is not None:
             self._run_job(pane, name, pane_jobs.follow_or_generate, problem, seat, self.look_ahead)
         else:
-            self._run_job(pane, name, pane_jobs.generate_and_test, problem, seat)
+            generate = partial(pane_jobs.generate_and_test, regenerate=not follow)
+            self._run_job(pane, name, generate, problem, seat)
 
     def start_tests(self, pane: AnswerPane, answer: Answer) -> None:
         problem = self.problem

@@ -11,6 +11,7 @@ job reaches the pane. An exception is not caught here: it ends the worker in the
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
@@ -43,6 +44,13 @@ class StopFlag(threading.Event):
         return super().is_set() or (worker is not None and worker.is_cancelled)
 
 
+FOLLOW_POLL_SECONDS = 0.25
+"""How often a pane following another process's stream reads the stored text."""
+RESULT_GRACE_SECONDS = 10.0
+"""How long a followed answer's pane waits for the other process's test result before
+running the tests itself."""
+
+
 def generate_and_test(
     post: Post,
     pane: int,
@@ -50,8 +58,13 @@ def generate_and_test(
     problem: Problem,
     seat: Seat,
     stop: StopFlag,
+    regenerate: bool = True,
 ) -> None:
-    """Stream a new answer into the pane, then run its tests."""
+    """Stream a new answer into the pane, then run its tests. ``regenerate`` (``r``)
+    replaces the current answer whatever it is; otherwise (the problem was just opened) a
+    stream another live process is making is followed instead (``follow_stored``)."""
+    from gradebench.engine.answers.recording import AlreadyGenerated
+
     worker = get_current_worker()
     stop.worker = worker
 
@@ -60,13 +73,73 @@ def generate_and_test(
             post(TokensArrived(pane, worker, text, tokens, rate))
 
     batcher = TokenBatcher(emit)
-    answer = pipeline.generate(problem, seat, batcher.add, stop)
+    try:
+        answer = pipeline.generate(problem, seat, batcher.add, stop, regenerate=regenerate)
+    except AlreadyGenerated:  # another process holds (or just finished) this answer
+        follow_stored(post, pane, pipeline, problem, seat, stop)
+        return
     batcher.flush()
     if worker.is_cancelled:
         return
     post(AnswerSettled(pane, worker, answer))
     if answer.status in FINISHED_STATUSES and not stop.is_set():
         run_tests(post, pane, pipeline, problem, answer, stop)
+
+
+def follow_stored(
+    post: Post,
+    pane: int,
+    pipeline: AnswerPipeline,
+    problem: Problem,
+    seat: Seat,
+    stop: StopFlag,
+) -> None:
+    """Show an answer another process is streaming, as its stored text grows; settle it
+    when it ends (with that process's test result, or tests run here if none comes), and
+    take it over (generate it here) if that process dies first. Escape stops following;
+    the other process's stream goes on."""
+    worker = get_current_worker()
+    stop.worker = worker
+
+    def emit(text: str, tokens: int, rate: float | None) -> None:
+        if not worker.is_cancelled:
+            post(TokensArrived(pane, worker, text, tokens, rate))
+
+    batcher = TokenBatcher(emit)
+    shown = 0
+    while True:
+        answer = pipeline.current(problem, seat)
+        if worker.is_cancelled or stop.is_set():
+            return
+        if answer is None or (
+            answer.status == "streaming" and not pipeline.claim_alive(answer.generation_id)
+        ):  # the other process died (or its row is gone): make the answer here
+            generate_and_test(post, pane, pipeline, problem, seat, stop, regenerate=False)
+            return
+        if len(answer.raw_answer) > shown:
+            batcher.add(answer.raw_answer[shown:])
+            shown = len(answer.raw_answer)
+        if answer.status != "streaming":
+            break
+        batcher.flush()
+        time.sleep(FOLLOW_POLL_SECONDS)
+    batcher.flush()
+    if answer.status not in FINISHED_STATUSES:  # cut off elsewhere: make it here
+        generate_and_test(post, pane, pipeline, problem, seat, stop, regenerate=False)
+        return
+    post(AnswerSettled(pane, worker, answer))
+    deadline = time.monotonic() + RESULT_GRACE_SECONDS
+    while True:
+        _answer, result = pipeline.stored(problem, seat)
+        if worker.is_cancelled:
+            return
+        if result is not None:
+            post(ResultReady(pane, worker, result))
+            return
+        if time.monotonic() > deadline:
+            run_tests(post, pane, pipeline, problem, answer, stop)
+            return
+        time.sleep(FOLLOW_POLL_SECONDS)
 
 
 def follow_or_generate(
@@ -92,7 +165,7 @@ def follow_or_generate(
     if following is None:
         answer, result = pipeline.stored(problem, seat)
         if answer is None:
-            generate_and_test(post, pane, pipeline, problem, seat, stop)
+            generate_and_test(post, pane, pipeline, problem, seat, stop, regenerate=False)
             return
         if not worker.is_cancelled:
             post(AnswerSettled(pane, worker, answer))
@@ -113,7 +186,7 @@ def follow_or_generate(
         return
     answer = pipeline.current(problem, seat)
     if answer is None:  # the job ended before it wrote a row: generate here
-        generate_and_test(post, pane, pipeline, problem, seat, stop)
+        generate_and_test(post, pane, pipeline, problem, seat, stop, regenerate=False)
         return
     post(AnswerSettled(pane, worker, answer))
     if answer.status in FINISHED_STATUSES and not stop.is_set():

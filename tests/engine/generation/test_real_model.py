@@ -215,3 +215,50 @@ def test_gradebench_generate_starts_where_the_last_reviewer_resumes_grading(
         *[(i, 1) for i in ids[1:]],
         (ids[0], 1),
     ]
+
+
+def test_three_gradebench_generate_processes_racing_on_the_same_pairs_make_one_answer_each(
+    tmp_path: Path, demo_suite_dir: Path
+) -> None:
+    """Each process plans every pair; a pair another one is streaming is left to it (its
+    claim), so the three share the work: one answer per pair, nothing superseded."""
+    import sqlite3
+    import subprocess
+    import sys
+
+    config = tmp_path / "gradebench.toml"
+    config.write_text(
+        "[generation]\nmax_threads = 1\n"
+        "[contenders.smol-short]\nmodel = 'smollm2-135m'\nprompt_style = 'plain'\nmax_tokens = 24\n"
+    )
+    db_path = tmp_path / "race.db"
+    command = [
+        sys.executable,
+        "-c",
+        "from gradebench.tui.cli.main import main; main()",
+        "--db",
+        str(db_path),
+        "--config",
+        str(config),
+        "generate",
+        "--suite",
+        str(demo_suite_dir),
+        "--contender",
+        "smol-short",
+    ]
+    racers = [
+        subprocess.Popen(command, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        for _ in range(3)
+    ]
+    ends = [racer.communicate(timeout=600) for racer in racers]
+    assert [racer.returncode for racer in racers] == [0, 0, 0], [e[1][-400:] for e in ends]
+    with sqlite3.connect(db_path) as db:
+        rows = db.execute(
+            "SELECT problem_id, status, superseded_at, run_id FROM generations"
+        ).fetchall()
+        runs = db.execute("SELECT COUNT(*) FROM runs WHERE kind = 'generate'").fetchone()[0]
+        tested = db.execute("SELECT COUNT(DISTINCT generation_id) FROM executions").fetchone()[0]
+    assert runs == 3
+    assert len(rows) == 3 and len({problem for problem, *_ in rows}) == 3
+    assert all(status in ("done", "max_tokens") and sup is None for _p, status, sup, _r in rows)
+    assert tested == 3

@@ -66,7 +66,7 @@ def regenerate(db, problem: str, contender: str, text: str) -> str:
         run_id=None,
         threads=1,
         started_at=utc_now(),
-        replaceable=lambda status: True,
+        replaceable=lambda _row: True,
     )
     update_generation(
         db, generation_id, {"raw_answer": text, "status": "done", "finished_at": utc_now()}
