@@ -65,6 +65,7 @@ class GradebenchApp(App):
         stable_display: bool = False,
         seed: int | None = None,
         look_ahead: int | None = None,
+        recheck_rate: float | None = None,
     ) -> None:
         super().__init__()
         self.db_path = Path(db_path)
@@ -76,6 +77,11 @@ class GradebenchApp(App):
         self.look_ahead = look_ahead
         """Problems prepared ahead; ``None``: ``[grading] look_ahead`` from the config."""
         self.rng = random.Random(seed) if seed is not None else random.SystemRandom()
+        self.recheck_rate = recheck_rate
+        """Chance of a recheck before the next problem; ``None``: ``[grading] recheck_rate``."""
+        self.recheck_rng = (
+            random.Random(f"recheck:{seed}") if seed is not None else random.SystemRandom()
+        )
         self.suite_loader = suite_loader
         contender_list = list(contenders) if contenders is not None else list(DEFAULT_CONTENDERS)
         self.contender_choices = contender_list
@@ -203,6 +209,8 @@ class GradebenchApp(App):
                 rng=self.rng,
                 stable_display=self.stable_display,
                 look_ahead=self.look_ahead_depth(),
+                recheck_rate=self.configured_recheck_rate(),
+                recheck_rng=self.recheck_rng,
             )
         )
         return True
@@ -213,6 +221,13 @@ class GradebenchApp(App):
         from gradebench.engine.workflows.look_ahead import look_ahead_depth
 
         return look_ahead_depth(self.config)
+
+    def configured_recheck_rate(self) -> float:
+        if self.recheck_rate is not None:
+            return self.recheck_rate
+        from gradebench.engine.grading.rechecks import recheck_rate
+
+        return recheck_rate(self.config)
 
     def switch_or_push(self, screen: Screen) -> None:
         if len(self.screen_stack) > 1:

@@ -133,6 +133,12 @@ class ReviewerStats:
     """Median seconds between consecutive first grades in a session (breaks left out)."""
     pace_drift: float | None
     """Median of the later half of those gaps minus the earlier half's."""
+    rechecks: int = 0
+    """Answers shown to them again blind (``[grading] recheck_rate``) and graded again."""
+    recheck_same: float | None = None
+    """Of those, the share given the same score as the first time."""
+    recheck_kappa: float | None = None
+    """Cohen's kappa between their first grades and their rechecks (intra-rater)."""
 
 
 @dataclass(frozen=True)

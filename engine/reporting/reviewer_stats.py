@@ -4,6 +4,9 @@ why their grades differ from the tests (``reason_counts``).
 - **Position bias**: of a reviewer's current votes that prefer one side (``a`` or ``b``),
   the share that went to the left pane. Without a bias it tends to 0.5 when the panes
   are shuffled (blind mode) or the contenders are equally good.
+- **Self-consistency**: of the answers shown to a reviewer again blind (rechecks, kept
+  apart from the grades), how many got the same score, and Cohen's kappa between the
+  first grade and the recheck (intra-rater agreement; scores as categories).
 - **Pace**: seconds per graded answer, from the gaps between a reviewer's consecutive
   first grades (an event that replaces none) within one grading session (run); gaps over
   ``BREAK_SECONDS`` count as breaks and are left out. The median, and its drift: the
@@ -23,6 +26,8 @@ import numpy as np
 
 from gradebench.engine.reporting.loading import Table
 from gradebench.engine.reporting.model import ReviewerStats, Selection
+from gradebench.engine.reporting.stats import cohen_kappa
+from gradebench.engine.store.rechecks import recheck_pairs
 from gradebench.engine.store.report_reads import (
     current_vote_sides,
     first_grade_rows,
@@ -61,8 +66,19 @@ def reviewer_stats(
             if outcome in ("a", "b"):
                 sided[reviewer] += 1
                 left[reviewer] += outcome == "a"
+    firsts: dict[str, list[float]] = defaultdict(list)
+    seconds: dict[str, list[float]] = defaultdict(list)
+    pairs = recheck_pairs(conn, selection.reviewers)
+    if pairs:
+        at = table.locate([r[0] for r in pairs])
+        for (_, reviewer, first, again), position in zip(pairs, at, strict=True):
+            if position >= 0:
+                firsts[reviewer].append(first)
+                seconds[reviewer].append(again)
     stats = []
     for reviewer in sorted(set(graded) | set(votes)):
+        first, again = firsts.get(reviewer, []), seconds.get(reviewer, [])
+        same = sum(1 for x, y in zip(first, again, strict=True) if x == y)
         pace = gaps.get(reviewer, [])
         half = len(pace) // 2
         drift = median(pace[half:]) - median(pace[:half]) if half else None
@@ -74,6 +90,9 @@ def reviewer_stats(
                 left_share=left[reviewer] / sided[reviewer] if sided.get(reviewer) else None,
                 seconds_per_answer=median(pace) if pace else None,
                 pace_drift=drift,
+                rechecks=len(again),
+                recheck_same=same / len(again) if again else None,
+                recheck_kappa=cohen_kappa(first, again) if again else None,
             )
         )
     return tuple(stats)

@@ -142,7 +142,8 @@ def agreement_lines(report: Report) -> list[tuple[str, str]]:
 
 
 def reviewer_table(report: Report) -> tuple[list[str], list[list[str]]]:
-    """Per reviewer: answers graded, votes, left-pane share, pace and its drift."""
+    """Per reviewer: answers graded, votes, left-pane share, pace and its drift, rechecks
+    and their agreement with the first grades."""
     headers = [
         "Reviewer",
         "Answers graded",
@@ -150,6 +151,9 @@ def reviewer_table(report: Report) -> tuple[list[str], list[list[str]]]:
         "Left-pane share",
         "s per answer",
         "Drift (s)",
+        "Rechecks",
+        "Same on recheck",
+        "Intra-rater kappa",
     ]
 
     def number(value: float | None, pattern: str) -> str:
@@ -163,6 +167,9 @@ def reviewer_table(report: Report) -> tuple[list[str], list[list[str]]]:
             number(r.left_share, "{:.2f}"),
             number(r.seconds_per_answer, "{:.1f}"),
             number(r.pace_drift, "{:+.1f}"),
+            str(r.rechecks),
+            number(r.recheck_same, "{:.2f}"),
+            number(r.recheck_kappa, "{:.2f}"),
         ]
         for r in report.reviewers
     ]

@@ -108,6 +108,11 @@ TABLE_RULES: tuple[TableRule, ...] = (
         same=("generation_id", "adjudicator", "created_at", "score", "format_ok"),
     ),
     TableRule(
+        "rechecks",
+        ("id",),
+        same=("generation_id", "reviewer", "created_at", "score", "format_ok", "first_event_id"),
+    ),
+    TableRule(
         "assignments",
         ("id",),
         same=("batch_id", "suite", "problem_id", "reviewer", "position"),

@@ -446,4 +446,28 @@ def m010_run_heartbeat(db: Database) -> None:
         db.execute("ALTER TABLE runs ADD COLUMN heartbeat_at TEXT")
 
 
+@migration("m011_rechecks")
+def m011_rechecks(db: Database) -> None:
+    """Second grades of answers a reviewer already graded, shown again blind and
+    unannounced (``[grading] recheck_rate``): kept apart from ``grade_events`` so the
+    results tables never see them; ``first_event_id`` is the grade that was current when
+    the answer was shown again (the pair an intra-rater kappa compares)."""
+    run_script(
+        db,
+        """
+        CREATE TABLE IF NOT EXISTS rechecks (
+            id TEXT PRIMARY KEY,
+            generation_id TEXT NOT NULL REFERENCES generations(id),
+            reviewer TEXT NOT NULL,
+            created_at TEXT NOT NULL,
+            score REAL NOT NULL,
+            format_ok INTEGER,
+            first_event_id TEXT NOT NULL REFERENCES grade_events(id),
+            run_id TEXT REFERENCES runs(id)
+        );
+        CREATE INDEX IF NOT EXISTS rechecks_reviewer ON rechecks(reviewer, generation_id);
+        """,
+    )
+
+
 SCHEMA_VERSION = len(MIGRATION_NAMES)

@@ -56,6 +56,7 @@ def make_app(tmp_path: Path, backend: FakeBackend | None = None, **options):
         "stable_display": True,
         "seed": 7,
         "look_ahead": 0,  # today's behaviour unless a test turns look-ahead on
+        "recheck_rate": 0.0,  # no answer shown again unless a test asks for rechecks
     }
     settings.update(options)
     return GradebenchApp(**settings)

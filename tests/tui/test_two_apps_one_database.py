@@ -54,6 +54,7 @@ CHILD = textwrap.dedent(
     app = GradebenchApp(
         db_path=Path({db!r}), config=config, suite="lowcost60", contenders=short,
         reviewer=reviewer, ask=False, suite_loader=three, stable_display=True, seed=7,
+        recheck_rate=0.0,
     )
 
     def settled(index):

@@ -62,6 +62,11 @@ def start_app(context: Context) -> int:
                 f"--contenders: give {low} to {high} names separated by commas"
             ) from None
     which, subset = app_problems(args)
+    from gradebench.engine.grading.rechecks import recheck_rate
+    from gradebench.engine.workflows.look_ahead import look_ahead_depth
+
+    look_ahead_depth(context.config)  # a bad [grading] value fails here, as one line
+    recheck_rate(context.config)
     context.open_db().conn.close()  # a bad --db fails here, as one line
     import gpt4all  # noqa: F401  load the native library now: its dlopen notes go to the shell
 

@@ -46,6 +46,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument(
         "--raw", action="store_true", help="every grade event, one row each (csv or json)"
     )
+    parser.add_argument(
+        "--table",
+        default="results",
+        help="with --format csv, which table: results (default), agreement (kappas,"
+        " disputed and adjudicated answers), or reviewers (pace, position bias, rechecks)",
+    )
     parser.add_argument("--seed", type=int, default=None, help="bootstrap seed (default fixed)")
     parser.add_argument("-o", "--output", metavar="FILE", help="write here instead of stdout")
     add_subset_arguments(parser, seed_flag="--sample-seed")
@@ -56,6 +62,7 @@ def export(context: Context) -> int:
     from gradebench.engine.errors import UserError
     from gradebench.engine.reporting import stats
     from gradebench.engine.reporting.export import render_report
+    from gradebench.engine.reporting.formats.csv_table import CSV_TABLES
     from gradebench.engine.reporting.model import Selection
     from gradebench.engine.reporting.raw_grades import RAW_FORMATS, write_raw_grades
     from gradebench.engine.reporting.report import build_report
@@ -67,6 +74,13 @@ def export(context: Context) -> int:
         raise UserError(
             f"--format: unknown format {args.format!r} (choose from {', '.join(FORMATS)})"
         )
+    table = args.table.lower()
+    if table not in CSV_TABLES:
+        raise UserError(
+            f"--table: unknown table {args.table!r} (choose from {', '.join(CSV_TABLES)})"
+        )
+    if table != "results" and (fmt != "csv" or args.raw):
+        raise UserError(f"--table: only a CSV report holds one table per file ({fmt} has all)")
     if args.raw and fmt not in RAW_FORMATS:
         raise UserError(f"--format: --raw exports csv or json, not {fmt}")
     by = parse_by(args.by)
@@ -98,7 +112,7 @@ def export(context: Context) -> int:
                 count = write_raw_grades(db.conn, selection, fmt, stream)
         print(f"{count} grade events", file=sys.stderr)
         return 0
-    text = render_report(build_report(db.conn, selection, by=by), fmt)
+    text = render_report(build_report(db.conn, selection, by=by), fmt, table)
     if output is None:
         sys.stdout.write(text)
     else:

@@ -73,8 +73,14 @@ class GradingScreen(GradingKeys, Screen):
         rng: random.Random,
         stable_display: bool = False,
         look_ahead: int = 0,
+        recheck_rate: float = 0.0,
+        recheck_rng: random.Random | None = None,
     ) -> None:
         super().__init__()
+        self.recheck_rate = recheck_rate
+        self.recheck_rng = recheck_rng or random.SystemRandom()
+        self.recheck_return: int | None = None
+        """While a recheck is shown: the problem ``n`` goes to next (None: no recheck)."""
         self.session = session
         self.db = db
         self.pipeline = pipeline
@@ -154,26 +160,43 @@ class GradingScreen(GradingKeys, Screen):
     # --- showing a problem ---
 
     @property
+    def rechecking(self) -> bool:
+        """An already graded problem is shown again, blind (``engine.grading.rechecks``)."""
+        return self.recheck_return is not None
+
+    @property
+    def blind(self) -> bool:
+        return self.session.blind or self.rechecking
+
+    @property
     def hidden(self) -> bool:
         """Blind and not revealed yet: names, speed and timing stay off the screen."""
-        return self.session.blind and (self.presentation is None or not self.presentation.revealed)
+        return self.blind and (self.presentation is None or not self.presentation.revealed)
 
     def pane_label(self, pane_index: int) -> str:
         seat = self.session.seats[self.order[pane_index]]
-        if not self.session.blind:
+        if not self.blind:
             return seat.name
         letter = blind_label(pane_index)
         if self.presentation is not None and self.presentation.revealed:
             return f"{letter} · {seat.name}"
         return letter
 
-    def show_problem(self, index: int) -> None:
+    def show_problem(self, index: int, *, recheck_return: int | None = None) -> None:
+        """Show problem ``index``; with ``recheck_return`` as a recheck (blind, its grades
+        not shown, new scores kept as rechecks), after which ``n`` goes to that problem."""
         self.cancel_all()
         self.index = index
+        self.recheck_return = recheck_return
         problem = self.problem
         if self.look_ahead is not None:
-            self.look_ahead.focus(index)  # its jobs on this problem stop: the screen takes it
-        self.presentation, self.vote = self.records.open_problem(problem)
+            # its jobs on this problem stop: the screen takes it (a recheck keeps the
+            # window after the problem the reviewer left)
+            self.look_ahead.focus(index if recheck_return is None else recheck_return - 1)
+        if recheck_return is None:
+            self.presentation, self.vote = self.records.open_problem(problem)
+        else:
+            self.presentation, self.vote = self.records.recheck_presentation(problem), None
         seat_ids = self.records.seat_ids
         self.order = [seat_ids.index(c) for c in self.presentation.contender_order]
         self.query_one(ProblemPane).show(problem)
@@ -191,7 +214,8 @@ class GradingScreen(GradingKeys, Screen):
                 state.settle(answer, prepared=prepared)
                 if result is not None:
                     state.show_result(result)
-                state.show_grade(*self.records.grade_of(answer.generation_id))
+                if recheck_return is None:
+                    state.show_grade(*self.records.grade_of(answer.generation_id))
             states.append((pane, state, answer, answer is not None and result is None))
         if self.hidden and not all(_complete(state) for _pane, state, _a, _t in states):
             self.held = {pane.index: state for pane, state, _a, _t in states}

@@ -16,6 +16,8 @@ from typing import TYPE_CHECKING, ClassVar
 from textual.binding import Binding
 
 if TYPE_CHECKING:
+    import random
+
     from gradebench.engine.workflows.grading_session import GradingSession
     from gradebench.tui.screens.grading_records import GradingRecords
     from gradebench.tui.widgets.answer_pane import AnswerPane
@@ -89,6 +91,9 @@ class GradingKeys:
     records: GradingRecords
     current: int
     index: int
+    recheck_rate: float
+    recheck_rng: random.Random
+    recheck_return: int | None
 
     if TYPE_CHECKING:  # provided by GradingScreen / Screen
         from gradebench.engine.grading.presentations import Presentation
@@ -101,7 +106,9 @@ class GradingKeys:
         @property
         def panes(self) -> list[_Pane]: ...
         def focused_pane(self) -> _Pane | None: ...
-        def show_problem(self, index: int) -> None: ...
+        def show_problem(self, index: int, *, recheck_return: int | None = None) -> None: ...
+        @property
+        def rechecking(self) -> bool: ...
         def update_progress(self) -> None: ...
         def refresh_bindings(self) -> None: ...
         def notify(self, message: str, **kwargs: object) -> None: ...
@@ -166,6 +173,14 @@ class GradingKeys:
         state = pane.state
         if state.answer is None:
             self.notify("no answer to grade yet", severity="warning")
+            return
+        if self.rechecking:
+            event = self.records.record_recheck(
+                state.answer.generation_id, score=score, format_ok=format_ok
+            )
+            state.show_grade(event, 1)
+            pane.render_all()
+            self.after_grade(bindings_changed=True)
             return
         event = self.records.record_grade(
             state.answer.generation_id,
@@ -237,6 +252,8 @@ class GradingKeys:
         return disagreement(state.grade.score, state.result.verdict)
 
     def action_reason(self) -> None:
+        if self.rechecking:  # a recheck looks like any problem: the key does nothing
+            return
         pane = self.focused_pane()
         if pane is None or pane.state.grade is None:
             return
@@ -262,6 +279,8 @@ class GradingKeys:
         self.app.push_screen(ReasonScreen(state.label, how), chosen)  # type: ignore[attr-defined]
 
     def action_history(self) -> None:
+        if self.rechecking:  # a recheck looks like any problem: the key does nothing
+            return
         pane = self.focused_pane()
         if pane is None or pane.state.answer is None:
             return
@@ -272,6 +291,8 @@ class GradingKeys:
         self.app.push_screen(screen)  # type: ignore[attr-defined]
 
     def action_vote(self, outcome: str) -> None:
+        if self.rechecking:  # a recheck looks like any problem: the key does nothing
+            return
         panes = self.panes
         answers = [p.state.answer for p in panes]
         if len(panes) != 2 or answers[0] is None or answers[1] is None:
@@ -292,10 +313,28 @@ class GradingKeys:
         self.show_problem(index)
 
     def action_next_problem(self) -> None:
-        if self.index + 1 < len(self.session.problems):
-            self.show_problem(self.index + 1)
-        else:
+        problems = self.session.problems
+        if self.recheck_return is not None:  # leaving a recheck: on to where the reviewer was
+            target = self.recheck_return
+            if target < len(problems):
+                self.show_problem(target)
+            else:
+                self.show_problem(target - 1)
+            return
+        if self.index + 1 >= len(problems):
             self.notify("this is the last problem")
+            return
+        again = self.records.choose_recheck(
+            self.recheck_rate,
+            self.recheck_rng,
+            leaving=problems[self.index].id,
+            going_to=problems[self.index + 1].id,
+        )
+        if again is not None:
+            index = next(i for i, p in enumerate(problems) if p.id == again)
+            self.show_problem(index, recheck_return=self.index + 1)
+            return
+        self.show_problem(self.index + 1)
 
     def action_previous_problem(self) -> None:
         if self.index > 0:
@@ -312,6 +351,8 @@ class GradingKeys:
     # --- streams ---
 
     def action_regenerate(self) -> None:
+        if self.rechecking:  # a recheck looks like any problem: the key does nothing
+            return
         pane = self.focused_pane()
         if pane is None or pane.state.streaming:
             return

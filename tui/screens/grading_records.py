@@ -22,6 +22,11 @@ from gradebench.engine.grading.progress import (
     resume_index,
     reviewer_summary,
 )
+from gradebench.engine.grading.rechecks import (
+    choose_recheck,
+    recheck_presentation,
+    record_recheck,
+)
 from gradebench.engine.grading.reviewer_settings import save_position
 from gradebench.engine.grading.votes import Vote, current_vote, record_vote
 
@@ -77,6 +82,41 @@ class GradingRecords:
             rng=self.rng,
         )
         return presentation, current_vote(db, problem.id, session.reviewer)
+
+    def recheck_presentation(self, problem: Problem) -> Presentation:
+        """How a recheck shows a problem again: blind, panes shuffled afresh, names hidden
+        until its grades are in. Not recorded (no vote is taken on a recheck), and the
+        reviewer's position stays where it was."""
+        return recheck_presentation(problem.id, self.session.reviewer, self.seat_ids, self.rng)
+
+    def choose_recheck(
+        self, rate: float, rng: random.Random, leaving: str, going_to: str
+    ) -> str | None:
+        """The problem to show again before the next one (``engine.grading.rechecks``)."""
+        session = self.session
+        return choose_recheck(
+            self.db,
+            rng,
+            rate,
+            reviewer=session.reviewer,
+            problem_ids=self.problem_ids,
+            contender_ids=self.seat_ids,
+            leaving=leaving,
+            going_to=going_to,
+        )
+
+    def record_recheck(
+        self, generation_id: str, *, score: float, format_ok: bool | None
+    ) -> GradeEvent:
+        session = self.session
+        return record_recheck(
+            self.db,
+            generation_id=generation_id,
+            reviewer=session.reviewer,
+            score=score,
+            format_ok=format_ok,
+            run_id=session.run_id,
+        )
 
     def grade_of(self, generation_id: str) -> tuple[GradeEvent | None, int]:
         """The reviewer's current grade of an answer and how many grade events it has."""

@@ -1,11 +1,14 @@
-"""The results table as CSV: one row per group, machine-readable values (empty: no data)."""
+"""The report's tables as CSV, machine-readable values (empty: no data): the results (one
+row per group), the agreement figures (one row per figure, with adjudication counts) or
+the reviewers (one row each: pace, position bias, rechecks). One table per file."""
 
 from __future__ import annotations
 
 import csv
 import io
+from dataclasses import fields
 
-from gradebench.engine.reporting.model import Report
+from gradebench.engine.reporting.model import Report, ReviewerStats
 from gradebench.engine.reporting.tables import report_columns
 
 
@@ -16,4 +19,47 @@ def render_csv(report: Report) -> str:
     writer.writerow([c.key for c in columns])
     for row in report.rows:
         writer.writerow(["" if (v := c.value(row)) is None else v for c in columns])
+    return buffer.getvalue()
+
+
+CSV_TABLES = ("results", "agreement", "reviewers")
+
+
+def render_csv_agreement(report: Report) -> str:
+    """Every agreement figure as (figure, value): kappas, disputed and adjudicated answers,
+    reasons, agreement with the tests."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    a = report.agreement
+    writer.writerow(["figure", "value"])
+    writer.writerow(["reviewers", ";".join(a.reviewers)])
+    writer.writerow(["answers_graded_by_two_or_more", a.items])
+    for pair in a.cohen:
+        writer.writerow(
+            [f"cohen_kappa:{pair.first}/{pair.second}", "" if pair.kappa is None else pair.kappa]
+        )
+        writer.writerow([f"cohen_items:{pair.first}/{pair.second}", pair.items])
+    writer.writerow(["fleiss_kappa", "" if a.fleiss_kappa is None else a.fleiss_kappa])
+    writer.writerow(
+        ["krippendorff_alpha", "" if a.krippendorff_alpha is None else a.krippendorff_alpha]
+    )
+    writer.writerow(["disputed", a.disputed])
+    writer.writerow(["adjudicated", a.adjudicated])
+    for code, count in a.reasons:
+        writer.writerow([f"reason:{code}", count])
+    writer.writerow(["auto_compared", a.auto_compared])
+    writer.writerow(["auto_agree", a.auto_agree])
+    writer.writerow(["human_raised", a.human_raised])
+    writer.writerow(["human_lowered", a.human_lowered])
+    return buffer.getvalue()
+
+
+def render_csv_reviewers(report: Report) -> str:
+    """One row per reviewer with every ``ReviewerStats`` field."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    names = [f.name for f in fields(ReviewerStats)]
+    writer.writerow(names)
+    for reviewer in report.reviewers:
+        writer.writerow(["" if (v := getattr(reviewer, n)) is None else v for n in names])
     return buffer.getvalue()
