@@ -5,7 +5,9 @@ to pane states (``PaneState``), and reads and writes through ``grading_records``
 calls on the UI thread, one short transaction per key press). Answers come from
 ``AnswerPipeline`` in thread workers, one exclusive group per pane (``pane_jobs``);
 a failing job is logged by the one ``on_worker_state_changed`` handler and its pane
-says so in one line, naming the log file.
+says so in one line, naming the log file. (About 410 lines: showing a problem, the blind
+hold and rechecks share the pane states and are read best together; the keys and the
+engine calls already live in their own modules.)
 """
 
 from __future__ import annotations
