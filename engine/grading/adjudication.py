@@ -5,7 +5,7 @@ the format flag where both set one. The adjudicator adopts one reviewer's grade 
 a grade of their own; either way an append-only ``adjudications`` row records it (who,
 when, the score and flag, which grade event was adopted), and the latest per answer is
 the final grade that ``gradebench export --combine adjudicated`` uses. Disagreements
-between votes are not adjudicated here.
+between votes are settled by ``engine.grading.vote_adjudication``.
 """
 
 from __future__ import annotations

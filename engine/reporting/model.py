@@ -113,6 +113,10 @@ class Agreement:
     """Answers whose reviewers gave different scores."""
     adjudicated: int = 0
     """Answers with an adjudicated final grade."""
+    votes_disputed: int = 0
+    """Pairs of answers whose reviewers voted for different sides."""
+    votes_adjudicated: int = 0
+    """Of those, the pairs with an adjudicated final vote."""
     reasons: tuple[tuple[str, int], ...] = ()
     """(reason code, current grades giving it) for grades that differ from the tests."""
     reasons_by_contender: tuple[tuple[str, str, int], ...] = ()

@@ -2,7 +2,9 @@
 
 The current vote is the latest per (problem, reviewer, pair of generations), read from
 ``vote_current`` (kept by the schema's trigger); ``tie`` and ``both_bad`` count as ties
-(both are listed apart in the tables).
+(both are listed apart in the tables). With ``--combine adjudicated`` a pair of answers
+that has a vote adjudication counts once, as its latest settlement, instead of the
+reviewers' votes on it.
 """
 
 from __future__ import annotations
@@ -36,6 +38,7 @@ def pairwise_votes(
         suite=selection.suite,
         problem_ids=selection.problem_ids,
         contender_ids=contender_ids,
+        adjudicated=selection.combine == "adjudicated",
     )
     index = {c.id: i for i, c in enumerate(table.contenders)}
     m = len(table.contenders)

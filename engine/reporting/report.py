@@ -33,6 +33,7 @@ from gradebench.engine.reporting.model import (
 from gradebench.engine.reporting.pairwise import pairwise_votes
 from gradebench.engine.reporting.reviewer_stats import reason_counts, reviewer_stats
 from gradebench.engine.reporting.selection import check_selection
+from gradebench.engine.store.report_reads import vote_dispute_counts
 
 
 def report_in_stages(
@@ -73,6 +74,12 @@ def report_in_stages(
         warnings.simplefilter("ignore", RuntimeWarning)
         agreement = measure_agreement(table)
     agreement = replace(agreement, **reason_counts(conn, selection, table))
+    votes_disputed, votes_adjudicated = vote_dispute_counts(
+        conn, selection.suite, selection.problem_ids
+    )
+    agreement = replace(
+        agreement, votes_disputed=votes_disputed, votes_adjudicated=votes_adjudicated
+    )
     pairwise = pairwise_votes(conn, selection, table, bt_resamples)
     reviewers = reviewer_stats(conn, selection, table)
     shown = {row.contender_id for row in contender_rows}

@@ -124,6 +124,8 @@ def agreement_lines(report: Report) -> list[tuple[str, str]]:
         ("Krippendorff's alpha (ordinal)", format_value(a.krippendorff_alpha, "score")),
         ("Answers whose reviewers gave different scores", str(a.disputed)),
         ("Answers with an adjudicated final grade", str(a.adjudicated)),
+        ("Answer pairs whose reviewers voted differently", str(a.votes_disputed)),
+        ("Answer pairs with an adjudicated final vote", str(a.votes_adjudicated)),
     ]
     lines += [
         (f"Why a grade differs from the tests: {REASON_LABELS.get(code, code)}", str(count))

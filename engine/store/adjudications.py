@@ -1,5 +1,7 @@
 """The SQL of adjudication: answers whose reviewers disagree, with every reviewer's current
-grade, and the adjudications (append-only; the latest per answer is the final grade)."""
+grade, and the adjudications (append-only; the latest per answer is the final grade); pairs
+of answers whose reviewers voted differently, and the vote adjudications (the latest per
+pair is the final vote)."""
 
 from __future__ import annotations
 
@@ -72,4 +74,80 @@ def insert_adjudication(db: Database, row: dict[str, Any]) -> None:
             f"INSERT INTO adjudications ({', '.join(ADJUDICATION_COLUMNS)})"
             f" VALUES ({', '.join('?' for _ in ADJUDICATION_COLUMNS)})",
             [row[column] for column in ADJUDICATION_COLUMNS],
+        )
+
+
+VOTE_ADJUDICATION_COLUMNS = (
+    "id",
+    "problem_id",
+    "generation_low",
+    "generation_high",
+    "adjudicator",
+    "created_at",
+    "side",
+    "adopted_vote_id",
+    "replaces_id",
+)
+
+_SIDE = """CASE v.outcome
+    WHEN 'a' THEN CASE WHEN v.generation_a = v.generation_low THEN 'low' ELSE 'high' END
+    WHEN 'b' THEN CASE WHEN v.generation_b = v.generation_low THEN 'low' ELSE 'high' END
+    ELSE v.outcome END"""
+
+
+def vote_disagreement_rows(db: Database, problem_ids: Sequence[str]) -> list[dict[str, Any]]:
+    """One row per reviewer's current vote on every pair of current answers (of these
+    problems) that reviewers voted on differently, each vote told as the side it chose
+    (``low``/``high``: the answer with the smaller/larger id is better, ``tie``,
+    ``both_bad``); with both answers' code and contender; ordered by problem and pair."""
+    return rows_as_dicts(
+        db,
+        f"""
+        WITH sided AS (
+            SELECT v.problem_id, v.generation_low, v.generation_high, v.reviewer,
+                   v.vote_id, {_SIDE} AS side
+            FROM vote_current AS v
+            JOIN generations AS gl ON gl.id = v.generation_low
+            JOIN generations AS gh ON gh.id = v.generation_high
+            WHERE gl.superseded_at IS NULL AND gh.superseded_at IS NULL
+              AND v.problem_id IN (SELECT value FROM json_each(:ids))
+        ),
+        disputed AS (
+            SELECT problem_id, generation_low, generation_high FROM sided
+            GROUP BY problem_id, generation_low, generation_high
+            HAVING count(*) > 1 AND count(DISTINCT side) > 1
+        )
+        SELECT s.problem_id, s.generation_low, s.generation_high, s.reviewer, s.vote_id,
+               s.side, gl.contender_id AS contender_low, gh.contender_id AS contender_high,
+               coalesce(gl.extracted_code, gl.raw_answer, '') AS code_low,
+               coalesce(gh.extracted_code, gh.raw_answer, '') AS code_high
+        FROM disputed AS d
+        JOIN sided AS s USING (problem_id, generation_low, generation_high)
+        JOIN generations AS gl ON gl.id = s.generation_low
+        JOIN generations AS gh ON gh.id = s.generation_high
+        ORDER BY s.problem_id, s.generation_low, s.generation_high, s.reviewer
+        """,
+        {"ids": to_json(list(problem_ids))},
+    )
+
+
+def latest_vote_adjudication_row(
+    db: Database, problem_id: str, generation_low: str, generation_high: str
+) -> dict[str, Any] | None:
+    rows = rows_as_dicts(
+        db,
+        "SELECT * FROM vote_adjudications WHERE problem_id = ? AND generation_low = ?"
+        " AND generation_high = ? ORDER BY created_at DESC, rowid DESC LIMIT 1",
+        (problem_id, generation_low, generation_high),
+    )
+    return rows[0] if rows else None
+
+
+def insert_vote_adjudication(db: Database, row: dict[str, Any]) -> None:
+    """Append one vote adjudication, committed at once."""
+    with db.conn:
+        db.conn.execute(
+            f"INSERT INTO vote_adjudications ({', '.join(VOTE_ADJUDICATION_COLUMNS)})"
+            f" VALUES ({', '.join('?' for _ in VOTE_ADJUDICATION_COLUMNS)})",
+            [row[column] for column in VOTE_ADJUDICATION_COLUMNS],
         )

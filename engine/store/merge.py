@@ -108,6 +108,18 @@ TABLE_RULES: tuple[TableRule, ...] = (
         same=("generation_id", "adjudicator", "created_at", "score", "format_ok"),
     ),
     TableRule(
+        "vote_adjudications",
+        ("id",),
+        same=(
+            "problem_id",
+            "generation_low",
+            "generation_high",
+            "adjudicator",
+            "created_at",
+            "side",
+        ),
+    ),
+    TableRule(
         "rechecks",
         ("id",),
         same=("generation_id", "reviewer", "created_at", "score", "format_ok", "first_event_id"),

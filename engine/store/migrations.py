@@ -470,4 +470,38 @@ def m011_rechecks(db: Database) -> None:
     )
 
 
+@migration("m012_drop_redundant_grade_index")
+def m012_drop_redundant_grade_index(db: Database) -> None:
+    """``grade_events_generation`` (generation, reviewer, time) is a prefix of the covering
+    ``grade_events_current`` (m002), which serves every lookup it served; one index fewer
+    to keep makes each grade event cheaper to write (a 300,000-event merge: 1 s less)."""
+    db.execute("DROP INDEX IF EXISTS grade_events_generation")
+
+
+@migration("m013_vote_adjudications")
+def m013_vote_adjudications(db: Database) -> None:
+    """Settled vote disagreements: for a pair of answers that reviewers voted on
+    differently, the adjudicator's final outcome (adopted from one reviewer's vote or
+    their own), told by the answers' ids (``low`` < ``high``), not by the panes.
+    Append-only; the latest per pair is final (``--combine adjudicated``)."""
+    run_script(
+        db,
+        """
+        CREATE TABLE IF NOT EXISTS vote_adjudications (
+            id TEXT PRIMARY KEY,
+            problem_id TEXT NOT NULL REFERENCES problems(id),
+            generation_low TEXT NOT NULL REFERENCES generations(id),
+            generation_high TEXT NOT NULL REFERENCES generations(id),
+            adjudicator TEXT NOT NULL,
+            created_at TEXT NOT NULL,
+            side TEXT NOT NULL,              -- low | high (the better answer) | tie | both_bad
+            adopted_vote_id TEXT REFERENCES votes(id), -- NULL: the adjudicator's own
+            replaces_id TEXT REFERENCES vote_adjudications(id)
+        );
+        CREATE INDEX IF NOT EXISTS vote_adjudications_pair
+            ON vote_adjudications(problem_id, generation_low, generation_high, created_at);
+        """,
+    )
+
+
 SCHEMA_VERSION = len(MIGRATION_NAMES)

@@ -163,26 +163,49 @@ def current_vote_rows(
     suite: str | None,
     problem_ids: Sequence[str] | None,
     contender_ids: Sequence[str] | None,
+    adjudicated: bool = False,
 ) -> list[tuple[str, str, str]]:
     """(contender of answer a, contender of answer b, outcome): each reviewer's current
     vote per pair (``vote_current``: the latest, whichever pane each answer was in)
-    between two current answers of different contenders."""
-    where, params = "", []
-    if reviewers:
-        where += f" AND v.reviewer IN ({_marks(reviewers)})"
-        params.extend(reviewers)
+    between two current answers of different contenders. ``adjudicated``: a pair with a
+    vote adjudication counts once, with its latest settlement, instead of its votes."""
+    pair_where, pair_params = "", []  # what any row of a pair must meet
     if suite is not None:
-        where += " AND p.suite = ?"
-        params.append(suite)
+        pair_where += " AND p.suite = ?"
+        pair_params.append(suite)
     if problem_ids is not None:
-        where += f" AND p.id IN ({_marks(problem_ids)})"
-        params.extend(problem_ids)
+        pair_where += f" AND p.id IN ({_marks(problem_ids)})"
+        pair_params.extend(problem_ids)
     if contender_ids is not None:
         marks = _marks(contender_ids)
-        where += f" AND ga.contender_id IN ({marks}) AND gb.contender_id IN ({marks})"
-        params.extend([*contender_ids, *contender_ids])
+        pair_where += f" AND ga.contender_id IN ({marks}) AND gb.contender_id IN ({marks})"
+        pair_params.extend([*contender_ids, *contender_ids])
+    where, params = pair_where, list(pair_params)
+    if reviewers:  # a vote's own condition (a settlement counts whoever voted)
+        where += f" AND v.reviewer IN ({_marks(reviewers)})"
+        params.extend(reviewers)
+    if not adjudicated:
+        return conn.execute(
+            f"""
+            SELECT ga.contender_id, gb.contender_id, v.outcome
+            FROM vote_current v
+            JOIN generations ga ON ga.id = v.generation_a
+            JOIN generations gb ON gb.id = v.generation_b
+            JOIN problems p ON p.id = ga.problem_id
+            WHERE ga.superseded_at IS NULL AND gb.superseded_at IS NULL
+              AND ga.contender_id != gb.contender_id{where}
+            """,
+            params,
+        ).fetchall()
+    settled = """
+        SELECT problem_id, generation_low, generation_high, side FROM (
+            SELECT problem_id, generation_low, generation_high, side, ROW_NUMBER() OVER (
+                PARTITION BY problem_id, generation_low, generation_high
+                ORDER BY created_at DESC, rowid DESC) AS latest
+            FROM vote_adjudications) WHERE latest = 1"""
     return conn.execute(
         f"""
+        WITH settled AS ({settled})
         SELECT ga.contender_id, gb.contender_id, v.outcome
         FROM vote_current v
         JOIN generations ga ON ga.id = v.generation_a
@@ -190,8 +213,20 @@ def current_vote_rows(
         JOIN problems p ON p.id = ga.problem_id
         WHERE ga.superseded_at IS NULL AND gb.superseded_at IS NULL
           AND ga.contender_id != gb.contender_id{where}
+          AND NOT EXISTS (SELECT 1 FROM settled s WHERE s.problem_id = v.problem_id
+                          AND s.generation_low = v.generation_low
+                          AND s.generation_high = v.generation_high)
+        UNION ALL
+        SELECT ga.contender_id, gb.contender_id,
+               CASE s.side WHEN 'low' THEN 'a' WHEN 'high' THEN 'b' ELSE s.side END
+        FROM settled s
+        JOIN generations ga ON ga.id = s.generation_low
+        JOIN generations gb ON gb.id = s.generation_high
+        JOIN problems p ON p.id = ga.problem_id
+        WHERE ga.superseded_at IS NULL AND gb.superseded_at IS NULL
+          AND ga.contender_id != gb.contender_id{pair_where}
         """,
-        params,
+        [*params, *pair_params],
     ).fetchall()
 
 
@@ -296,3 +331,39 @@ def reason_rows(conn: sqlite3.Connection, reviewers: Sequence[str]) -> list[tupl
         """,
         list(reviewers),
     ).fetchall()
+
+
+def vote_dispute_counts(
+    conn: sqlite3.Connection, suite: str | None, problem_ids: Sequence[str] | None
+) -> tuple[int, int]:
+    """(pairs of current answers whose reviewers' current votes chose different sides,
+    of those the pairs with a vote adjudication), in this suite / these problems."""
+    where, params = "", []
+    if suite is not None:
+        where += " AND p.suite = ?"
+        params.append(suite)
+    if problem_ids is not None:
+        where += f" AND p.id IN ({_marks(problem_ids)})"
+        params.extend(problem_ids)
+    return conn.execute(
+        f"""
+        WITH disputed AS (
+            SELECT v.problem_id, v.generation_low, v.generation_high
+            FROM vote_current v
+            JOIN generations gl ON gl.id = v.generation_low
+            JOIN generations gh ON gh.id = v.generation_high
+            JOIN problems p ON p.id = v.problem_id
+            WHERE gl.superseded_at IS NULL AND gh.superseded_at IS NULL{where}
+            GROUP BY v.problem_id, v.generation_low, v.generation_high
+            HAVING count(*) > 1 AND count(DISTINCT CASE v.outcome
+                WHEN 'a' THEN v.generation_a WHEN 'b' THEN v.generation_b
+                ELSE v.outcome END) > 1
+        )
+        SELECT count(*), coalesce(sum(EXISTS (
+            SELECT 1 FROM vote_adjudications a WHERE a.problem_id = d.problem_id
+              AND a.generation_low = d.generation_low
+              AND a.generation_high = d.generation_high)), 0)
+        FROM disputed d
+        """,
+        params,
+    ).fetchone()

@@ -7,7 +7,7 @@ superseded (a claim taken over is also closed ``cancelled``), nothing written on
 
 from __future__ import annotations
 
-import multiprocessing
+import json
 import os
 import socket
 import subprocess
@@ -20,9 +20,9 @@ from pathlib import Path
 import pytest
 
 from gradebench.engine.answers.recording import AlreadyGenerated, start_answer
-from gradebench.engine.store.database import open_db
 from gradebench.engine.store.generations import claim_alive
 from gradebench.engine.store.runs import CLAIM_TIMEOUT, RunHeartbeat, beat, start_run
+from tests.conftest import REPO
 from tests.seed import add_contender, add_generation, add_problem, add_run
 
 HERE = socket.gethostname()
@@ -164,43 +164,51 @@ def test_a_finished_run_no_longer_beats(db) -> None:
 
 PAIRS = [(f"demo/p{i}", "c") for i in range(6)]
 
+RACER = """
+import json, sys, time
+sys.path.insert(0, sys.argv[3])
+from gradebench.engine.answers.recording import AlreadyGenerated, start_answer
+from gradebench.engine.store.database import open_db
+from gradebench.engine.store.runs import start_run
 
-def _racer(db_path: str, start: float, out: multiprocessing.Queue) -> None:
-    """Start every pair at the same instant as the other racers; report what happened."""
-    db = open_db(db_path)
-    run = start_run(db, "generate", "demo")
-    while time.time() < start:
-        pass
-    outcome = []
-    for problem, contender in PAIRS:
-        try:
-            start_answer(
-                db, problem_id=problem, contender_id=contender, prompt_text="p", run_id=run
-            )
-            outcome.append("started")
-        except AlreadyGenerated as refused:
-            outcome.append("claimed" if refused.claimed_elsewhere else "other")
-        except Exception as exc:  # an IntegrityError here is the bug this test is for
-            outcome.append(f"{type(exc).__name__}: {exc}")
-    out.put(outcome)
-    time.sleep(1.0)  # the claims stay alive while the others look at them
+db = open_db(sys.argv[1])
+run = start_run(db, "generate", "demo")
+while time.time() < float(sys.argv[2]):  # every racer starts at the same instant
+    pass
+outcome = []
+for problem, contender in json.loads(sys.argv[4]):
+    try:
+        start_answer(db, problem_id=problem, contender_id=contender, prompt_text="p", run_id=run)
+        outcome.append("started")
+    except AlreadyGenerated as refused:
+        outcome.append("claimed" if refused.claimed_elsewhere else "other")
+    except Exception as exc:  # an IntegrityError here is the bug this test is for
+        outcome.append(f"{type(exc).__name__}: {exc}")
+print(json.dumps(outcome), flush=True)
+time.sleep(1.0)  # the claims stay alive while the others look at them
+"""
 
 
-def test_processes_starting_the_same_pairs_at_once_make_exactly_one_answer_each(db) -> None:
+def test_processes_starting_the_same_pairs_at_once_make_exactly_one_answer_each(
+    db, db_path: Path
+) -> None:
     for problem, contender in PAIRS:
         add_problem(db, problem)
         add_contender(db, contender)
     db.conn.commit()
-    path = str(db.conn.execute("PRAGMA database_list").fetchone()[2])
-    context = multiprocessing.get_context("spawn")
-    out = context.Queue()
     start = time.time() + 3.0  # the racers have imported and opened the file by then
-    racers = [context.Process(target=_racer, args=(path, start, out)) for _ in range(4)]
-    for racer in racers:
-        racer.start()
-    outcomes = [out.get(timeout=60) for _ in racers]
-    for racer in racers:
-        racer.join(30)
+    racers = [
+        subprocess.Popen(
+            [sys.executable, "-c", RACER, str(db_path), str(start), str(REPO), json.dumps(PAIRS)],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for _ in range(4)
+    ]
+    ends = [racer.communicate(timeout=60) for racer in racers]
+    assert all(racer.returncode == 0 for racer in racers), [err[-600:] for _o, err in ends]
+    outcomes = [json.loads(out) for out, _err in ends]
     per_pair = list(zip(*outcomes, strict=True))
     assert all(sorted(pair) == ["claimed"] * 3 + ["started"] for pair in per_pair), outcomes
     rows = db.execute(
