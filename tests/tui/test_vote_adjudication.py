@@ -69,11 +69,11 @@ async def test_one_key_settles_a_pair_and_the_export_counts_the_settlement(tmp_p
     app = AdjudicationApp(db, disputes, Rubric(), names, "dee", votes=True)
     async with app.run_test(size=(150, 40)) as pilot:
         assert "vote disagreement 1 of 1" in _header(app)
-        titles = [app.screen.query_one(f"#vote-{w}-code").border_title for w in ("first", "second")]
+        titles = [app.screen.query_one(f"#vote-{w}").border_title for w in ("first", "second")]
         assert titles == ["first", "second"]  # names hidden
         await pilot.press("3")  # adopt cy's vote: y better
         assert "1 settled" in _header(app)
-        titles = [app.screen.query_one(f"#vote-{w}-code").border_title for w in ("first", "second")]
+        titles = [app.screen.query_one(f"#vote-{w}").border_title for w in ("first", "second")]
         assert all("model-" in t for t in titles)  # revealed once settled
     (row,) = db.execute(
         "SELECT adjudicator, side, adopted_vote_id IS NOT NULL FROM vote_adjudications"

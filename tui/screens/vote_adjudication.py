@@ -36,6 +36,18 @@ SIDE_WORDS = {
 class VoteAdjudicationScreen(Screen[None]):
     """Settles ``disputes`` in order; ``settle`` records one and returns it."""
 
+    DEFAULT_CSS = """
+    VoteAdjudicationScreen #vote-first, VoteAdjudicationScreen #vote-second {
+        width: 2fr;
+        border: round $primary;
+        border-title-align: left;
+    }
+    VoteAdjudicationScreen #vote-reviewers-box {
+        width: 1fr;
+        border: round $secondary;
+    }
+    """
+
     BINDINGS: ClassVar[list[BindingType]] = [
         *(Binding(str(i), f"adopt({i})", show=False) for i in range(1, 10)),
         Binding("left_square_bracket", "own('low')", "First better"),
@@ -67,7 +79,8 @@ class VoteAdjudicationScreen(Screen[None]):
                 yield Static(id="vote-first-code")
             with VerticalScroll(id="vote-second"):
                 yield Static(id="vote-second-code")
-            with VerticalScroll(id="vote-reviewers-box"):
+            with VerticalScroll(id="vote-reviewers-box") as box:
+                box.border_title = "votes"
                 yield Static(id="vote-reviewers")
         yield Footer()
 
@@ -103,7 +116,9 @@ class VoteAdjudicationScreen(Screen[None]):
             (first, dispute.code_low, dispute.contender_low, "first"),
             (second, dispute.code_high, dispute.contender_high, "second"),
         ):
-            widget.border_title = self._pane_title(dispute, contender, label)
+            self.query_one(f"#vote-{label}").border_title = self._pane_title(
+                dispute, contender, label
+            )
             widget.update(Syntax(code or "# no code", "python", theme="ansi_dark", word_wrap=True))
         lines = Text()
         for number, vote in enumerate(dispute.votes, start=1):
