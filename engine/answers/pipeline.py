@@ -315,6 +315,23 @@ class AnswerPipeline:
             extract_notes=() if extraction is None else tuple(extraction.notes),
         )
 
+    def candidates(self, problem: Problem, answer: Answer) -> list[Any]:
+        """The code candidates of an answer (``engine.answers.candidates``)."""
+        from gradebench.engine.answers.candidates import code_candidates
+
+        return code_candidates(answer.raw_answer, problem)
+
+    def evaluate_code(self, problem: Problem, answer: Answer, code: str) -> tuple[TestResult, str]:
+        """Run the tests on other code of this answer (a candidate the reviewer chose) and
+        store the test run (it becomes the answer's latest); (result, test run id)."""
+        from gradebench.engine.evaluation.execution import save_execution
+
+        execution = self.evaluator.evaluate_safely(problem, code)
+        execution_id = save_execution(
+            self.db, execution, problem_id=problem.id, generation_id=answer.generation_id
+        )
+        return result_from_execution(execution), execution_id
+
     def evaluate(self, problem: Problem, answer: Answer) -> TestResult:
         """Run the answer's code against the problem's tests; the execution is stored.
         Never raises for one answer: a failure of gradebench's (testing or storing) is

@@ -14,6 +14,7 @@ from gradebench.engine.reporting.formats.csv_table import (
     CSV_TABLES,
     render_csv,
     render_csv_agreement,
+    render_csv_extraction,
     render_csv_reviewers,
 )
 from gradebench.engine.reporting.formats.html_page import render_html
@@ -38,6 +39,7 @@ CSV_RENDERERS: dict[str, Callable[[Report], str]] = {
     "results": render_csv,
     "agreement": render_csv_agreement,
     "reviewers": render_csv_reviewers,
+    "extraction": render_csv_extraction,
 }
 
 

@@ -146,6 +146,18 @@ class ReviewerStats:
 
 
 @dataclass(frozen=True)
+class ExtractionAudit:
+    """Reviewers' audits of the extraction for one contender and extraction method."""
+
+    contender: str
+    method: str
+    audited: int
+    """(answer, reviewer) pairs where the reviewer looked at the code candidates (``c``)."""
+    changed: int
+    """Of those, the ones whose reviewer's latest choice was not the extractor's code."""
+
+
+@dataclass(frozen=True)
 class PairRecord:
     first: str
     second: str
@@ -186,6 +198,8 @@ class Report:
     pairwise: Pairwise
     contenders: tuple[ContenderInfo, ...] = field(default=())
     reviewers: tuple[ReviewerStats, ...] = field(default=())
+    extraction: tuple[ExtractionAudit, ...] = field(default=())
+    """Per contender and extraction method: how often reviewers changed the code tested."""
 
 
 @dataclass(frozen=True)

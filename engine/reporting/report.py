@@ -31,7 +31,11 @@ from gradebench.engine.reporting.model import (
     Selection,
 )
 from gradebench.engine.reporting.pairwise import pairwise_votes
-from gradebench.engine.reporting.reviewer_stats import reason_counts, reviewer_stats
+from gradebench.engine.reporting.reviewer_stats import (
+    extraction_audits,
+    reason_counts,
+    reviewer_stats,
+)
 from gradebench.engine.reporting.selection import check_selection
 from gradebench.engine.store.report_reads import vote_dispute_counts
 
@@ -94,6 +98,7 @@ def report_in_stages(
         pairwise=pairwise,
         contenders=tuple(c for c in table.contenders if c.id in shown),
         reviewers=reviewers,
+        extraction=extraction_audits(conn, selection, table),
     )
 
 

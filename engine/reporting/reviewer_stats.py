@@ -25,8 +25,9 @@ from statistics import median
 import numpy as np
 
 from gradebench.engine.reporting.loading import Table
-from gradebench.engine.reporting.model import ReviewerStats, Selection
+from gradebench.engine.reporting.model import ExtractionAudit, ReviewerStats, Selection
 from gradebench.engine.reporting.stats import cohen_kappa
+from gradebench.engine.store.extraction_choices import extraction_change_rows
 from gradebench.engine.store.rechecks import recheck_pairs
 from gradebench.engine.store.report_reads import (
     current_vote_sides,
@@ -116,3 +117,29 @@ def reason_counts(conn: sqlite3.Connection, selection: Selection, table: Table) 
         "reasons": tuple(sorted(overall.items())),
         "reasons_by_contender": tuple(sorted((c, r, n) for (c, r), n in by_contender.items())),
     }
+
+
+def extraction_audits(
+    conn: sqlite3.Connection, selection: Selection, table: Table
+) -> tuple[ExtractionAudit, ...]:
+    """Per contender and extraction method, the audited (answer, reviewer) pairs of the
+    table's answers and how many of them changed the code tested."""
+    audited: dict[tuple[str, str], int] = defaultdict(int)
+    changed: dict[tuple[str, str], int] = defaultdict(int)
+    rows = [
+        r
+        for r in extraction_change_rows(conn)
+        if not selection.reviewers or r[1] in selection.reviewers
+    ]
+    if rows:
+        at = table.locate([r[0] for r in rows])
+        for (_, _reviewer, method, differs), position in zip(rows, at, strict=True):
+            if position < 0:
+                continue
+            label = table.contenders[int(table.contender[position])].label
+            audited[label, method] += 1
+            changed[label, method] += int(differs)
+    return tuple(
+        ExtractionAudit(contender, method, count, changed[contender, method])
+        for (contender, method), count in sorted(audited.items())
+    )

@@ -178,6 +178,24 @@ def reviewer_table(report: Report) -> tuple[list[str], list[list[str]]]:
     return headers, rows
 
 
+def extraction_table(report: Report) -> tuple[list[str], list[list[str]]]:
+    """Per contender and extraction method: answers whose code candidates a reviewer
+    looked at, and how often they took another than the extractor's (the measured
+    extraction error rate)."""
+    headers = ["Contender", "Extraction method", "Audited", "Changed", "Changed share"]
+    rows = [
+        [
+            e.contender,
+            e.method,
+            str(e.audited),
+            str(e.changed),
+            f"{e.changed / e.audited:.2f}" if e.audited else "-",
+        ]
+        for e in report.extraction
+    ]
+    return headers, rows
+
+
 def pairwise_table(report: Report) -> tuple[list[str], list[list[str]]]:
     headers = ["Contender", "Wins", "Ties", "Losses", "Bradley-Terry [95% CI]"]
     rows = []

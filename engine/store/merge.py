@@ -120,6 +120,11 @@ TABLE_RULES: tuple[TableRule, ...] = (
         ),
     ),
     TableRule(
+        "extraction_choices",
+        ("id",),
+        same=("generation_id", "reviewer", "created_at", "label", "verdict"),
+    ),
+    TableRule(
         "rechecks",
         ("id",),
         same=("generation_id", "reviewer", "created_at", "score", "format_ok", "first_event_id"),

@@ -1,7 +1,7 @@
 """The database schema, as numbered migrations applied on every open.
 
 Migrations are append-only: never edit one that has shipped, add the next number. (One
-module of ~510 lines on purpose: the schema's history reads top to bottom in one place.)
+module of ~535 lines on purpose: the schema's history reads top to bottom in one place.)
 ``sqlite-utils`` records applied ones in ``_sqlite_migrations``; ``PRAGMA user_version``
 mirrors the count so ``sqlite3 grades.db 'PRAGMA user_version'`` tells where a file stands.
 
@@ -500,6 +500,33 @@ def m013_vote_adjudications(db: Database) -> None:
         );
         CREATE INDEX IF NOT EXISTS vote_adjudications_pair
             ON vote_adjudications(problem_id, generation_low, generation_high, created_at);
+        """,
+    )
+
+
+@migration("m014_extraction_choices")
+def m014_extraction_choices(db: Database) -> None:
+    """A reviewer's audit of an answer's extraction: the code candidate they chose for the
+    tests to run (``extractor`` is the extractor's own choice), what the extractor had
+    done (``extract_method``) and the verdict of the rerun. Append-only; the latest per
+    (answer, reviewer) stands."""
+    run_script(
+        db,
+        """
+        CREATE TABLE IF NOT EXISTS extraction_choices (
+            id TEXT PRIMARY KEY,
+            generation_id TEXT NOT NULL REFERENCES generations(id),
+            reviewer TEXT NOT NULL,
+            created_at TEXT NOT NULL,
+            label TEXT NOT NULL,
+            code TEXT NOT NULL,
+            extract_method TEXT,
+            execution_id TEXT REFERENCES executions(id),
+            verdict TEXT NOT NULL,
+            run_id TEXT REFERENCES runs(id)
+        );
+        CREATE INDEX IF NOT EXISTS extraction_choices_generation
+            ON extraction_choices(generation_id, reviewer, created_at);
         """,
     )
 

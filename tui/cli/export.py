@@ -50,7 +50,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "--table",
         default="results",
         help="with --format csv, which table: results (default), agreement (kappas,"
-        " disputed and adjudicated answers), or reviewers (pace, position bias, rechecks)",
+        " disputed and adjudicated answers), reviewers (pace, position bias, rechecks), or"
+        " extraction (how often reviewers changed the code tested, per contender and method)",
     )
     parser.add_argument("--seed", type=int, default=None, help="bootstrap seed (default fixed)")
     parser.add_argument("-o", "--output", metavar="FILE", help="write here instead of stdout")

@@ -81,6 +81,8 @@ class GradingScreen(GradingKeys, Screen):
         super().__init__()
         self.recheck_rate = recheck_rate
         self.recheck_rng = recheck_rng or random.SystemRandom()
+        self.code_choices: dict[int, tuple[list, int, Answer]] = {}
+        """Per pane: its answer's code candidates, the one tested now, the answer as stored."""
         self.recheck_return: int | None = None
         """While a recheck is shown: the problem ``n`` goes to next (None: no recheck)."""
         self.session = session
@@ -190,6 +192,7 @@ class GradingScreen(GradingKeys, Screen):
         self.cancel_all()
         self.index = index
         self.recheck_return = recheck_return
+        self.code_choices = {}
         problem = self.problem
         if self.look_ahead is not None:
             # its jobs on this problem stop: the screen takes it (a recheck keeps the
@@ -330,6 +333,7 @@ class GradingScreen(GradingKeys, Screen):
         pane = self._pane_for(message)
         if pane is None:
             return
+        self.code_choices.pop(pane.index, None)  # a new answer: its own candidates
         state = self.state_of(pane)
         state.settle(message.answer)
         if message.answer.status == "cancelled":

@@ -5,7 +5,8 @@ pane's ``PaneState`` and acts through the screen's ``records`` (engine writes) o
 job methods. Footer entries are shown only while they apply (``check_action``). The
 score keys are labelled with the rubric's own words: ``score_bindings(rubric)`` makes
 one ``Binding`` per level, which ``GradingScreen.for_rubric`` puts on a subclass (the
-public way to give a screen its bindings).
+public way to give a screen its bindings). (About 440 lines: every key of the screen in one
+place, so the key map reads from one file; each action is short.)
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ PALETTE: tuple[tuple[str, str, str], ...] = (
     ("edit_note", "Edit note", "e: free-text note on the focused answer"),
     ("history", "Grade history", "h: every grade event of the focused answer"),
     ("reason", "Why grade and tests disagree", "w: a reason code for the disagreement"),
+    ("cycle_code", "Cycle the code tested", "c: run the tests on the next code candidate"),
     ("next_problem", "Next problem", "n"),
     ("previous_problem", "Previous problem", "p"),
     ("next_ungraded", "Next ungraded", "u: the next problem you have not fully graded"),
@@ -45,7 +47,7 @@ PALETTE: tuple[tuple[str, str, str], ...] = (
     ("help", "Help: key map", "?"),
 )
 """Command-palette entries: action, title, help."""
-PANE_ACTIONS = {"score", "accept", "toggle_format", "edit_note", "history", "reason"}
+PANE_ACTIONS = {"score", "accept", "toggle_format", "edit_note", "history", "reason", "cycle_code"}
 
 BINDINGS: list[Binding] = [
     # score keys first so the footer shows them first; for_rubric relabels them
@@ -65,6 +67,7 @@ BINDINGS: list[Binding] = [
     Binding("escape", "cancel_stream", "cancel"),
     Binding("h", "history", "history", show=False),
     Binding("w", "reason", "why", show=False),
+    Binding("c", "cycle_code", "code", show=False),
     Binding("t", "toggle_problem", "problem pane", show=False),
     Binding("question_mark", "help", "help", key_display="?"),
     Binding("tab", "focus_pane(1)", "next pane", show=False),
@@ -116,6 +119,13 @@ class GradingKeys:
         def stop_stream(self, pane: _Pane) -> None: ...
         def after_grade(self, bindings_changed: bool = True) -> None: ...
         def query_one(self, selector: object, expect_type: object = None) -> object: ...
+        def _run_job(self, pane: _Pane, name: str, work: object, *args: object) -> None: ...
+        @property
+        def problem(self) -> object: ...
+
+        pipeline: object
+        code_choices: dict[int, tuple[list[object], int, object]]
+
         @property
         def app(self) -> object: ...
 
@@ -277,6 +287,56 @@ class GradingKeys:
             )
 
         self.app.push_screen(ReasonScreen(state.label, how), chosen)  # type: ignore[attr-defined]
+
+    def action_cycle_code(self) -> None:
+        """The next code candidate of the focused answer (the extractor's choice, each
+        fenced block, the blocks joined, the unfenced code, the raw answer): its tests run
+        at once and the choice is recorded."""
+        if self.rechecking:  # a recheck looks like any problem: the key does nothing
+            return
+        from dataclasses import replace
+
+        from gradebench.engine.answers.candidates import EXTRACTOR
+        from gradebench.engine.answers.pipeline import FINISHED_STATUSES
+        from gradebench.tui.screens import pane_jobs
+
+        pane = self.focused_pane()
+        answer = None if pane is None else pane.state.answer
+        if pane is None or answer is None or answer.status not in FINISHED_STATUSES:
+            self.notify("no finished answer to take code from", severity="warning")
+            return
+        known = self.code_choices.get(pane.index)
+        if known is None:
+            known = (self.pipeline.candidates(self.problem, answer), 0, answer)  # type: ignore[attr-defined]
+        candidates, index, original = known
+        if len(candidates) < 2:
+            self.notify("the extractor's code is the only candidate in this answer")
+            return
+        index = (index + 1) % len(candidates)
+        candidate = candidates[index]
+        self.code_choices[pane.index] = (candidates, index, original)
+        method = original.extract_method  # type: ignore[attr-defined]
+        label = candidate.label  # type: ignore[attr-defined]
+        shown = replace(
+            original,  # type: ignore[arg-type]
+            code=candidate.code,  # type: ignore[attr-defined]
+            extract_method=method if label == EXTRACTOR else f"{label}, your choice",
+        )
+        pane.state.answer = shown
+        pane.state.result = None
+        pane.state.status = "running tests…"
+        pane.render_all()
+        self.notify(f"code tested: {label} ({index + 1} of {len(candidates)})")
+        self._run_job(
+            pane,
+            f"test {label}",
+            pane_jobs.test_candidate,
+            self.problem,
+            shown,
+            candidate,
+            self.session.reviewer,
+            method,
+        )
 
     def action_history(self) -> None:
         if self.rechecking:  # a recheck looks like any problem: the key does nothing

@@ -211,3 +211,35 @@ def run_tests(
     result = pipeline.evaluate(problem, answer)
     if not worker.is_cancelled:
         post(ResultReady(pane, worker, result))
+
+
+def test_candidate(
+    post: Post,
+    pane: int,
+    pipeline: AnswerPipeline,
+    problem: Problem,
+    answer: Answer,
+    candidate: object,
+    reviewer: str,
+    extract_method: str | None,
+    stop: StopFlag,
+) -> None:
+    """Run the tests on the code candidate the reviewer chose (``c``) and record the choice
+    (``engine.grading.extraction_audit``)."""
+    from gradebench.engine.grading.extraction_audit import record_extraction_choice
+
+    worker = get_current_worker()
+    stop.worker = worker
+    result, execution_id = pipeline.evaluate_code(problem, answer, candidate.code)  # type: ignore[attr-defined]
+    record_extraction_choice(
+        pipeline.db,
+        generation_id=answer.generation_id,
+        reviewer=reviewer,
+        candidate=candidate,  # type: ignore[arg-type]
+        extract_method=extract_method,
+        execution_id=execution_id,
+        verdict=result.verdict,
+        run_id=pipeline.run_id,
+    )
+    if not worker.is_cancelled:
+        post(ResultReady(pane, worker, result))

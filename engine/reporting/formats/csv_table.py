@@ -8,7 +8,7 @@ import csv
 import io
 from dataclasses import fields
 
-from gradebench.engine.reporting.model import Report, ReviewerStats
+from gradebench.engine.reporting.model import ExtractionAudit, Report, ReviewerStats
 from gradebench.engine.reporting.tables import report_columns
 
 
@@ -22,7 +22,7 @@ def render_csv(report: Report) -> str:
     return buffer.getvalue()
 
 
-CSV_TABLES = ("results", "agreement", "reviewers")
+CSV_TABLES = ("results", "agreement", "reviewers", "extraction")
 
 
 def render_csv_agreement(report: Report) -> str:
@@ -64,4 +64,15 @@ def render_csv_reviewers(report: Report) -> str:
     writer.writerow(names)
     for reviewer in report.reviewers:
         writer.writerow(["" if (v := getattr(reviewer, n)) is None else v for n in names])
+    return buffer.getvalue()
+
+
+def render_csv_extraction(report: Report) -> str:
+    """One row per contender and extraction method: audited, changed."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    names = [f.name for f in fields(ExtractionAudit)]
+    writer.writerow(names)
+    for audit in report.extraction:
+        writer.writerow([getattr(audit, n) for n in names])
     return buffer.getvalue()

@@ -10,6 +10,7 @@ from gradebench.engine.reporting.model import GroupRow, Report
 from gradebench.engine.reporting.tables import (
     agreement_lines,
     display_table,
+    extraction_table,
     numeric,
     pairs_table,
     pairwise_table,
@@ -101,6 +102,8 @@ def render_html(report: Report) -> str:
     ]
     if report.reviewers:
         out += ["<h2>Reviewers</h2>", _html_table(*reviewer_table(report))]
+    if report.extraction:
+        out += ["<h2>Extraction audits</h2>", _html_table(*extraction_table(report))]
     if report.pairwise.votes:
         out += [
             "<h2>Side-by-side votes</h2>",

@@ -17,5 +17,6 @@ def render_json(report: Report) -> str:
         "pairwise": asdict(report.pairwise),
         "contenders": [asdict(c) for c in report.contenders],
         "reviewers": [asdict(r) for r in report.reviewers],
+        "extraction": [asdict(e) for e in report.extraction],
     }
     return json.dumps(payload, indent=2, ensure_ascii=False) + "\n"

@@ -10,6 +10,7 @@ from gradebench.engine.reporting.model import Report
 from gradebench.engine.reporting.tables import (
     agreement_lines,
     display_table,
+    extraction_table,
     pairwise_table,
     reviewer_table,
     settings_line,
@@ -79,6 +80,14 @@ def render_latex(report: Report) -> str:
                 *reviewer_table(report),
                 "Reviewers: answers graded, votes, position bias, pace, rechecks.",
                 "tab:gradebench-reviewers",
+            )
+        )
+    if report.extraction:
+        out.append(
+            _latex_table(
+                *extraction_table(report),
+                "Extraction audits: code the reviewers chose over the extractor's.",
+                "tab:gradebench-extraction",
             )
         )
     if report.pairwise.standings:

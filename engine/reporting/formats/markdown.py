@@ -8,6 +8,7 @@ from gradebench.engine.reporting.model import Report
 from gradebench.engine.reporting.tables import (
     agreement_lines,
     display_table,
+    extraction_table,
     numeric,
     pairs_table,
     pairwise_table,
@@ -39,6 +40,8 @@ def render_markdown(report: Report) -> str:
     out += ["## Agreement", "", _md_table(["Figure", "Value"], agreement_lines(report)), ""]
     if report.reviewers:
         out += ["## Reviewers", "", _md_table(*reviewer_table(report)), ""]
+    if report.extraction:
+        out += ["## Extraction audits", "", _md_table(*extraction_table(report)), ""]
     if report.pairwise.votes:
         out += ["## Side-by-side votes", "", f"{report.pairwise.votes} votes.", ""]
         out += [_md_table(*pairwise_table(report)), "", _md_table(*pairs_table(report)), ""]
