@@ -1,7 +1,8 @@
 """The code candidates of one answer, for a reviewer auditing the extraction: what the
 extractor chose, each fenced block as written, the blocks joined, the code outside the
 fences, and the raw answer. The same code under two names is offered once, under the
-first name; empty candidates are left out."""
+first name; empty candidates are left out (but the extractor's choice always comes first,
+even when it found no code)."""
 
 from __future__ import annotations
 
@@ -37,11 +38,11 @@ def code_candidates(answer: str, problem: Problem) -> list[CodeCandidate]:
     if region is not None:
         found.append(CodeCandidate("unfenced", region))
     found.append(CodeCandidate("raw answer", text))
-    seen: set[str] = set()
-    unique = []
-    for candidate in found:
+    seen = {found[0].code.strip()}
+    unique = [found[0]]  # the extractor's choice, even when it found no code
+    for candidate in found[1:]:
         key = candidate.code.strip()
         if key and key not in seen:
             seen.add(key)
             unique.append(candidate)
-    return unique or found[:1]
+    return unique
