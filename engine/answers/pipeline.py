@@ -24,6 +24,8 @@ from gradebench.engine.store.problems import has_problem_row, insert_problem_row
 from gradebench.engine.store.sqlite import Database
 
 FINISHED_STATUSES = ("done", "max_tokens")
+TEST_NICENESS = 10
+"""The app's test runs are niced by this much, below the model threads of the streams."""
 
 TokenSink = Callable[[str, int, float], None]
 """Called with (new text, tokens so far, seconds since the first token)."""
@@ -219,9 +221,12 @@ class AnswerPipeline:
         with self._evaluator_lock:
             if self._evaluator is None:
                 from gradebench.engine.evaluation.evaluator import Evaluator
+                from gradebench.engine.evaluation.sandbox_job import SandboxLimits
                 from gradebench.engine.store.database import open_db
 
-                self._evaluator = Evaluator(open_db(self.db_path))
+                # below the streams on screen: tests never compete with them
+                limits = SandboxLimits(niceness=TEST_NICENESS)
+                self._evaluator = Evaluator(open_db(self.db_path), limits=limits)
             return self._evaluator
 
     @property

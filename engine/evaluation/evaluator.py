@@ -15,7 +15,11 @@ Per-test time limits scale from the reference's own time as EvalPlus does:
 ``max(min_time_limit, time_factor * reference_seconds)``; a problem's
 ``time_limit`` replaces them with one budget for all tests together. The machine is
 shared and noisy, so an answer that times out is run once more and judged by that
-second run (``confirm_timeouts``).
+second run (``confirm_timeouts``). A run stopped for a timeout whose child had used
+less than ``STARVED_SHARE`` of its wall time in CPU was starved by other work (a model
+generating beside it), not slow: its verdict is ``inconclusive``, and the callers rerun it
+once the machine is quiet (the app after its streams end, ``gradebench generate`` at the
+end of the batch).
 
 Counting: tests run base tests first, then plus tests. A test passes when the call
 returned and its output matches by ``gradebench.engine.evaluation.compare.outputs_match``. A test that
@@ -336,12 +340,17 @@ class Evaluator:
             verdict, passed, failure = _summarize(order, statuses)
             if plan.base_order is not None:
                 base_verdict, base_passed, _ = _summarize(plan.base_order, statuses)
+        starved = starved_run(result)
+        if starved and verdict == "timeout":
+            verdict = "inconclusive"  # rerun once the machine is quiet (rerun_inconclusive)
         sandbox = {
             **result.isolation,
             "test_seconds": list(plan.shown_limits),
             "total_limit": problem.time_limit,
             "stopped": result.stopped,
             "leftovers_killed": result.leftovers_killed,
+            "cpu_seconds": None if result.cpu_seconds is None else round(result.cpu_seconds, 3),
+            "starved": starved,
         }
         return Execution(
             verdict=verdict,
@@ -489,6 +498,21 @@ def _stop_kind(result: SandboxResult) -> str:
     if result.exit_code is not None and result.exit_code == -24:  # SIGXCPU: RLIMIT_CPU
         return "timeout"
     return "error"
+
+
+STARVED_SHARE = 0.3
+"""A child stopped for a timeout that had used less CPU than this share of its wall time
+was starved by other work (a model generating beside it), not slow: ``inconclusive``."""
+
+
+def starved_run(result: SandboxResult) -> bool:
+    """Whether a run stopped for a timeout had far less CPU than wall time."""
+    return (
+        result.stopped == "timeout"
+        and result.cpu_seconds is not None
+        and result.seconds > 0
+        and result.cpu_seconds < STARVED_SHARE * result.seconds
+    )
 
 
 def _summarize(

@@ -9,7 +9,7 @@ from typing import Any
 
 from gradebench.engine.evaluation.compare import Opaque
 
-VERDICTS = ("pass", "fail", "error", "timeout", "memory", "syntax", "no_code")
+VERDICTS = ("pass", "fail", "error", "timeout", "memory", "syntax", "no_code", "inconclusive")
 
 
 REPR_CHARS = 300

@@ -441,6 +441,17 @@ def _isolate(config):
 
     done = {}
     limits = config["limits"]
+    if limits.get("niceness"):
+        try:
+            done["niceness"] = os.nice(limits["niceness"])
+        except OSError as exc:
+            done["niceness"] = f"not set: {exc}"
+        try:  # with autogroup scheduling, nice only counts within a session's group
+            with open("/proc/self/autogroup", "w") as group:
+                group.write(str(limits["niceness"]))
+            done["autogroup_niceness"] = limits["niceness"]
+        except OSError as exc:
+            done["autogroup_niceness"] = f"not set: {exc}"
     for name, value in (
         ("RLIMIT_AS", limits["memory_bytes"]),
         ("RLIMIT_CPU", limits["cpu_seconds"]),

@@ -149,6 +149,7 @@ def run_in_sandbox(job: SandboxJob, limits: SandboxLimits | None = None) -> Sand
         "result_fd": result_w,
         "uid": uid,
         "limits": {
+            "niceness": limits.niceness,
             "memory_bytes": limits.memory_bytes,
             "cpu_seconds": cpu_seconds,
             "file_bytes": limits.file_bytes,
@@ -209,8 +210,12 @@ def run_in_sandbox(job: SandboxJob, limits: SandboxLimits | None = None) -> Sand
     writer = threading.Thread(target=_write_all, args=(job_w, payload), daemon=True)
     for thread in (out_reader, err_reader, writer):
         thread.start()
+    load = machine_load()
+    cpu_used = None
     try:
         watched = watch_results(process, result_r, job, limits, len(payload))
+        if watched.stopped == "timeout":
+            cpu_used = process_cpu_seconds(process.pid)
     finally:
         kill_group(process.pid)
         if process.wait(timeout=5) is None:
@@ -241,10 +246,36 @@ def run_in_sandbox(job: SandboxJob, limits: SandboxLimits | None = None) -> Sand
         stdout=out_reader.text(),
         stderr=err_reader.text(),
         seconds=time.monotonic() - started,
-        isolation={**watched.isolation, "wall_seconds": round(budget, 3)},
+        isolation={**watched.isolation, "wall_seconds": round(budget, 3), **load},
         uid=uid,
         leftovers_killed=leftovers,
+        cpu_seconds=cpu_used,
     )
+
+
+def process_cpu_seconds(pid: int) -> float | None:
+    """User + system CPU seconds of a live process, from ``/proc/PID/stat`` (None when it
+    cannot be read)."""
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as stat:
+            text = stat.read()
+        fields = text[text.rindex(b")") + 2 :].split()
+        ticks = int(fields[11]) + int(fields[12])  # utime, stime (fields 14 and 15)
+        return ticks / os.sysconf("SC_CLK_TCK")
+    except (OSError, ValueError, IndexError):
+        return None
+
+
+def machine_load() -> dict[str, object]:
+    """The machine's load when a test run starts: the 1-minute load average and the
+    generation threads this process has running (``thread_budget``)."""
+    from gradebench.engine.generation.thread_budget import threads_generating
+
+    try:
+        average = round(os.getloadavg()[0], 2)
+    except OSError:
+        average = None
+    return {"load_average": average, "threads_generating": threads_generating()}
 
 
 def _write_all(fd: int, payload: bytes) -> None:

@@ -27,6 +27,9 @@ class SandboxLimits:
     startup_seconds: float = 10.0
     """Interpreter start and isolation, before any candidate code (generous: the
     machine is shared and a slow start is never the answer's fault)."""
+    niceness: int = 0
+    """Added to the child's nice value: the app runs tests at 10, below the streams on
+    screen, so they never compete with them (a starved test is rerun, see the evaluator)."""
 
 
 @dataclass(frozen=True)
@@ -96,6 +99,9 @@ class SandboxResult:
     isolation: dict[str, Any] = field(default_factory=dict)
     uid: int | None = None
     leftovers_killed: int = 0
+    cpu_seconds: float | None = None
+    """CPU time the child had used when it was stopped for a timeout (from /proc; None
+    otherwise): far below ``seconds`` means it was starved, not slow."""
     """Processes of the sandbox still alive after the child ended, killed by the sweep."""
     matched: tuple[tuple[int, float], ...] = ()
     """(test index, seconds) of each test whose output was exactly the job's

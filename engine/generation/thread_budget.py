@@ -45,6 +45,7 @@ import itertools
 import os
 import threading
 import time
+import weakref
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Literal
@@ -203,6 +204,15 @@ class ThreadLease:
         self.release()
 
 
+_BUDGETS: weakref.WeakSet[ThreadBudget] = weakref.WeakSet()
+
+
+def threads_generating() -> int:
+    """Threads every thread budget of this process has in use right now (what a test run
+    competes with; recorded next to its timing)."""
+    return sum(budget.in_use() for budget in list(_BUDGETS))
+
+
 @dataclass(eq=False)
 class ThreadBudget:
     """Hands out threads to concurrent generations; see the module docstring."""
@@ -215,6 +225,7 @@ class ThreadBudget:
     def __post_init__(self) -> None:
         if self.total < 1:
             raise ValueError("a thread budget needs at least 1 thread")
+        _BUDGETS.add(self)
 
     @classmethod
     def for_machine(cls, cap: int | None = None) -> ThreadBudget:

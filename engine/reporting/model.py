@@ -117,6 +117,10 @@ class Agreement:
     """Pairs of answers whose reviewers voted for different sides."""
     votes_adjudicated: int = 0
     """Of those, the pairs with an adjudicated final vote."""
+    inconclusive_runs: int = 0
+    """Test runs starved by the generations beside them (verdict ``inconclusive``)."""
+    inconclusive_left: int = 0
+    """Answers whose latest test run is still inconclusive (not rerun yet)."""
     reasons: tuple[tuple[str, int], ...] = ()
     """(reason code, current grades giving it) for grades that differ from the tests."""
     reasons_by_contender: tuple[tuple[str, str, int], ...] = ()

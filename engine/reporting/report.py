@@ -37,7 +37,7 @@ from gradebench.engine.reporting.reviewer_stats import (
     reviewer_stats,
 )
 from gradebench.engine.reporting.selection import check_selection
-from gradebench.engine.store.report_reads import vote_dispute_counts
+from gradebench.engine.store.report_reads import inconclusive_counts, vote_dispute_counts
 
 
 def report_in_stages(
@@ -81,8 +81,13 @@ def report_in_stages(
     votes_disputed, votes_adjudicated = vote_dispute_counts(
         conn, selection.suite, selection.problem_ids
     )
+    runs, left = inconclusive_counts(conn, selection.suite, selection.problem_ids)
     agreement = replace(
-        agreement, votes_disputed=votes_disputed, votes_adjudicated=votes_adjudicated
+        agreement,
+        votes_disputed=votes_disputed,
+        votes_adjudicated=votes_adjudicated,
+        inconclusive_runs=runs,
+        inconclusive_left=left,
     )
     pairwise = pairwise_votes(conn, selection, table, bt_resamples)
     reviewers = reviewer_stats(conn, selection, table)

@@ -126,6 +126,8 @@ def agreement_lines(report: Report) -> list[tuple[str, str]]:
         ("Answers with an adjudicated final grade", str(a.adjudicated)),
         ("Answer pairs whose reviewers voted differently", str(a.votes_disputed)),
         ("Answer pairs with an adjudicated final vote", str(a.votes_adjudicated)),
+        ("Test runs starved by generation beside them (inconclusive)", str(a.inconclusive_runs)),
+        ("Answers still inconclusive (not rerun yet)", str(a.inconclusive_left)),
     ]
     lines += [
         (f"Why a grade differs from the tests: {REASON_LABELS.get(code, code)}", str(count))

@@ -367,3 +367,29 @@ def vote_dispute_counts(
         """,
         params,
     ).fetchone()
+
+
+def inconclusive_counts(
+    conn: sqlite3.Connection, suite: str | None, problem_ids: Sequence[str] | None
+) -> tuple[int, int]:
+    """(test runs of current answers that were starved by the work beside them, verdict
+    ``inconclusive``; answers whose latest test run is still inconclusive)."""
+    where, params = "", []
+    if suite is not None:
+        where += " AND p.suite = ?"
+        params.append(suite)
+    if problem_ids is not None:
+        where += f" AND p.id IN ({_marks(problem_ids)})"
+        params.extend(problem_ids)
+    return conn.execute(
+        f"""
+        SELECT count(*), count(DISTINCT CASE WHEN l.verdict = 'inconclusive'
+                                             THEN g.id END)
+        FROM executions x
+        JOIN generations g ON g.id = x.generation_id
+        JOIN problems p ON p.id = g.problem_id
+        LEFT JOIN execution_latest l ON l.generation_id = g.id
+        WHERE x.verdict = 'inconclusive' AND g.superseded_at IS NULL{where}
+        """,
+        params,
+    ).fetchone()

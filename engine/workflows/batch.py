@@ -22,7 +22,7 @@ import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -76,6 +76,8 @@ class JobOutcome:
     internal_error: str | None = None
     """One line (naming the log file) when gradebench failed while testing or storing
     this answer: its verdict is then ``error`` and the batch went on."""
+    code: str | None = None
+    """The code its tests ran (to run them again when the first run was starved)."""
 
 
 @dataclass
@@ -84,6 +86,9 @@ class BatchSummary:
     outcomes: list[JobOutcome] = field(default_factory=list)
     stale_closed: int = 0
     interrupted: bool = False
+    reruns: int = 0
+    """Test runs starved by the generations beside them (``inconclusive``), run again
+    once the batch's generations had ended."""
 
     def count(self, status: str) -> int:
         return sum(1 for o in self.outcomes if o.result and o.result.stop_reason == status)
@@ -205,8 +210,29 @@ def run_job(
         except Exception as exc:  # testing or storing failed: this answer's error, not the batch's
             verdict, internal_error = "error", log_exception(f"testing {job.label}", exc)
     return JobOutcome(
-        job, writer.generation_id, result, verdict=verdict, internal_error=internal_error
+        job,
+        writer.generation_id,
+        result,
+        verdict=verdict,
+        internal_error=internal_error,
+        code=None if extraction is None else extraction.code,
     )
+
+
+def rerun_inconclusive(db: Database, summary: BatchSummary, evaluate: Evaluate) -> None:
+    """Test again, now that no generation runs beside them, the answers whose test run
+    was starved (verdict ``inconclusive``); the new run is stored and its verdict kept."""
+    for position, outcome in enumerate(summary.outcomes):
+        if outcome.verdict != "inconclusive" or outcome.generation_id is None:
+            continue
+        problem, generation_id = outcome.job.problem, outcome.generation_id
+        try:
+            verdict = evaluate(db, problem, generation_id, outcome.code or "")
+            again = replace(outcome, verdict=verdict)
+        except SampleError as exc:
+            again = replace(outcome, verdict="error", internal_error=str(exc))
+        summary.outcomes[position] = again
+        summary.reruns += 1
 
 
 def run_batch(
@@ -304,6 +330,8 @@ def run_batch(
             raise
     if cancel.is_set() and failure is None:
         summary.interrupted = True
+    if failure is None and not summary.interrupted and evaluate is not None:
+        rerun_inconclusive(main_db, summary, evaluate)
     heartbeat.stop()
     finish_run(main_db, run_id)
     main_db.conn.close()

@@ -183,6 +183,12 @@ def generate(context: Context) -> int:
         f"{summary.count('max_tokens')} max_tokens, {summary.count('error')} error); tests: {shown}",
         file=sys.stderr,
     )
+    if summary.reruns:
+        print(
+            f"{summary.reruns} test runs starved by the generations beside them (inconclusive)"
+            " were run again once generation ended",
+            file=sys.stderr,
+        )
     internal = [o.internal_error for o in summary.outcomes if o.internal_error]
     if internal:
         print(

@@ -5,7 +5,7 @@ to pane states (``PaneState``), and reads and writes through ``grading_records``
 calls on the UI thread, one short transaction per key press). Answers come from
 ``AnswerPipeline`` in thread workers, one exclusive group per pane (``pane_jobs``);
 a failing job is logged by the one ``on_worker_state_changed`` handler and its pane
-says so in one line, naming the log file. (About 410 lines: showing a problem, the blind
+says so in one line, naming the log file. (About 420 lines: showing a problem, the blind
 hold and rechecks share the pane states and are read best together; the keys and the
 engine calls already live in their own modules.)
 """
@@ -221,7 +221,8 @@ class GradingScreen(GradingKeys, Screen):
                     state.show_result(result)
                 if recheck_return is None:
                     state.show_grade(*self.records.grade_of(answer.generation_id))
-            states.append((pane, state, answer, answer is not None and result is None))
+            rerun = result is None or result.verdict == "inconclusive"  # starved: test again
+            states.append((pane, state, answer, answer is not None and rerun))
         if self.hidden and not all(_complete(state) for _pane, state, _a, _t in states):
             self.held = {pane.index: state for pane, state, _a, _t in states}
         for pane, state, answer, needs_tests in states:

@@ -46,6 +46,8 @@ class StopFlag(threading.Event):
 
 FOLLOW_POLL_SECONDS = 0.25
 """How often a pane following another process's stream reads the stored text."""
+QUIET_POLL_SECONDS = 0.5
+"""How often a pane waiting to rerun a starved test run checks that generation ended."""
 RESULT_GRACE_SECONDS = 10.0
 """How long a followed answer's pane waits for the other process's test result before
 running the tests itself."""
@@ -205,9 +207,23 @@ def run_tests(
     answer: Answer,
     stop: StopFlag,
 ) -> None:
-    """Run the tests of a settled answer."""
+    """Run the tests of a settled answer. A run starved by the generations beside it
+    (verdict ``inconclusive``) is shown, then run again once no generation of this
+    process is running (the streams on screen and look-ahead have ended)."""
+    from gradebench.engine.generation.thread_budget import threads_generating
+
     worker = get_current_worker()
     stop.worker = worker
+    result = pipeline.evaluate(problem, answer)
+    if worker.is_cancelled:
+        return
+    post(ResultReady(pane, worker, result))
+    if result.verdict != "inconclusive":
+        return
+    while threads_generating() > 0:
+        if worker.is_cancelled:
+            return
+        time.sleep(QUIET_POLL_SECONDS)
     result = pipeline.evaluate(problem, answer)
     if not worker.is_cancelled:
         post(ResultReady(pane, worker, result))

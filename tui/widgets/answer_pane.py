@@ -25,6 +25,7 @@ VERDICT_STYLES = {
     "fail": "bold white on red",
     "error": "bold white on dark_red",
     "timeout": "bold black on yellow",
+    "inconclusive": "bold black on bright_white",
     "memory": "bold black on yellow",
     "syntax": "bold white on magenta",
     "no_code": "bold white on grey37",

@@ -47,6 +47,8 @@ def render_csv_agreement(report: Report) -> str:
     writer.writerow(["adjudicated", a.adjudicated])
     writer.writerow(["votes_disputed", a.votes_disputed])
     writer.writerow(["votes_adjudicated", a.votes_adjudicated])
+    writer.writerow(["inconclusive_runs", a.inconclusive_runs])
+    writer.writerow(["inconclusive_left", a.inconclusive_left])
     for code, count in a.reasons:
         writer.writerow([f"reason:{code}", count])
     writer.writerow(["auto_compared", a.auto_compared])

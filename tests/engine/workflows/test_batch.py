@@ -538,3 +538,25 @@ def test_a_failure_while_testing_one_answer_is_its_error_and_the_batch_goes_on(
     assert "KeyError: 0" in failed[0].internal_error
     assert "Traceback" in (tmp_path / "gradebench.log").read_text()
     assert all(o.verdict == "fail" for o in summary.outcomes if not o.internal_error)
+
+
+def test_starved_test_runs_are_run_again_once_the_batch_has_generated_everything(
+    db_path: Path, demo_suite_dir: Path, tmp_path: Path
+) -> None:
+    """The first test run of each answer comes back ``inconclusive`` (as a run starved
+    by the generations beside it does); the batch tests each again at its end, after the
+    last answer was generated, and keeps that verdict."""
+    db, problems, seats = seed_demo_contenders(db_path, demo_suite_dir, tmp_path, styles=("plain",))
+    calls: list[tuple[str, int]] = []
+    backend = FakeBackend()
+
+    def starved_then_quiet(db, problem, generation_id, code):  # the scripted part
+        calls.append((generation_id, len(backend.requests)))
+        return "inconclusive" if sum(1 for g, _ in calls if g == generation_id) == 1 else "pass"
+
+    jobs = plan_jobs(db, problems, seats, demo_message)
+    summary = run_batch(db_path, backend, jobs, evaluate=starved_then_quiet)
+    assert summary.reruns == len(jobs) == len(problems)
+    assert [o.verdict for o in summary.outcomes] == ["pass"] * len(jobs)
+    reruns = calls[len(jobs) :]
+    assert all(requests == len(jobs) for _g, requests in reruns)  # after every generation
