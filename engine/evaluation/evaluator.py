@@ -44,7 +44,12 @@ from typing import Any
 from gradebench.engine.errors import log_exception
 from gradebench.engine.evaluation import harness
 from gradebench.engine.evaluation.compare import outputs_match, text_match_allowed
-from gradebench.engine.evaluation.execution import Execution, short_repr, suggested_score
+from gradebench.engine.evaluation.execution import (
+    STATUS_LETTERS,
+    Execution,
+    short_repr,
+    suggested_score,
+)
 from gradebench.engine.evaluation.expected_outputs import (
     ExpectedOutputs,
     LazyOutputs,
@@ -335,9 +340,14 @@ class Evaluator:
             verdict, passed, failure = "pass", len(order), None
             if plan.base_order is not None:
                 base_verdict, base_passed = "pass", len(plan.base_order)
+            letters = "p" * len(problem.tests)
         else:
             statuses = self._statuses(problem, expected, order, result)
             verdict, passed, failure = _summarize(order, statuses)
+            letters = "".join(
+                STATUS_LETTERS.get(statuses[i][0], "e") if i in statuses else "-"
+                for i in range(len(problem.tests))
+            )
             if plan.base_order is not None:
                 base_verdict, base_passed, _ = _summarize(plan.base_order, statuses)
         starved = starved_run(result)
@@ -365,6 +375,7 @@ class Evaluator:
             seconds=result.seconds,
             suggested_score=suggested_score(verdict, passed, len(order)),
             sandbox=sandbox,
+            test_statuses=letters,
         )
 
     def evaluate_safely(self, problem: Problem, code: str | None) -> Execution:

@@ -9,6 +9,10 @@ from typing import Any
 
 from gradebench.engine.evaluation.compare import Opaque
 
+STATUS_LETTERS = {"pass": "p", "fail": "f", "error": "e", "memory": "m", "timeout": "t"}
+"""A test's outcome as stored in ``executions.test_statuses``."""
+LETTER_VERDICTS = {letter: verdict for verdict, letter in STATUS_LETTERS.items()}
+
 VERDICTS = ("pass", "fail", "error", "timeout", "memory", "syntax", "no_code", "inconclusive")
 
 
@@ -32,6 +36,8 @@ class Execution:
     seconds: float = 0.0
     suggested_score: float = 0.0
     sandbox: dict = field(default_factory=dict)
+    test_statuses: str = ""
+    """Every test's outcome, one letter per test in index order (``STATUS_LETTERS``)."""
     internal_error: str = ""
     """Set (with the verdict ``error``) when gradebench itself failed on this answer:
     one line naming the log file that holds the traceback (``gradebench.engine.errors``)."""
@@ -89,6 +95,7 @@ def save_execution(
             "seconds": row["seconds"],
             "suggested_score": row["suggested_score"],
             "sandbox": to_json(row["sandbox"]),
+            "test_statuses": row["test_statuses"] or None,
             "created_at": utc_now(),
         },
     )

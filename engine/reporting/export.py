@@ -14,6 +14,7 @@ from gradebench.engine.reporting.formats.csv_table import (
     CSV_TABLES,
     render_csv,
     render_csv_agreement,
+    render_csv_disputes,
     render_csv_extraction,
     render_csv_reviewers,
 )
@@ -40,6 +41,7 @@ CSV_RENDERERS: dict[str, Callable[[Report], str]] = {
     "agreement": render_csv_agreement,
     "reviewers": render_csv_reviewers,
     "extraction": render_csv_extraction,
+    "disputes": render_csv_disputes,
 }
 
 

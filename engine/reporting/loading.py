@@ -167,6 +167,17 @@ def load_table(conn: sqlite3.Connection, selection: Selection) -> Table:
         has_base = hit & ~np.isnan(base)
         base_passed[at[has_base]] = base[has_base]
 
+    if selection.tests == "contested":  # verdicts without the disputed tests
+        from gradebench.engine.grading.test_disputes import contested_answers, disputed_tests
+
+        disputes = disputed_tests(conn, selection.problem_ids)
+        changed = contested_answers(conn, disputes)
+        if changed:
+            at = locate([c.generation_rowid for c in changed])
+            hit = at >= 0
+            verdicts = np.array([c.contested == "pass" for c in changed], dtype=float)
+            passed[at[hit]] = verdicts[hit]
+
     n = len(rowid)
     if selection.combine in ("mean", "adjudicated"):
         # The mean of the reviewers' current grades, per answer, straight from SQL: one

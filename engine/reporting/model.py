@@ -31,6 +31,8 @@ class Selection:
     seed: int = stats.DEFAULT_SEED
     problem_ids: tuple[str, ...] | None = None
     """Only these problems (a subset of the suite); None means every problem."""
+    tests: str = "published"
+    """``published``: verdicts over every test; ``contested``: without disputed tests."""
 
 
 @dataclass(frozen=True)
@@ -150,6 +152,18 @@ class ReviewerStats:
 
 
 @dataclass(frozen=True)
+class DisputedTestRow:
+    """One disputed test and what excluding it does."""
+
+    problem_id: str
+    test_index: int
+    reasons: str
+    """``reviewer: reason (note)``, joined."""
+    answers_changed: int
+    """Current answers that pass without this test and not with it."""
+
+
+@dataclass(frozen=True)
 class ExtractionAudit:
     """Reviewers' audits of the extraction for one contender and extraction method."""
 
@@ -203,6 +217,9 @@ class Report:
     contenders: tuple[ContenderInfo, ...] = field(default=())
     reviewers: tuple[ReviewerStats, ...] = field(default=())
     extraction: tuple[ExtractionAudit, ...] = field(default=())
+    disputed_tests: tuple[DisputedTestRow, ...] = field(default=())
+    contested_changed: int = 0
+    """Current answers whose verdict differs without the disputed tests."""
     """Per contender and extraction method: how often reviewers changed the code tested."""
 
 

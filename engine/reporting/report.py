@@ -13,11 +13,14 @@ import warnings
 from collections.abc import Iterator, Sequence
 from dataclasses import replace
 
+import numpy as np
+
 from gradebench.engine.collector import collector_paused
 from gradebench.engine.errors import UserError
 from gradebench.engine.reporting.agreement import measure_agreement
 from gradebench.engine.reporting.grouping import group_rows
 from gradebench.engine.reporting.loading import (
+    Table,
     load_table,
     read_reviewer_grades,
     tune_for_reading,
@@ -25,6 +28,7 @@ from gradebench.engine.reporting.loading import (
 from gradebench.engine.reporting.model import (
     DEFAULT_KS,
     GROUP_KEYS,
+    DisputedTestRow,
     GroupRow,
     Report,
     ReportTables,
@@ -104,7 +108,46 @@ def report_in_stages(
         contenders=tuple(c for c in table.contenders if c.id in shown),
         reviewers=reviewers,
         extraction=extraction_audits(conn, selection, table),
+        **contested_figures(conn, table),
     )
+
+
+def contested_figures(conn: sqlite3.Connection, table: Table) -> dict:
+    """The disputed tests of the table's problems (reasons, and the answers each one alone
+    turns from failing to passing) and how many answers' verdicts differ without them."""
+    from gradebench.engine.grading.test_disputes import (
+        REASON_LABELS,
+        answers_changed_by,
+        contested_answers,
+        disputed_tests,
+    )
+
+    shown = (
+        {table.problem_ids[i] for i in np.unique(table.problem)} if len(table.problem) else set()
+    )
+    disputes = [d for d in disputed_tests(conn) if d.problem_id in shown]
+    if not disputes:
+        return {}
+    changed_by = answers_changed_by(conn, disputes)
+    rows = tuple(
+        DisputedTestRow(
+            d.problem_id,
+            d.test_index,
+            "; ".join(
+                f"{who}: {REASON_LABELS.get(reason, reason)}" + (f" ({note})" if note else "")
+                for who, reason, note in d.reasons
+            ),
+            changed_by[d.problem_id, d.test_index],
+        )
+        for d in disputes
+    )
+    located = table.locate([c.generation_rowid for c in contested_answers(conn, disputes)])
+    differs = [
+        c.published != c.contested
+        for c, at in zip(contested_answers(conn, disputes), located, strict=True)
+        if at >= 0
+    ]
+    return {"disputed_tests": rows, "contested_changed": sum(differs)}
 
 
 def build_report(

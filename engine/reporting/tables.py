@@ -198,6 +198,17 @@ def extraction_table(report: Report) -> tuple[list[str], list[list[str]]]:
     return headers, rows
 
 
+def disputes_table(report: Report) -> tuple[list[str], list[list[str]]]:
+    """The disputed tests: problem, test, who disputes it and why, and the answers this
+    test alone fails (they pass without it)."""
+    headers = ["Problem", "Test", "Disputed by", "Answers it alone fails"]
+    rows = [
+        [d.problem_id, str(d.test_index), d.reasons, str(d.answers_changed)]
+        for d in report.disputed_tests
+    ]
+    return headers, rows
+
+
 def pairwise_table(report: Report) -> tuple[list[str], list[list[str]]]:
     headers = ["Contender", "Wins", "Ties", "Losses", "Bradley-Terry [95% CI]"]
     rows = []
@@ -222,6 +233,12 @@ def settings_line(report: Report) -> str:
         f"suite: {s.suite or 'all'}",
         f"reviewers: {', '.join(s.reviewers) or 'all'}",
         f"reviewers combined by {s.combine}",
+        f"tests: {s.tests}"
+        + (
+            f" ({len(report.disputed_tests)} disputed, {report.contested_changed} verdicts differ)"
+            if report.disputed_tests
+            else ""
+        ),
         f"grouped by {', '.join(report.by) or 'nothing'}",
         f"bootstrap seed {s.seed}",
     ]

@@ -125,6 +125,11 @@ TABLE_RULES: tuple[TableRule, ...] = (
         same=("generation_id", "reviewer", "created_at", "label", "verdict"),
     ),
     TableRule(
+        "test_disputes",
+        ("id",),
+        same=("problem_id", "content_sha256", "test_index", "reviewer", "created_at", "reason"),
+    ),
+    TableRule(
         "rechecks",
         ("id",),
         same=("generation_id", "reviewer", "created_at", "score", "format_ok", "first_event_id"),

@@ -1,7 +1,7 @@
 """The database schema, as numbered migrations applied on every open.
 
 Migrations are append-only: never edit one that has shipped, add the next number. (One
-module of ~535 lines on purpose: the schema's history reads top to bottom in one place.)
+module of ~565 lines on purpose: the schema's history reads top to bottom in one place.)
 ``sqlite-utils`` records applied ones in ``_sqlite_migrations``; ``PRAGMA user_version``
 mirrors the count so ``sqlite3 grades.db 'PRAGMA user_version'`` tells where a file stands.
 
@@ -527,6 +527,36 @@ def m014_extraction_choices(db: Database) -> None:
         );
         CREATE INDEX IF NOT EXISTS extraction_choices_generation
             ON extraction_choices(generation_id, reviewer, created_at);
+        """,
+    )
+
+
+@migration("m015_test_disputes")
+def m015_test_disputes(db: Database) -> None:
+    """Contested tests: each test run keeps every test's outcome (``test_statuses``, one
+    letter per test in index order: p pass, f fail, e error, m memory, t timeout), so a
+    verdict can be recomputed without the tests a reviewer disputes; ``test_disputes``
+    holds the disputes, append-only per problem content and reviewer (a later row with
+    ``withdraws_id`` withdraws one)."""
+    columns = {row[1] for row in db.execute("PRAGMA table_info(executions)").fetchall()}
+    if "test_statuses" not in columns:
+        db.execute("ALTER TABLE executions ADD COLUMN test_statuses TEXT")
+    run_script(
+        db,
+        """
+        CREATE TABLE IF NOT EXISTS test_disputes (
+            id TEXT PRIMARY KEY,
+            problem_id TEXT NOT NULL REFERENCES problems(id),
+            content_sha256 TEXT NOT NULL,    -- the problem content the test belongs to
+            test_index INTEGER NOT NULL,
+            reviewer TEXT NOT NULL,
+            created_at TEXT NOT NULL,
+            reason TEXT NOT NULL,            -- wrong_expected | invalid_input | ambiguous | other
+            note TEXT NOT NULL DEFAULT '',
+            withdraws_id TEXT REFERENCES test_disputes(id)
+        );
+        CREATE INDEX IF NOT EXISTS test_disputes_problem
+            ON test_disputes(problem_id, content_sha256, test_index);
         """,
     )
 

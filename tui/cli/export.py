@@ -47,11 +47,18 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "--raw", action="store_true", help="every grade event, one row each (csv or json)"
     )
     parser.add_argument(
+        "--tests",
+        default="published",
+        help="published (default): verdicts over every test; contested: without the tests"
+        " reviewers dispute (gradebench disputes lists them)",
+    )
+    parser.add_argument(
         "--table",
         default="results",
         help="with --format csv, which table: results (default), agreement (kappas,"
         " disputed and adjudicated answers), reviewers (pace, position bias, rechecks), or"
-        " extraction (how often reviewers changed the code tested, per contender and method)",
+        " extraction (how often reviewers changed the code tested, per contender and method),"
+        " or disputes (the disputed tests)",
     )
     parser.add_argument("--seed", type=int, default=None, help="bootstrap seed (default fixed)")
     parser.add_argument("-o", "--output", metavar="FILE", help="write here instead of stdout")
@@ -75,6 +82,9 @@ def export(context: Context) -> int:
         raise UserError(
             f"--format: unknown format {args.format!r} (choose from {', '.join(FORMATS)})"
         )
+    tests = args.tests.lower()
+    if tests not in ("published", "contested"):
+        raise UserError(f"--tests: published or contested, not {args.tests!r}")
     table = args.table.lower()
     if table not in CSV_TABLES:
         raise UserError(
@@ -102,6 +112,7 @@ def export(context: Context) -> int:
         reviewers=tuple(args.reviewer),
         contenders=tuple(args.contender),
         combine=args.combine,
+        tests=tests,
         seed=stats.DEFAULT_SEED if args.seed is None else args.seed,
     )
     db = context.open_db()

@@ -28,6 +28,7 @@ COMMAND_MODULES = (
     "assign",
     "adjudicate",
     "diff",
+    "disputes",
 )
 
 

@@ -8,7 +8,12 @@ import csv
 import io
 from dataclasses import fields
 
-from gradebench.engine.reporting.model import ExtractionAudit, Report, ReviewerStats
+from gradebench.engine.reporting.model import (
+    DisputedTestRow,
+    ExtractionAudit,
+    Report,
+    ReviewerStats,
+)
 from gradebench.engine.reporting.tables import report_columns
 
 
@@ -22,7 +27,7 @@ def render_csv(report: Report) -> str:
     return buffer.getvalue()
 
 
-CSV_TABLES = ("results", "agreement", "reviewers", "extraction")
+CSV_TABLES = ("results", "agreement", "reviewers", "extraction", "disputes")
 
 
 def render_csv_agreement(report: Report) -> str:
@@ -77,4 +82,15 @@ def render_csv_extraction(report: Report) -> str:
     writer.writerow(names)
     for audit in report.extraction:
         writer.writerow([getattr(audit, n) for n in names])
+    return buffer.getvalue()
+
+
+def render_csv_disputes(report: Report) -> str:
+    """One row per disputed test: problem, test, reasons, answers it alone fails."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    names = [f.name for f in fields(DisputedTestRow)]
+    writer.writerow(names)
+    for row in report.disputed_tests:
+        writer.writerow([getattr(row, n) for n in names])
     return buffer.getvalue()

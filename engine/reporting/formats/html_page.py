@@ -10,6 +10,7 @@ from gradebench.engine.reporting.model import GroupRow, Report
 from gradebench.engine.reporting.tables import (
     agreement_lines,
     display_table,
+    disputes_table,
     extraction_table,
     numeric,
     pairs_table,
@@ -102,6 +103,8 @@ def render_html(report: Report) -> str:
     ]
     if report.reviewers:
         out += ["<h2>Reviewers</h2>", _html_table(*reviewer_table(report))]
+    if report.disputed_tests:
+        out += ["<h2>Disputed tests</h2>", _html_table(*disputes_table(report))]
     if report.extraction:
         out += ["<h2>Extraction audits</h2>", _html_table(*extraction_table(report))]
     if report.pairwise.votes:

@@ -18,5 +18,7 @@ def render_json(report: Report) -> str:
         "contenders": [asdict(c) for c in report.contenders],
         "reviewers": [asdict(r) for r in report.reviewers],
         "extraction": [asdict(e) for e in report.extraction],
+        "disputed_tests": [asdict(d) for d in report.disputed_tests],
+        "contested_changed": report.contested_changed,
     }
     return json.dumps(payload, indent=2, ensure_ascii=False) + "\n"

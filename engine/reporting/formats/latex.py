@@ -10,6 +10,7 @@ from gradebench.engine.reporting.model import Report
 from gradebench.engine.reporting.tables import (
     agreement_lines,
     display_table,
+    disputes_table,
     extraction_table,
     pairwise_table,
     reviewer_table,
@@ -80,6 +81,14 @@ def render_latex(report: Report) -> str:
                 *reviewer_table(report),
                 "Reviewers: answers graded, votes, position bias, pace, rechecks.",
                 "tab:gradebench-reviewers",
+            )
+        )
+    if report.disputed_tests:
+        out.append(
+            _latex_table(
+                *disputes_table(report),
+                "Disputed tests: who contests them, why, and the answers each alone fails.",
+                "tab:gradebench-disputes",
             )
         )
     if report.extraction:

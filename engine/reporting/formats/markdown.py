@@ -8,6 +8,7 @@ from gradebench.engine.reporting.model import Report
 from gradebench.engine.reporting.tables import (
     agreement_lines,
     display_table,
+    disputes_table,
     extraction_table,
     numeric,
     pairs_table,
@@ -40,6 +41,8 @@ def render_markdown(report: Report) -> str:
     out += ["## Agreement", "", _md_table(["Figure", "Value"], agreement_lines(report)), ""]
     if report.reviewers:
         out += ["## Reviewers", "", _md_table(*reviewer_table(report)), ""]
+    if report.disputed_tests:
+        out += ["## Disputed tests", "", _md_table(*disputes_table(report)), ""]
     if report.extraction:
         out += ["## Extraction audits", "", _md_table(*extraction_table(report)), ""]
     if report.pairwise.votes:
