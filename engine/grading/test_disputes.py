@@ -20,6 +20,7 @@ from gradebench.engine.store.test_disputes import (
     current_dispute_rows,
     insert_test_dispute,
     latest_dispute_row,
+    latest_statuses_of,
     latest_statuses_rows,
     problem_content,
 )
@@ -157,3 +158,32 @@ def answers_changed_by(conn: Any, disputes: Sequence[DisputedTest]) -> dict[tupl
                 count += 1
         changed[d.problem_id, d.test_index] = count
     return changed
+
+
+def disputed_by(db: Database, problem_id: str, reviewer: str) -> set[int]:
+    """The tests of this problem that ``reviewer`` disputes now."""
+    return {
+        row["test_index"]
+        for row in current_dispute_rows(db.conn, [problem_id])
+        if row["reviewer"] == reviewer
+    }
+
+
+def contested_line(db: Database, problem_id: str, generation_id: str) -> str | None:
+    """``PASS 2/2`` when the answer's latest verdict without the problem's disputed tests
+    differs from the published one, else None."""
+    disputed = {d.test_index for d in disputed_tests(db.conn, [problem_id])}
+    if not disputed:
+        return None
+    letters = latest_statuses_of(db, generation_id)
+    published = contested_verdict(letters, ())
+    contested = contested_verdict(letters, disputed)
+    if published is None or contested is None or published[0] == contested[0]:
+        return None
+    verdict, passed, total = contested
+    return f"{verdict.upper()} {passed}/{total}"
+
+
+def answer_statuses(db: Database, generation_id: str) -> str | None:
+    """The per-test outcomes of this answer's latest test run (None: none kept)."""
+    return latest_statuses_of(db, generation_id)

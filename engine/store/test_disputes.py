@@ -89,3 +89,13 @@ def latest_statuses_rows(
         """,
         {"ids": to_json(list(problem_ids))},
     ).fetchall()
+
+
+def latest_statuses_of(db: Database, generation_id: str) -> str | None:
+    """The per-test outcomes of this answer's latest test run (None: none kept)."""
+    row = db.execute(
+        "SELECT x.test_statuses FROM execution_latest AS l"
+        " JOIN executions AS x ON x.id = l.execution_id WHERE l.generation_id = ?",
+        [generation_id],
+    ).fetchone()
+    return None if row is None else row[0]

@@ -219,6 +219,7 @@ class GradingScreen(GradingKeys, Screen):
                 state.settle(answer, prepared=prepared)
                 if result is not None:
                     state.show_result(result)
+                    state.contested = self.records.contested(problem.id, answer.generation_id)
                 if recheck_return is None:
                     state.show_grade(*self.records.grade_of(answer.generation_id))
             rerun = result is None or result.verdict == "inconclusive"  # starved: test again
@@ -347,7 +348,12 @@ class GradingScreen(GradingKeys, Screen):
     def _result(self, message: ResultReady) -> None:
         pane = self._pane_for(message)
         if pane is not None:
-            self.state_of(pane).show_result(message.result)
+            state = self.state_of(pane)
+            state.show_result(message.result)
+            if state.answer is not None:
+                state.contested = self.records.contested(
+                    self.problem.id, state.answer.generation_id
+                )
             self._present(pane)
             self.refresh_bindings()
 

@@ -5,7 +5,7 @@ pane's ``PaneState`` and acts through the screen's ``records`` (engine writes) o
 job methods. Footer entries are shown only while they apply (``check_action``). The
 score keys are labelled with the rubric's own words: ``score_bindings(rubric)`` makes
 one ``Binding`` per level, which ``GradingScreen.for_rubric`` puts on a subclass (the
-public way to give a screen its bindings). (About 440 lines: every key of the screen in one
+public way to give a screen its bindings). (About 480 lines: every key of the screen in one
 place, so the key map reads from one file; each action is short.)
 """
 
@@ -33,6 +33,7 @@ PALETTE: tuple[tuple[str, str, str], ...] = (
     ("history", "Grade history", "h: every grade event of the focused answer"),
     ("reason", "Why grade and tests disagree", "w: a reason code for the disagreement"),
     ("cycle_code", "Cycle the code tested", "c: run the tests on the next code candidate"),
+    ("dispute_tests", "Contest a test", "d: the problem's tests; dispute a wrong one"),
     ("next_problem", "Next problem", "n"),
     ("previous_problem", "Previous problem", "p"),
     ("next_ungraded", "Next ungraded", "u: the next problem you have not fully graded"),
@@ -47,7 +48,16 @@ PALETTE: tuple[tuple[str, str, str], ...] = (
     ("help", "Help: key map", "?"),
 )
 """Command-palette entries: action, title, help."""
-PANE_ACTIONS = {"score", "accept", "toggle_format", "edit_note", "history", "reason", "cycle_code"}
+PANE_ACTIONS = {
+    "score",
+    "accept",
+    "toggle_format",
+    "edit_note",
+    "history",
+    "reason",
+    "cycle_code",
+    "dispute_tests",
+}
 
 BINDINGS: list[Binding] = [
     # score keys first so the footer shows them first; for_rubric relabels them
@@ -68,6 +78,7 @@ BINDINGS: list[Binding] = [
     Binding("h", "history", "history", show=False),
     Binding("w", "reason", "why", show=False),
     Binding("c", "cycle_code", "code", show=False),
+    Binding("d", "dispute_tests", "tests", show=False),
     Binding("t", "toggle_problem", "problem pane", show=False),
     Binding("question_mark", "help", "help", key_display="?"),
     Binding("tab", "focus_pane(1)", "next pane", show=False),
@@ -337,6 +348,34 @@ class GradingKeys:
             self.session.reviewer,
             method,
         )
+
+    def action_dispute_tests(self) -> None:
+        """The problem's tests with this answer's outcome on each; dispute a wrong one."""
+        if self.rechecking:  # a recheck looks like any problem: the key does nothing
+            return
+        from gradebench.tui.screens.problem_tests import ProblemTestsScreen
+
+        pane = self.focused_pane()
+        answer = None if pane is None else pane.state.answer
+        problem = self.problem
+        statuses = None if answer is None else self.records.answer_statuses(answer.generation_id)
+
+        def record(index: int, reason: str | None) -> set[int]:
+            mine = self.records.dispute(problem.id, index, reason)  # type: ignore[attr-defined]
+            for other in self.panes:  # every pane's verdict without the disputed tests
+                state = other.state
+                if state.answer is not None and state.result is not None:
+                    state.contested = self.records.contested(
+                        problem.id,  # type: ignore[attr-defined]
+                        state.answer.generation_id,
+                    )
+                    other.render_all()
+            return mine
+
+        mine = self.records.my_disputes(problem.id)  # type: ignore[attr-defined]
+        title = pane.state.label if pane is not None else "tests"
+        screen = ProblemTestsScreen(title, problem, statuses, mine, record)  # type: ignore[arg-type]
+        self.app.push_screen(screen)  # type: ignore[attr-defined]
 
     def action_history(self) -> None:
         if self.rechecking:  # a recheck looks like any problem: the key does nothing

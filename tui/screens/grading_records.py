@@ -28,6 +28,13 @@ from gradebench.engine.grading.rechecks import (
     record_recheck,
 )
 from gradebench.engine.grading.reviewer_settings import save_position
+from gradebench.engine.grading.test_disputes import (
+    answer_statuses,
+    contested_line,
+    dispute_test,
+    disputed_by,
+    withdraw_dispute,
+)
 from gradebench.engine.grading.votes import Vote, current_vote, record_vote
 
 if TYPE_CHECKING:
@@ -117,6 +124,34 @@ class GradingRecords:
             format_ok=format_ok,
             run_id=session.run_id,
         )
+
+    def answer_statuses(self, generation_id: str) -> str | None:
+        return answer_statuses(self.db, generation_id)
+
+    def my_disputes(self, problem_id: str) -> set[int]:
+        return disputed_by(self.db, problem_id, self.session.reviewer)
+
+    def dispute(self, problem_id: str, test_index: int, reason: str | None) -> set[int]:
+        """Dispute (or, with ``reason`` None, withdraw) a test; the tests you dispute now."""
+        if reason is None:
+            withdraw_dispute(
+                self.db,
+                problem_id=problem_id,
+                test_index=test_index,
+                reviewer=self.session.reviewer,
+            )
+        else:
+            dispute_test(
+                self.db,
+                problem_id=problem_id,
+                test_index=test_index,
+                reviewer=self.session.reviewer,
+                reason=reason,
+            )
+        return self.my_disputes(problem_id)
+
+    def contested(self, problem_id: str, generation_id: str) -> str | None:
+        return contested_line(self.db, problem_id, generation_id)
 
     def grade_of(self, generation_id: str) -> tuple[GradeEvent | None, int]:
         """The reviewer's current grade of an answer and how many grade events it has."""

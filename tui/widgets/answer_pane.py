@@ -180,6 +180,8 @@ class AnswerPane(Vertical, can_focus=True):
         text.append(f"  {result.passed}/{result.total} tests")
         if not self.stable and not self.hide_timing:
             text.append(f"  {result.seconds:.2f} s")
+        if self.state.contested:
+            text.append(f"  ·  without disputed tests: {self.state.contested}", style="bold")
         if result.first_failure:
             failure = result.first_failure
             test = failure.get("test")

@@ -45,6 +45,8 @@ class PaneState:
     history_count: int = 0
     draft: PaneDraft = field(default_factory=PaneDraft)
     prepared: bool = False
+    contested: str | None = None
+    """The verdict without the problem's disputed tests, when it differs (``PASS 2/2``)."""
     """The answer was generated (and tested) ahead, before the problem was opened."""
 
     @property
