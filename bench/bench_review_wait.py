@@ -81,6 +81,7 @@ async def session(
             reviewer="bench",
             ask=False,
             look_ahead=look_ahead,
+            recheck_rate=0.0,  # the scripted reviewer goes straight on
         )
         waits: list[float] = []
         latencies: list[float] = []

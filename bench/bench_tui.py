@@ -89,6 +89,7 @@ async def app_round(backend, contenders, problem_index: int, folder: Path) -> li
         reviewer="bench",
         ask=False,
         look_ahead=0,  # the streams on screen alone: look-ahead has its own bench
+        recheck_rate=0.0,
     )
     rates: list[float] = []
     async with app.run_test(size=(120, 40)) as pilot:
@@ -165,6 +166,7 @@ async def latency_run(
         reviewer="bench",
         ask=False,
         look_ahead=0,  # the streams on screen alone: look-ahead has its own bench
+        recheck_rate=0.0,
     )
     timings: list[float] = []
     decoding_timings: list[float] = []
