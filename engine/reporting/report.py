@@ -141,11 +141,10 @@ def contested_figures(conn: sqlite3.Connection, table: Table) -> dict:
         )
         for d in disputes
     )
-    located = table.locate([c.generation_rowid for c in contested_answers(conn, disputes)])
+    answers = contested_answers(conn, disputes)
+    located = table.locate([c.generation_rowid for c in answers])
     differs = [
-        c.published != c.contested
-        for c, at in zip(contested_answers(conn, disputes), located, strict=True)
-        if at >= 0
+        c.published != c.contested for c, at in zip(answers, located, strict=True) if at >= 0
     ]
     return {"disputed_tests": rows, "contested_changed": sum(differs)}
 
