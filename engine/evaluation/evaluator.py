@@ -15,9 +15,9 @@ Per-test time limits scale from the reference's own time as EvalPlus does:
 ``max(min_time_limit, time_factor * reference_seconds)``; a problem's
 ``time_limit`` replaces them with one budget for all tests together. The machine is
 shared and noisy, so an answer that times out is run once more and judged by that
-second run (``confirm_timeouts``). A run stopped for a timeout whose child had used
-less than ``STARVED_SHARE`` of its wall time in CPU was starved by other work (a model
-generating beside it), not slow: its verdict is ``inconclusive``, and the callers rerun it
+second run (``confirm_timeouts``). A run stopped for a timeout whose child had little CPU
+and spent most of its time waiting for one (``starved_run``) was starved by other work (a
+model generating beside it), not slow: its verdict is ``inconclusive``, and the callers rerun it
 once the machine is quiet (the app after its streams end, ``gradebench generate`` at the
 end of the batch).
 
@@ -360,6 +360,7 @@ class Evaluator:
             "stopped": result.stopped,
             "leftovers_killed": result.leftovers_killed,
             "cpu_seconds": None if result.cpu_seconds is None else round(result.cpu_seconds, 3),
+            "wait_seconds": None if result.wait_seconds is None else round(result.wait_seconds, 3),
             "starved": starved,
         }
         return Execution(
@@ -512,18 +513,21 @@ def _stop_kind(result: SandboxResult) -> str:
 
 
 STARVED_SHARE = 0.3
-"""A child stopped for a timeout that had used less CPU than this share of its wall time
-was starved by other work (a model generating beside it), not slow: ``inconclusive``."""
+"""A child stopped for a timeout whose process group had used less CPU than this share of
+the run's wall time, and which had waited for a CPU (runnable, not running) more than this
+share, was starved by other work (a model generating beside it): ``inconclusive``. An
+answer that sleeps uses no CPU but does not wait for one; an answer that loops or forks
+uses the CPU it gets."""
 
 
 def starved_run(result: SandboxResult) -> bool:
-    """Whether a run stopped for a timeout had far less CPU than wall time."""
-    return (
-        result.stopped == "timeout"
-        and result.cpu_seconds is not None
-        and result.seconds > 0
-        and result.cpu_seconds < STARVED_SHARE * result.seconds
-    )
+    """Whether a run stopped for a timeout was starved: little CPU, much waiting for one."""
+    if result.stopped != "timeout" or result.seconds <= 0:
+        return False
+    if result.cpu_seconds is None or result.wait_seconds is None:
+        return False
+    share = STARVED_SHARE * result.seconds
+    return result.cpu_seconds < share and result.wait_seconds > share
 
 
 def _summarize(

@@ -211,11 +211,11 @@ def run_in_sandbox(job: SandboxJob, limits: SandboxLimits | None = None) -> Sand
     for thread in (out_reader, err_reader, writer):
         thread.start()
     load = machine_load()
-    cpu_used = None
+    cpu_used: tuple[float | None, float | None] | None = None
     try:
         watched = watch_results(process, result_r, job, limits, len(payload))
         if watched.stopped == "timeout":
-            cpu_used = process_cpu_seconds(process.pid)
+            cpu_used = group_cpu_seconds(process.pid), run_delay_seconds(process.pid)
     finally:
         kill_group(process.pid)
         if process.wait(timeout=5) is None:
@@ -249,19 +249,38 @@ def run_in_sandbox(job: SandboxJob, limits: SandboxLimits | None = None) -> Sand
         isolation={**watched.isolation, "wall_seconds": round(budget, 3), **load},
         uid=uid,
         leftovers_killed=leftovers,
-        cpu_seconds=cpu_used,
+        cpu_seconds=None if cpu_used is None else cpu_used[0],
+        wait_seconds=None if cpu_used is None else cpu_used[1],
     )
 
 
-def process_cpu_seconds(pid: int) -> float | None:
-    """User + system CPU seconds of a live process, from ``/proc/PID/stat`` (None when it
-    cannot be read)."""
+def group_cpu_seconds(leader: int) -> float | None:
+    """User + system CPU seconds of every live process in ``leader``'s process group (the
+    child and whatever it forked), from ``/proc/PID/stat`` (None when none can be read)."""
+    total, seen = 0, False
+    tick = os.sysconf("SC_CLK_TCK")
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat", "rb") as stat:
+                text = stat.read()
+            fields = text[text.rindex(b")") + 2 :].split()
+            if int(fields[2]) != leader:  # pgrp (field 5)
+                continue
+            total += int(fields[11]) + int(fields[12])  # utime, stime (fields 14 and 15)
+            seen = True
+        except (OSError, ValueError, IndexError):
+            continue
+    return total / tick if seen else None
+
+
+def run_delay_seconds(pid: int) -> float | None:
+    """Seconds the process spent runnable but waiting for a CPU (``/proc/PID/schedstat``,
+    second field; None when it cannot be read)."""
     try:
-        with open(f"/proc/{pid}/stat", "rb") as stat:
-            text = stat.read()
-        fields = text[text.rindex(b")") + 2 :].split()
-        ticks = int(fields[11]) + int(fields[12])  # utime, stime (fields 14 and 15)
-        return ticks / os.sysconf("SC_CLK_TCK")
+        with open(f"/proc/{pid}/schedstat", "rb") as schedstat:
+            return int(schedstat.read().split()[1]) / 1e9
     except (OSError, ValueError, IndexError):
         return None
 

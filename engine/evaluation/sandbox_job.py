@@ -100,8 +100,11 @@ class SandboxResult:
     uid: int | None = None
     leftovers_killed: int = 0
     cpu_seconds: float | None = None
-    """CPU time the child had used when it was stopped for a timeout (from /proc; None
-    otherwise): far below ``seconds`` means it was starved, not slow."""
+    """CPU time the child's process group had used when it was stopped for a timeout (from
+    /proc; None otherwise)."""
+    wait_seconds: float | None = None
+    """Time the child had spent runnable but waiting for a CPU when it was stopped for a
+    timeout: with little CPU and much waiting it was starved, not slow (nor sleeping)."""
     """Processes of the sandbox still alive after the child ended, killed by the sweep."""
     matched: tuple[tuple[int, float], ...] = ()
     """(test index, seconds) of each test whose output was exactly the job's

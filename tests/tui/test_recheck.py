@@ -121,7 +121,8 @@ def test_export_table_choices_are_checked_before_anything_is_read(cli) -> None:
     unknown = cli("export", "--format", "csv", "--table", "votes")
     assert unknown.code == 2
     assert unknown.err.strip().splitlines() == [
-        "gradebench: --table: unknown table 'votes' (choose from results, agreement, reviewers)"
+        "gradebench: --table: unknown table 'votes' (choose from results, agreement, reviewers,"
+        " extraction, disputes)"
     ]
     not_csv = cli("export", "--format", "md", "--table", "reviewers")
     assert not_csv.code == 2

@@ -76,6 +76,7 @@ def test_a_starved_run_is_inconclusive_and_passes_when_run_again_on_a_quiet_mach
     assert starved.verdict == "inconclusive", starved.sandbox
     assert starved.sandbox["starved"] is True
     assert starved.sandbox["cpu_seconds"] < 0.3 * starved.seconds
+    assert starved.sandbox["wait_seconds"] > 0.3 * starved.seconds  # waiting for a CPU
     assert starved.sandbox["load_average"] is not None
     for process in hogs:
         process.kill()
@@ -95,3 +96,11 @@ def test_a_slow_answer_is_still_a_timeout():
     assert slow.verdict == "timeout", slow.sandbox
     assert slow.sandbox["starved"] is False
     assert slow.sandbox["cpu_seconds"] >= 0.3 * slow.seconds
+
+
+def test_a_sleeping_answer_is_a_timeout_not_starved():
+    """No CPU used, but none waited for either: the answer's own doing."""
+    sleepy = _evaluator().evaluate(PROBLEM, "import time\ndef busy(n):\n    time.sleep(60)\n")
+    assert sleepy.verdict == "timeout", sleepy.sandbox
+    assert sleepy.sandbox["cpu_seconds"] < 0.3 * sleepy.seconds
+    assert sleepy.sandbox["wait_seconds"] < 0.3 * sleepy.seconds
