@@ -28,8 +28,7 @@ class SandboxLimits:
     """Interpreter start and isolation, before any candidate code (generous: the
     machine is shared and a slow start is never the answer's fault)."""
     niceness: int = 0
-    """Added to the child's nice value: the app runs tests at 10, below the streams on
-    screen, so they never compete with them (a starved test is rerun, see the evaluator)."""
+    """Added to the child's nice value and to its scheduling autogroup's (0: unchanged)."""
 
 
 @dataclass(frozen=True)
