@@ -169,13 +169,7 @@ def current_vote_rows(
     vote per pair (``vote_current``: the latest, whichever pane each answer was in)
     between two current answers of different contenders. ``adjudicated``: a pair with a
     vote adjudication counts once, with its latest settlement, instead of its votes."""
-    pair_where, pair_params = "", []  # what any row of a pair must meet
-    if suite is not None:
-        pair_where += " AND p.suite = ?"
-        pair_params.append(suite)
-    if problem_ids is not None:
-        pair_where += f" AND p.id IN ({_marks(problem_ids)})"
-        pair_params.extend(problem_ids)
+    pair_where, pair_params = _problem_filter(suite, problem_ids)  # any row of a pair
     if contender_ids is not None:
         marks = _marks(contender_ids)
         pair_where += f" AND ga.contender_id IN ({marks}) AND gb.contender_id IN ({marks})"
@@ -333,11 +327,8 @@ def reason_rows(conn: sqlite3.Connection, reviewers: Sequence[str]) -> list[tupl
     ).fetchall()
 
 
-def vote_dispute_counts(
-    conn: sqlite3.Connection, suite: str | None, problem_ids: Sequence[str] | None
-) -> tuple[int, int]:
-    """(pairs of current answers whose reviewers' current votes chose different sides,
-    of those the pairs with a vote adjudication), in this suite / these problems."""
+def _problem_filter(suite: str | None, problem_ids: Sequence[str] | None) -> tuple[str, list[str]]:
+    """`` AND ...`` on ``problems p`` for a suite and a list of problems (either optional)."""
     where, params = "", []
     if suite is not None:
         where += " AND p.suite = ?"
@@ -345,6 +336,15 @@ def vote_dispute_counts(
     if problem_ids is not None:
         where += f" AND p.id IN ({_marks(problem_ids)})"
         params.extend(problem_ids)
+    return where, params
+
+
+def vote_dispute_counts(
+    conn: sqlite3.Connection, suite: str | None, problem_ids: Sequence[str] | None
+) -> tuple[int, int]:
+    """(pairs of current answers whose reviewers' current votes chose different sides,
+    of those the pairs with a vote adjudication), in this suite / these problems."""
+    where, params = _problem_filter(suite, problem_ids)
     return conn.execute(
         f"""
         WITH disputed AS (
@@ -374,13 +374,7 @@ def inconclusive_counts(
 ) -> tuple[int, int]:
     """(test runs of current answers that were starved by the work beside them, verdict
     ``inconclusive``; answers whose latest test run is still inconclusive)."""
-    where, params = "", []
-    if suite is not None:
-        where += " AND p.suite = ?"
-        params.append(suite)
-    if problem_ids is not None:
-        where += f" AND p.id IN ({_marks(problem_ids)})"
-        params.extend(problem_ids)
+    where, params = _problem_filter(suite, problem_ids)
     return conn.execute(
         f"""
         SELECT count(*), count(DISTINCT CASE WHEN l.verdict = 'inconclusive'

@@ -53,6 +53,16 @@ RESULT_GRACE_SECONDS = 10.0
 running the tests itself."""
 
 
+def _pane_batcher(post: Post, pane: int, worker: Worker[None]) -> TokenBatcher:
+    """Streamed text for the pane, in batches, as long as its job is not replaced."""
+
+    def emit(text: str, tokens: int, rate: float | None) -> None:
+        if not worker.is_cancelled:
+            post(TokensArrived(pane, worker, text, tokens, rate))
+
+    return TokenBatcher(emit)
+
+
 def generate_and_test(
     post: Post,
     pane: int,
@@ -70,11 +80,7 @@ def generate_and_test(
     worker = get_current_worker()
     stop.worker = worker
 
-    def emit(text: str, tokens: int, rate: float | None) -> None:
-        if not worker.is_cancelled:
-            post(TokensArrived(pane, worker, text, tokens, rate))
-
-    batcher = TokenBatcher(emit)
+    batcher = _pane_batcher(post, pane, worker)
     try:
         answer = pipeline.generate(problem, seat, batcher.add, stop, regenerate=regenerate)
     except AlreadyGenerated:  # another process holds (or just finished) this answer
@@ -103,11 +109,7 @@ def follow_stored(
     worker = get_current_worker()
     stop.worker = worker
 
-    def emit(text: str, tokens: int, rate: float | None) -> None:
-        if not worker.is_cancelled:
-            post(TokensArrived(pane, worker, text, tokens, rate))
-
-    batcher = TokenBatcher(emit)
+    batcher = _pane_batcher(post, pane, worker)
     shown = 0
     while True:
         answer = pipeline.current(problem, seat)
@@ -158,11 +160,7 @@ def follow_or_generate(
     worker = get_current_worker()
     stop.worker = worker
 
-    def emit(text: str, tokens: int, rate: float | None) -> None:
-        if not worker.is_cancelled:
-            post(TokensArrived(pane, worker, text, tokens, rate))
-
-    batcher = TokenBatcher(emit)
+    batcher = _pane_batcher(post, pane, worker)
     following = look_ahead.follow(problem.id, seat.contender_id, batcher.add)
     if following is None:
         answer, result = pipeline.stored(problem, seat)
@@ -177,7 +175,7 @@ def follow_or_generate(
             post(ResultReady(pane, worker, result))
         return
     if following.text_so_far:
-        emit(following.text_so_far, 0, None)
+        batcher.emit(following.text_so_far, 0, None)
     while not following.finished.wait(0.05):
         if worker.is_cancelled:
             return  # another problem was opened: look-ahead decides about the job

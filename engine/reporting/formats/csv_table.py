@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import csv
 import io
+from collections.abc import Sequence
 from dataclasses import fields
 
 from gradebench.engine.reporting.model import (
@@ -63,34 +64,27 @@ def render_csv_agreement(report: Report) -> str:
     return buffer.getvalue()
 
 
-def render_csv_reviewers(report: Report) -> str:
-    """One row per reviewer with every ``ReviewerStats`` field."""
+def _dataclass_rows(kind: type, items: Sequence[object]) -> str:
+    """A header of ``kind``'s field names, then one row per item (empty: None)."""
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
-    names = [f.name for f in fields(ReviewerStats)]
+    names = [f.name for f in fields(kind)]
     writer.writerow(names)
-    for reviewer in report.reviewers:
-        writer.writerow(["" if (v := getattr(reviewer, n)) is None else v for n in names])
+    for item in items:
+        writer.writerow(["" if (v := getattr(item, n)) is None else v for n in names])
     return buffer.getvalue()
+
+
+def render_csv_reviewers(report: Report) -> str:
+    """One row per reviewer with every ``ReviewerStats`` field."""
+    return _dataclass_rows(ReviewerStats, report.reviewers)
 
 
 def render_csv_extraction(report: Report) -> str:
     """One row per contender and extraction method: audited, changed."""
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\n")
-    names = [f.name for f in fields(ExtractionAudit)]
-    writer.writerow(names)
-    for audit in report.extraction:
-        writer.writerow([getattr(audit, n) for n in names])
-    return buffer.getvalue()
+    return _dataclass_rows(ExtractionAudit, report.extraction)
 
 
 def render_csv_disputes(report: Report) -> str:
     """One row per disputed test: problem, test, reasons, answers it alone fails."""
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\n")
-    names = [f.name for f in fields(DisputedTestRow)]
-    writer.writerow(names)
-    for row in report.disputed_tests:
-        writer.writerow([getattr(row, n) for n in names])
-    return buffer.getvalue()
+    return _dataclass_rows(DisputedTestRow, report.disputed_tests)
