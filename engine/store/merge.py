@@ -102,6 +102,7 @@ TABLE_RULES: tuple[TableRule, ...] = (
         earliest=("revealed_at",),
     ),
     TableRule("settings", ("key",)),
+    TableRule("studies", ("sha256",), same=("text",)),
     TableRule(
         "adjudications",
         ("id",),

@@ -561,4 +561,34 @@ def m015_test_disputes(db: Database) -> None:
     )
 
 
+@migration("m016_studies")
+def m016_studies(db: Database) -> None:
+    """Studies and the resources an answer took: ``studies`` keeps each study file's text
+    under its sha256 (the report's reproducibility footer reads it back), a run made by
+    ``gradebench study run`` names its study (``runs.study_sha256``), and an answer made
+    in this process records the CPU time the process spent on it (``cpu_seconds``) and
+    the process's peak resident memory while it was made (``peak_rss_bytes``); both stay
+    NULL where they cannot be measured (a model behind a server)."""
+    run_columns = {row[1] for row in db.execute("PRAGMA table_info(runs)").fetchall()}
+    if "study_sha256" not in run_columns:
+        db.execute("ALTER TABLE runs ADD COLUMN study_sha256 TEXT")
+    generation_columns = {row[1] for row in db.execute("PRAGMA table_info(generations)").fetchall()}
+    if "cpu_seconds" not in generation_columns:
+        db.execute("ALTER TABLE generations ADD COLUMN cpu_seconds REAL")
+    if "peak_rss_bytes" not in generation_columns:
+        db.execute("ALTER TABLE generations ADD COLUMN peak_rss_bytes INTEGER")
+    run_script(
+        db,
+        """
+        CREATE TABLE IF NOT EXISTS studies (
+            sha256 TEXT PRIMARY KEY,         -- of the study file's bytes
+            name TEXT NOT NULL,
+            path TEXT NOT NULL,              -- where it was read from, as given
+            text TEXT NOT NULL,              -- the file as it was
+            created_at TEXT NOT NULL
+        );
+        """,
+    )
+
+
 SCHEMA_VERSION = len(MIGRATION_NAMES)
