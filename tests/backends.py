@@ -45,6 +45,9 @@ class BackendEntry:
     open: Callable[[ThreadBudget], contextlib.AbstractContextManager[tuple[Backend, ModelSpec]]]
     local: bool
     """Takes threads from the ``ThreadBudget`` (servers take none)."""
+    measures_resources: bool
+    """Runs the model in this process, so an answer carries its ``cpu_seconds`` and
+    ``peak_rss_bytes`` (a server's answer has neither; the fake measures nothing)."""
 
 
 @contextlib.contextmanager
@@ -108,6 +111,7 @@ BACKENDS: tuple[BackendEntry, ...] = (
         installed=lambda: importlib.util.find_spec("gpt4all") is not None,
         open=_open_gpt4all,
         local=True,
+        measures_resources=True,
     ),
     BackendEntry(
         name="llamacpp",
@@ -115,6 +119,7 @@ BACKENDS: tuple[BackendEntry, ...] = (
         installed=lambda: importlib.util.find_spec("llama_cpp") is not None,
         open=_open_llamacpp,
         local=True,
+        measures_resources=True,
     ),
     BackendEntry(
         name="openai",
@@ -122,6 +127,7 @@ BACKENDS: tuple[BackendEntry, ...] = (
         installed=lambda: importlib.util.find_spec("llama_cpp.server") is not None,
         open=_open_openai,
         local=False,
+        measures_resources=False,
     ),
 )
 
@@ -144,7 +150,14 @@ def _open_fake(budget: ThreadBudget) -> Iterator[tuple[Backend, ModelSpec]]:
     )
 
 
-FAKE = BackendEntry(name="fake", module="", installed=lambda: True, open=_open_fake, local=True)
+FAKE = BackendEntry(
+    name="fake",
+    module="",
+    installed=lambda: True,
+    open=_open_fake,
+    local=True,
+    measures_resources=False,
+)
 
 
 @dataclass

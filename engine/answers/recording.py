@@ -5,7 +5,8 @@
   ``on_text`` callback for ``Backend.generate``). It flushes ``raw_answer`` to the
   row at most every ``flush_seconds`` (default 1 s), so a crash loses at most the
   last second of tokens. ``finish(result, extraction)`` writes the final text, the
-  stop reason as ``status`` and the timing.
+  stop reason as ``status``, the timing and the resources the answer took
+  (``cpu_seconds``, ``peak_rss_bytes``: NULL for a model behind a server).
 - One *current* row per (problem, contender, sample): the schema's partial unique
   index ``generations_current`` enforces it. Regenerating sets ``superseded_at`` on
   the old row and inserts the new one in the same transaction; superseded rows are
@@ -141,6 +142,8 @@ class AnswerWriter:
                 "ttft_seconds": result.ttft_seconds,
                 "total_seconds": result.total_seconds,
                 "tokens_per_second": result.tokens_per_second,
+                "cpu_seconds": result.cpu_seconds,
+                "peak_rss_bytes": result.peak_rss_bytes,
                 "finished_at": utc_now(),
             },
         )

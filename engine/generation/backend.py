@@ -72,7 +72,7 @@ class GenerationRequest:
 
 @dataclass(frozen=True)
 class GenerationResult:
-    """How an answer ended, with its full text and timing."""
+    """How an answer ended, with its full text, timing and (local models) resources."""
 
     text: str
     tokens: int
@@ -90,6 +90,13 @@ class GenerationResult:
     fields, e.g. ``completion_tokens``, ``predicted_per_second``), when it sent any."""
     server_fingerprint: str | None = None
     """openai backend: the ``system_fingerprint`` the server streamed, when it sent one."""
+    cpu_seconds: float | None = None
+    """Local backends: CPU time this process spent while the model made the answer (all its
+    threads; includes other answers made at the same time). None for a server model."""
+    peak_rss_bytes: int | None = None
+    """Local backends: this process's peak resident memory while the model made the answer
+    (the loaded model included); None for a server model or where it cannot be measured.
+    See ``gradebench.engine.generation.process_resources``."""
 
     @property
     def tokens_per_second(self) -> float:

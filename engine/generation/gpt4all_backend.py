@@ -27,6 +27,7 @@ from gradebench.engine.generation.backend import (
     TextCallback,
 )
 from gradebench.engine.generation.model_files import check_model_file
+from gradebench.engine.generation.process_resources import ResourceMeter
 from gradebench.engine.generation.registry import ModelSpec
 from gradebench.engine.generation.thread_budget import Cancelled, ThreadBudget
 
@@ -212,6 +213,7 @@ class GPT4AllBackend:
                 most_threads = max(most_threads, wanted)
             return True
 
+        meter = ResourceMeter.start()
         started = time.perf_counter()
         try:
             llmodel.prompt_model(
@@ -230,6 +232,8 @@ class GPT4AllBackend:
             )
         except Exception as exc:  # a crash inside gpt4all must not lose the text so far
             failure = f"{type(exc).__name__}: {exc}"
+        finally:
+            resources = meter.stop()
         finished = time.perf_counter()
         stop: StopReason
         if failure is not None:
@@ -249,6 +253,8 @@ class GPT4AllBackend:
             threads=most_threads,
             error=failure,
             load_seconds=load_seconds,
+            cpu_seconds=resources.cpu_seconds,
+            peak_rss_bytes=resources.peak_rss_bytes,
         )
 
 

@@ -45,6 +45,7 @@ from gradebench.engine.generation.backend import (
     TextCallback,
 )
 from gradebench.engine.generation.model_files import check_model_file
+from gradebench.engine.generation.process_resources import ResourceMeter
 from gradebench.engine.generation.registry import ModelSpec
 from gradebench.engine.generation.thread_budget import Cancelled, ThreadBudget, ThreadLease
 
@@ -209,6 +210,7 @@ class LlamaCppBackend:
         first: float | None = None
         stop: StopReason = "done"
         failure: str | None = None
+        meter = ResourceMeter.start()
         started = time.perf_counter()
         try:
             prompt = instance.tokenize(
@@ -271,6 +273,8 @@ class LlamaCppBackend:
             failure = str(exc)
         except Exception as exc:  # a failure inside llama.cpp must not lose the text so far
             failure = f"{type(exc).__name__}: {exc}"
+        finally:
+            resources = meter.stop()
         tail = decoder.decode(b"", final=True)
         if tail and failure is None and stop != "cancelled":
             pieces.append(tail)
@@ -287,6 +291,8 @@ class LlamaCppBackend:
             threads=most_threads,
             error=failure,
             load_seconds=load_seconds,
+            cpu_seconds=resources.cpu_seconds,
+            peak_rss_bytes=resources.peak_rss_bytes,
         )
 
 

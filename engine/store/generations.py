@@ -221,6 +221,8 @@ FINISH_COLUMNS: tuple[str, ...] = (
     "ttft_seconds",
     "total_seconds",
     "tokens_per_second",
+    "cpu_seconds",
+    "peak_rss_bytes",
     "finished_at",
 )
 

@@ -60,16 +60,33 @@ def _version(distribution: str) -> str | None:
         return None
 
 
+def cpu_model(cpuinfo: Path = Path("/proc/cpuinfo")) -> str | None:
+    """The processor's name (the first ``model name`` line of ``/proc/cpuinfo``), or None
+    where there is no such line (no ``/proc``, some ARM kernels)."""
+    try:
+        text = cpuinfo.read_text(errors="replace")
+    except OSError:
+        return None
+    for line in text.splitlines():
+        key, sep, value = line.partition(":")
+        if sep and key.strip() == "model name" and value.strip():
+            return value.strip()
+    return None
+
+
 def host_info() -> dict[str, Any]:
-    """What a run records about where it ran."""
+    """What a run records about where it ran (a study report's reproducibility footer reads
+    the processor and the model libraries' versions from it)."""
     return {
         "hostname": socket.gethostname(),
         "pid": os.getpid(),
         "cpu_count": os.cpu_count(),
+        "cpu_model": cpu_model(),
         "python": sys.version.split()[0],
         "platform": platform.platform(),
         "gradebench": _version("gradebench"),
         "gpt4all": _version("gpt4all"),
+        "llama_cpp_python": _version("llama-cpp-python"),
     }
 
 

@@ -276,7 +276,15 @@ def test_an_answer_copied_mid_stream_takes_the_finished_text(tmp_path):
     later = copy_of(base, "later.db")
     db = open_db(later)
     update_generation(
-        db, generation_id, {"raw_answer": "def f(x): ...", "status": "done", "tokens": 7}
+        db,
+        generation_id,
+        {
+            "raw_answer": "def f(x): ...",
+            "status": "done",
+            "tokens": 7,
+            "cpu_seconds": 1.5,
+            "peak_rss_bytes": 250_000_000,
+        },
     )
     db.conn.close()
 
@@ -284,8 +292,10 @@ def test_an_answer_copied_mid_stream_takes_the_finished_text(tmp_path):
 
     db = open_db(base)
     assert db.execute(
-        "SELECT raw_answer, status, tokens FROM generations WHERE id = ?", (generation_id,)
-    ).fetchone() == ("def f(x): ...", "done", 7)
+        "SELECT raw_answer, status, tokens, cpu_seconds, peak_rss_bytes FROM generations"
+        " WHERE id = ?",
+        (generation_id,),
+    ).fetchone() == ("def f(x): ...", "done", 7, 1.5, 250_000_000)
 
 
 def test_the_same_id_with_different_content_stops_the_merge_and_writes_nothing(tmp_path):
