@@ -60,6 +60,8 @@ class GradebenchApp(App):
         blind: bool = False,
         which: str = "all",
         subset: str = "",
+        diff: tuple[str, str] | None = None,
+        diff_contender: str | None = None,
         ask: bool = True,
         suite_loader: Any = None,
         stable_display: bool = False,
@@ -94,6 +96,8 @@ class GradebenchApp(App):
             blind=blind,
             which=which,
             subset=subset,
+            diff=diff,
+            diff_contender=diff_contender,
         )
         self.ask = ask or not self.request.reviewer
         self.session: GradingSession | None = None

@@ -3,8 +3,12 @@
 For every problem both answered (the current first-sample answer of each), the latest test
 verdict and the mean of the reviewers' current scores. From these: the problems that pass
 for one and not the other, McNemar's exact test on those discordant problems (paired:
-the same problems, so no independence between the two pass rates is assumed), and the
-problems whose human score differs.
+the same problems, so no independence between the two pass rates is assumed), the
+answers whose verdict differs, and the problems whose human score differs.
+
+``PairedFigures`` holds what every diff computes from its pairs, so a diff of two runs of
+one contender (``run_diff``) reports the same figures the same way; ``differing_problems``
+is what the app's ``--diff`` opens on.
 """
 
 from __future__ import annotations
@@ -26,14 +30,17 @@ class ProblemPair:
     verdict_b: str | None
     score_a: float | None
     score_b: float | None
+    sample_index: int = 0
 
 
-@dataclass(frozen=True)
-class ContenderDiff:
-    a: ContenderInfo
-    b: ContenderInfo
+class PairedFigures:
+    """The figures of a diff, from ``pairs`` (one first-sample pair per problem) and
+    ``every_pair()`` (every paired answer: the first samples, and more for runs)."""
+
     pairs: tuple[ProblemPair, ...]
-    """Problems both contenders answered, by id."""
+
+    def every_pair(self) -> tuple[ProblemPair, ...]:
+        return self.pairs
 
     def _tested(self) -> list[ProblemPair]:
         return [p for p in self.pairs if p.verdict_a is not None and p.verdict_b is not None]
@@ -63,11 +70,63 @@ class ContenderDiff:
         return mcnemar_exact(len(self.only_a_passes), len(self.only_b_passes))
 
     @property
+    def answers_tested(self) -> int:
+        """Paired answers tested on both sides."""
+        return sum(
+            1 for p in self.every_pair() if p.verdict_a is not None and p.verdict_b is not None
+        )
+
+    @property
+    def verdict_changes(self) -> list[ProblemPair]:
+        """Paired answers tested on both sides whose verdicts differ, by problem and sample."""
+        return [
+            p
+            for p in self.every_pair()
+            if p.verdict_a is not None and p.verdict_b is not None and p.verdict_a != p.verdict_b
+        ]
+
+    @property
     def score_changes(self) -> list[ProblemPair]:
-        """Problems graded for both whose mean human scores differ, biggest change first."""
-        graded = [p for p in self.pairs if p.score_a is not None and p.score_b is not None]
+        """Answers graded on both sides whose mean human scores differ, biggest change first."""
+        graded = [p for p in self.every_pair() if p.score_a is not None and p.score_b is not None]
         changed = [p for p in graded if abs(p.score_a - p.score_b) > 1e-9]  # type: ignore[operator]
-        return sorted(changed, key=lambda p: (-abs(p.score_b - p.score_a), p.problem_id))  # type: ignore[operator]
+        return sorted(
+            changed,
+            key=lambda p: (-abs(p.score_b - p.score_a), p.problem_id, p.sample_index),  # type: ignore[operator]
+        )
+
+    @property
+    def differing_problems(self) -> list[str]:
+        """The problems that differ: a verdict (pass in one only included) or a human score
+        changed on one of their paired answers. What ``gradebench --diff A B`` grades."""
+        changed = [*self.verdict_changes, *self.score_changes]
+        return sorted({p.problem_id for p in changed})
+
+
+@dataclass(frozen=True)
+class ContenderDiff(PairedFigures):
+    a: ContenderInfo
+    b: ContenderInfo
+    pairs: tuple[ProblemPair, ...]
+    """Problems both contenders answered, by id."""
+
+    @property
+    def label_a(self) -> str:
+        return self.a.label
+
+    @property
+    def label_b(self) -> str:
+        return self.b.label
+
+
+def resolve_one_contender(conn: sqlite3.Connection, text: str) -> ContenderInfo | None:
+    """The contender a name, id or label names; None when none does; a ``UserError``
+    when several share the name."""
+    everyone, _ = resolve_contenders(conn, [])
+    matches = [c for c in everyone if text in (c.id, c.name, c.label)]
+    if len(matches) > 1:
+        raise UserError(f"diff: {text!r} names {len(matches)} contenders; give an id")
+    return matches[0] if matches else None
 
 
 def diff_contenders(
@@ -81,6 +140,12 @@ def diff_contenders(
     if len(other) != 1:
         raise UserError(f"diff: {second!r} names {len(other)} contenders; give an id")
     a, b = chosen[0], other[0]
+    return contender_diff(conn, a, b, suite)
+
+
+def contender_diff(
+    conn: sqlite3.Connection, a: ContenderInfo, b: ContenderInfo, suite: str | None
+) -> ContenderDiff:
     if a.id == b.id:
         raise UserError("diff: give two different contenders")
     found: dict[str, dict[str, tuple[str | None, float | None]]] = {}

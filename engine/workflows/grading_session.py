@@ -1,7 +1,9 @@
 """Opening and closing a grading session, with all its rules.
 
 A session is a reviewer grading the answers of 2 to 4 contenders on a suite's problems
-(all of them, the ungraded or failing ones, the reviewer's assigned queue, or one difficulty). Opening one checks the
+(all of them, the ungraded or failing ones, the reviewer's assigned queue, or one difficulty;
+optionally only the problems that differ between two contenders or two runs, as
+``gradebench diff`` finds them). Opening one checks the
 request, registers the contenders, chooses the problems, remembers the reviewer and
 starts the session's ``runs`` row; closing it sets the row's ``finished_at``. The app and
 the command line both go through here, so the rules live in one place; their constants
@@ -55,6 +57,10 @@ class SessionRequest:
     which: str = "all"
     subset: str = ""
     """Part of the suite (``gradebench.engine.problems.subsets.parse_subset``); empty: all."""
+    diff: tuple[str, str] | None = None
+    """Only the problems that differ between these two contenders or runs (``--diff A B``)."""
+    diff_contender: str | None = None
+    """For a diff of two runs that answered for several contenders: the one compared."""
 
 
 @dataclass
@@ -135,6 +141,8 @@ def open_grading_session(
         reviewer=reviewer,
         contender_ids=[s.contender_id for s in seats],
     )
+    if request.diff is not None:
+        chosen = _differing(db, request, chosen)
     if not chosen:
         raise UserError(f"problems: none match {request.which!r} in suite {request.suite}")
     remember_reviewer(db, reviewer)
@@ -147,6 +155,7 @@ def open_grading_session(
             "blind": request.blind,
             "which": request.which,
             "subset": request.subset,
+            **({"diff": [*request.diff, request.diff_contender]} if request.diff else {}),
         },
         reviewer=reviewer,
     )
@@ -163,6 +172,23 @@ def open_grading_session(
         run_id=run_id,
         rubric=rubric,
     )
+
+
+def _differing(db: Database, request: SessionRequest, problems: list[Problem]) -> list[Problem]:
+    """The problems among ``problems`` that ``gradebench diff`` finds differing."""
+    from gradebench.engine.reporting.run_diff import compare
+
+    assert request.diff is not None
+    first, second = request.diff
+    diff = compare(db.conn, first, second, contender=request.diff_contender)
+    differing = set(diff.differing_problems)
+    kept = [p for p in problems if p.id in differing]
+    if not kept:
+        raise UserError(
+            f"--diff: no problem of suite {request.suite} differs between {first} and {second}"
+            + (f" among the {request.which} ones" if request.which != "all" else "")
+        )
+    return kept
 
 
 QUIT_WHILE_STREAMING = "cancelled: the app quit while this answer was streaming"

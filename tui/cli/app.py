@@ -36,6 +36,18 @@ def add_app_arguments(parser: argparse.ArgumentParser) -> None:
         " medium, hard, unrated, or a subset: ids, globs, tag:T, difficulty:D, sample:N,"
         " seed:S, file:PATH",
     )
+    parser.add_argument(
+        "--diff",
+        nargs=2,
+        metavar=("A", "B"),
+        help="only the problems that differ between two contenders or two runs, as"
+        " `gradebench diff A B` lists them (default contenders: A and B)",
+    )
+    parser.add_argument(
+        "--diff-contender",
+        metavar="NAME",
+        help="with --diff of two runs that answered for several contenders: the one compared",
+    )
     parser.add_argument("--sample", type=int, metavar="N", help="N problems drawn at random")
     parser.add_argument("--seed", type=int, metavar="S", help="seed of --sample (default 0)")
     parser.add_argument(
@@ -62,6 +74,12 @@ def start_app(context: Context) -> int:
                 f"--contenders: give {low} to {high} names separated by commas"
             ) from None
     which, subset = app_problems(args)
+    diff = getattr(args, "diff", None)
+    if diff is not None:
+        preset = diff_contenders(context, tuple(diff))
+        contenders = contenders or preset
+    elif getattr(args, "diff_contender", None):
+        raise UserError("--diff-contender: only with --diff A B")
     from gradebench.engine.grading.rechecks import recheck_rate
     from gradebench.engine.workflows.look_ahead import look_ahead_depth
 
@@ -79,11 +97,37 @@ def start_app(context: Context) -> int:
         blind=bool(getattr(args, "blind", False)),
         which=which,
         subset=subset,
+        diff=None if diff is None else tuple(diff),
+        diff_contender=getattr(args, "diff_contender", None),
         ask=not getattr(args, "start", False),
         suite_loader=context.suite_sources().load,
     )
     app.run()
     return int(app.return_code or 0)
+
+
+def diff_contenders(context: Context, diff: tuple[str, str]) -> list[str]:
+    """Check ``--diff A B`` before the app starts (a mistake is one line, like in
+    ``gradebench diff``) and the contenders to grade unless ``--contenders`` says: A and
+    B, or the contender two runs are compared on beside the defaults."""
+    import sqlite3
+
+    from gradebench.engine.errors import UserError
+    from gradebench.engine.reporting.diff import ContenderDiff
+    from gradebench.engine.reporting.run_diff import compare
+
+    context.open_db().conn.close()  # migrated, and a bad --db is one line
+    conn = sqlite3.connect(context.db_path)
+    try:
+        found = compare(conn, *diff, contender=getattr(context.args, "diff_contender", None))
+    finally:
+        conn.close()
+    if not found.differing_problems:
+        raise UserError(f"--diff: no problem differs between {diff[0]} and {diff[1]}")
+    if isinstance(found, ContenderDiff):
+        return [found.a.name, found.b.name]
+    names = [found.contender.name, *DEFAULT_CONTENDERS]
+    return list(dict.fromkeys(names))[: CONTENDER_BOUNDS[1]]
 
 
 def app_problems(args: argparse.Namespace) -> tuple[str, str]:

@@ -67,6 +67,11 @@ class SessionScreen(Screen):
             )
             yield Label("Subset (ids, globs, tag:T, difficulty:D, sample:N seed:S, file:PATH)")
             yield Input(self.request.subset, placeholder="all problems", id="subset")
+            if self.request.diff is not None:
+                first, second = self.request.diff
+                yield Static(
+                    f"Only the problems that differ: {first} vs {second}", id="diff", markup=False
+                )
             with Horizontal(id="blind-row"):
                 yield Label("Blind mode ")
                 yield Switch(self.request.blind, id="blind")
@@ -90,6 +95,8 @@ class SessionScreen(Screen):
             blind=self.query_one("#blind", Switch).value,
             which=str(self.query_one("#which", Select).value),
             subset=self.query_one("#subset", Input).value.strip(),
+            diff=self.request.diff,
+            diff_contender=self.request.diff_contender,
         )
         try:
             check_contender_names(request.contenders)
