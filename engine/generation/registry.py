@@ -373,7 +373,7 @@ BUILTIN_CONTENDER_PREFIX = {
 }
 
 
-def _read_params(table: dict[str, Any], base: GenerationParams, where: str) -> GenerationParams:
+def read_params(table: dict[str, Any], base: GenerationParams, where: str) -> GenerationParams:
     values: dict[str, Any] = {}
     for key, kind in PARAM_KEYS.items():
         if key not in table:
@@ -441,7 +441,7 @@ def _read_model(
             )
     if inherited is not None and inherited.backend != backend:
         inherited = None  # a built-in name reused for another backend inherits nothing
-    params = _read_params(table, GenerationParams(), key)
+    params = read_params(table, GenerationParams(), key)
     system_prompt = _string(
         table, "system_prompt", key, inherited.system_prompt if inherited else ""
     )
@@ -563,7 +563,7 @@ def load_registry(config: Config, styles: tuple[str, ...] | None = None) -> Regi
             raise UserError(
                 f"{key}.prompt_style: unknown style {style!r} (known: {', '.join(styles)})"
             )
-        contenders[name] = Contender(name, model, style, _read_params(table, model.params, key))
+        contenders[name] = Contender(name, model, style, read_params(table, model.params, key))
     generation = config.section("generation")
     _check_keys(generation, {"max_threads"}, f"{where}: generation")
     max_threads = generation.get("max_threads")

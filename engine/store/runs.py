@@ -97,14 +97,16 @@ def start_run(
     settings: dict[str, Any] | None = None,
     *,
     reviewer: str | None = None,
+    study_sha256: str | None = None,
 ) -> str:
-    """Insert a ``runs`` row (``kind``: generate or grade) and return its id."""
+    """Insert a ``runs`` row (``kind``: generate or grade) and return its id
+    (``study_sha256``: the study file a ``gradebench study run`` batch belongs to)."""
     run_id = new_id()
     now = utc_now()
     with WRITE_LOCK, db.conn:
         db.conn.execute(
             "INSERT INTO runs (id, kind, suite, reviewer, settings, host, started_at,"
-            " heartbeat_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            " heartbeat_at, study_sha256) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (
                 run_id,
                 kind,
@@ -114,6 +116,7 @@ def start_run(
                 to_json(host_info()),
                 now,
                 now,
+                study_sha256,
             ),
         )
     return run_id

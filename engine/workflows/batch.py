@@ -248,13 +248,16 @@ def run_batch(
     on_outcome: Callable[[JobOutcome], None] | None = None,
     on_text: Callable[[Job, str], None] | None = None,
     flush_seconds: float = 1.0,
+    study_sha256: str | None = None,
+    settings: dict[str, Any] | None = None,
 ) -> BatchSummary:
     """Generate (and evaluate) ``jobs``; Ctrl-C cancels the running answers and re-raises.
 
     Jobs of local contenders run on ``parallel`` workers (their threads come from the
     backend's budget); jobs of server contenders on ``server_parallel`` workers of their
     own (default: ``parallel``), which take no local threads, so a slow server never holds
-    up the local models and the other way round.
+    up the local models and the other way round. ``study_sha256`` and ``settings`` go
+    into the batch's ``runs`` row (a study's batches name their study file).
     """
     from gradebench.engine.store.database import open_db
 
@@ -267,7 +270,13 @@ def run_batch(
         main_db,
         "generate",
         suite,
-        {"jobs": len(jobs), "parallel": parallel, "server_parallel": server_parallel},
+        {
+            "jobs": len(jobs),
+            "parallel": parallel,
+            "server_parallel": server_parallel,
+            **(settings or {}),
+        },
+        study_sha256=study_sha256,
     )
     heartbeat = RunHeartbeat(db_path, run_id).start()
     local: queue.SimpleQueue[Job] = queue.SimpleQueue()

@@ -29,6 +29,7 @@ COMMAND_MODULES = (
     "adjudicate",
     "diff",
     "disputes",
+    "study",
 )
 
 

@@ -1,0 +1,69 @@
+"""Progress of a study run per contender: answers made of those missing, and an ETA from
+the seconds per answer measured so far in this run (before the first answer of a
+contender: the plan's estimate from the database)."""
+
+from __future__ import annotations
+
+import threading
+import time
+from dataclasses import dataclass, field
+
+from gradebench.engine.workflows.batch import JobOutcome
+
+
+@dataclass
+class _Count:
+    total: int
+    estimate: float | None
+    done: int = 0
+    seconds: float = 0.0
+
+    def eta(self) -> float | None:
+        left = self.total - self.done
+        if not left:
+            return 0.0
+        per_answer = self.seconds / self.done if self.done else self.estimate
+        return None if per_answer is None else per_answer * left
+
+
+@dataclass
+class StudyProgress:
+    """``add`` each outcome; ``render`` one line for a terminal."""
+
+    counts: dict[str, _Count] = field(default_factory=dict)
+    started: float = field(default_factory=time.monotonic)
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def expect(self, contender: str, missing: int, seconds_per_answer: float | None) -> None:
+        with self._lock:
+            count = self.counts.setdefault(contender, _Count(0, seconds_per_answer))
+            count.total += missing
+
+    def add(self, outcome: JobOutcome) -> None:
+        with self._lock:
+            count = self.counts.get(outcome.job.seat.contender.name)
+            if count is None:
+                return
+            count.done += 1
+            if outcome.result is not None:
+                count.seconds += outcome.result.total_seconds
+
+    def render(self) -> str:
+        with self._lock:
+            done = sum(c.done for c in self.counts.values())
+            total = sum(c.total for c in self.counts.values())
+            parts = [f"{done}/{total}"]
+            for name, count in self.counts.items():
+                eta = count.eta()
+                shown = "?" if eta is None else _duration(eta)
+                parts.append(f"{name} {count.done}/{count.total} ETA {shown}")
+            return "  ".join(parts) + f"  elapsed {_duration(time.monotonic() - self.started)}"
+
+
+def _duration(seconds: float) -> str:
+    seconds = int(seconds)
+    if seconds >= 3600:
+        return f"{seconds // 3600}h{seconds % 3600 // 60:02d}m"
+    if seconds >= 60:
+        return f"{seconds // 60}m{seconds % 60:02d}s"
+    return f"{seconds}s"
