@@ -24,12 +24,22 @@ from gradebench.engine.store.problems import has_problem_row, insert_problem_row
 from gradebench.engine.store.sqlite import Database
 
 FINISHED_STATUSES = ("done", "max_tokens")
-TEST_NICENESS = 0
-"""Niceness of the app's test runs. 0: measured with ``bench/bench_review_wait.py``, tests
-niced by 10 (below every model thread, look-ahead's included) raised the wait after ``n``
-from a median of 0.29 s to 1.89 s (session 1.21x -> 1.46x the reading time), so they run
-at normal priority, and a run starved by the generations beside it is told by its CPU and
-waiting times, marked ``inconclusive`` and run again when the machine is quiet."""
+SCREEN_TEST_NICENESS = 10
+"""Niceness of the app's test runs that start while a stream on screen is generating (a
+lease of ``SCREEN`` priority in a thread budget): they yield to it. Otherwise (look-ahead
+generating, or nothing) they run at normal priority: niced by 10 always, below look-ahead's
+generations too, they raised the wait after ``n`` from a median of 0.29 s to 1.89 s
+(``bench/bench_review_wait.py``, docs/benchmarks.md). A run starved by the generations
+beside it is told by its CPU and waiting times, marked ``inconclusive`` and run again once
+the streams end."""
+
+
+def niceness_of_test_runs() -> int:
+    """The niceness a test run starting now gets (see ``SCREEN_TEST_NICENESS``)."""
+    from gradebench.engine.generation.thread_budget import SCREEN, threads_generating
+
+    return SCREEN_TEST_NICENESS if threads_generating(SCREEN) else 0
+
 
 TokenSink = Callable[[str, int, float], None]
 """Called with (new text, tokens so far, seconds since the first token)."""
@@ -228,8 +238,9 @@ class AnswerPipeline:
                 from gradebench.engine.evaluation.sandbox_job import SandboxLimits
                 from gradebench.engine.store.database import open_db
 
-                limits = SandboxLimits(niceness=TEST_NICENESS)
-                self._evaluator = Evaluator(open_db(self.db_path), limits=limits)
+                self._evaluator = Evaluator(
+                    open_db(self.db_path), limits=SandboxLimits(), niceness=niceness_of_test_runs
+                )
             return self._evaluator
 
     @property

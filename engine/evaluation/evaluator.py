@@ -36,7 +36,7 @@ from __future__ import annotations
 import json
 import os
 import threading
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from typing import Any
@@ -103,12 +103,16 @@ class Evaluator:
         reference_time_limit: float = 30.0,
         limits: SandboxLimits | None = None,
         confirm_timeouts: bool = True,
+        niceness: Callable[[], int] | None = None,
     ) -> None:
         self.db = db
         self.time_factor = time_factor
         self.min_time_limit = min_time_limit
         self.reference_time_limit = reference_time_limit
         self.limits = limits or SandboxLimits()
+        self.niceness = niceness
+        """Read as each child starts: its niceness then (else ``limits.niceness``), so a
+        run can yield to what is more urgent at that moment."""
         self.confirm_timeouts = confirm_timeouts
         """Run an answer that timed out once more and keep the second result: on a
         shared, busy machine a correct answer can miss a limit by bad luck."""
@@ -124,14 +128,19 @@ class Evaluator:
 
     # ------------------------------------------------------------ running
 
+    def _limits_now(self) -> SandboxLimits:
+        if self.niceness is None:
+            return self.limits
+        return replace(self.limits, niceness=self.niceness())
+
     def _run(self, job: SandboxJob) -> SandboxResult:
         with self._lock:
             self.sandbox_runs += 1
-        result = run_in_sandbox(job, self.limits)
+        result = run_in_sandbox(job, self._limits_now())
         if result.stopped == "startup":  # a busy machine, not the answer: try once more
             with self._lock:
                 self.sandbox_runs += 1
-            result = run_in_sandbox(job, self.limits)
+            result = run_in_sandbox(job, self._limits_now())
         return result
 
     # ------------------------------------------------------------ expected outputs

@@ -207,10 +207,11 @@ class ThreadLease:
 _BUDGETS: weakref.WeakSet[ThreadBudget] = weakref.WeakSet()
 
 
-def threads_generating() -> int:
+def threads_generating(priority: int | None = None) -> int:
     """Threads every thread budget of this process has in use right now (what a test run
-    competes with; recorded next to its timing)."""
-    return sum(budget.in_use() for budget in list(_BUDGETS))
+    competes with; recorded next to its timing); with ``priority``, only those of leases
+    of that priority (``SCREEN``: the streams on screen)."""
+    return sum(budget.in_use(priority) for budget in list(_BUDGETS))
 
 
 @dataclass(eq=False)
@@ -361,6 +362,6 @@ class ThreadBudget:
         with self._lock:
             return [(x.label, x.allotted, x.in_use) for x in self._leases]
 
-    def in_use(self) -> int:
+    def in_use(self, priority: int | None = None) -> int:
         with self._lock:
-            return sum(x.in_use for x in self._leases)
+            return sum(x.in_use for x in self._leases if priority is None or x.priority == priority)
