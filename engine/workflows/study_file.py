@@ -35,6 +35,7 @@ name, so a study reuses answers its contenders already have.
 from __future__ import annotations
 
 import hashlib
+import math
 import tomllib
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -49,6 +50,7 @@ from gradebench.engine.generation.registry import (
 )
 from gradebench.engine.problems.subsets import Subset
 
+TOP_KEYS = {"study", "contenders", "suites", "grading"}
 STUDY_KEYS = {"name", "description", "samples", "seed", "temperatures", "ks"}
 INLINE_KEYS = {"model", "prompt_styles", "prompt_style", "name", *PARAM_KEYS}
 SUITE_KEYS = {"name", "ids", "difficulty", "tag", "sample"}
@@ -135,7 +137,7 @@ def _temperatures(value: Any, where: str) -> tuple[float, ...]:
         raise UserError(f"{where}: must be a non-empty list of numbers")
     temperatures = []
     for item in value:
-        if isinstance(item, bool) or not isinstance(item, int | float) or item < 0:
+        if isinstance(item, bool) or not isinstance(item, int | float) or not 0 <= item < math.inf:
             raise UserError(f"{where}: {item!r} is not a temperature >= 0")
         temperatures.append(float(item))
     if len(set(temperatures)) != len(temperatures):
@@ -164,11 +166,12 @@ def _contenders(
             raise UserError(f"{key}.model: unknown model {model_name!r} (known: {known})")
         if "prompt_style" in table and "prompt_styles" in table:
             raise UserError(f"{key}: give prompt_style or prompt_styles, not both")
-        chosen = _strings(table.get("prompt_styles", table.get("prompt_style", "plain")), key)
+        style_key = "prompt_style" if "prompt_style" in table else "prompt_styles"
+        chosen = _strings(table.get(style_key, "plain"), f"{key}.{style_key}")
         for style in chosen:
             if style not in styles:
                 raise UserError(
-                    f"{key}.prompt_styles: unknown style {style!r} (known: {', '.join(styles)})"
+                    f"{key}.{style_key}: unknown style {style!r} (known: {', '.join(styles)})"
                 )
         name = table.get("name")
         if name is not None and (not isinstance(name, str) or not name or len(chosen) > 1):
@@ -210,7 +213,10 @@ def parse_study(path: Path, text: str, registry: Registry, styles: tuple[str, ..
         document = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise UserError(f"{where}: not valid TOML: {exc}") from None
-    _table(document, where, {"study", "contenders", "suites", "grading"})
+    for key in document:
+        if key not in TOP_KEYS:
+            allowed = ", ".join(sorted(TOP_KEYS))
+            raise UserError(f"{where}: {key}: unknown key (allowed: {allowed})")
     head = _table(document.get("study", {}), f"{where}: study", STUDY_KEYS)
     name = head.get("name", path.stem)
     if not isinstance(name, str) or not name:
