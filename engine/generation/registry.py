@@ -70,6 +70,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 import os
 import re
 from dataclasses import asdict, dataclass, field, replace
@@ -385,6 +386,9 @@ def read_params(table: dict[str, Any], base: GenerationParams, where: str) -> Ge
             raise UserError(f"{where}.{key}: must be an integer, got {value!r}")
         values[key] = kind(value)
     params = replace(base, **values)
+    for key, value in values.items():
+        if not math.isfinite(value):
+            raise UserError(f"{where}.{key}: must be a finite number, got {value!r}")
     if params.temperature < 0:
         raise UserError(f"{where}.temperature: must be >= 0")
     if not 0 < params.top_p <= 1:
