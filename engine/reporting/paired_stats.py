@@ -17,6 +17,7 @@ Pure functions on numpy arrays with explicit seeds; nothing here reads the datab
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 import numpy as np
@@ -43,11 +44,21 @@ class PairedDifference:
     problems: int
 
 
+@functools.lru_cache(maxsize=8)
 def _cluster_weights(clusters: int, resamples: int, seed: int) -> np.ndarray:
     """How many times each cluster is drawn in each resample (``resamples`` x ``clusters``):
-    drawing ``clusters`` of them with replacement is a multinomial with equal shares."""
+    drawing ``clusters`` of them with replacement is a multinomial with equal shares.
+
+    As float64 (the counts are exact), read-only and kept for the next call with the same
+    arguments: a study report asks for the same draws dozens of times (every row and
+    comparison over the same number of problems, one seed), and drawing them is most of
+    its time (0.12 s for 1,000 x 2,500). ``weights @ x`` is what it was with the integer
+    counts: numpy cast them to float64 for the product anyway."""
     rng = np.random.default_rng(seed)
-    return rng.multinomial(clusters, np.full(clusters, 1.0 / clusters), size=resamples)
+    drawn = rng.multinomial(clusters, np.full(clusters, 1.0 / clusters), size=resamples)
+    weights = drawn.astype(float)
+    weights.setflags(write=False)
+    return weights
 
 
 def cluster_bootstrap_mean_ci(

@@ -265,10 +265,16 @@ def _side(frames: Sequence[_Frame], name: str) -> tuple[dict, dict]:
             continue
         rows = np.flatnonzero(frame.table.contender == index)
         problem = frame.table.problem[rows]
-        for position, p in zip(rows.tolist(), problem.tolist(), strict=True):
-            value = frame.table.passed[position]
-            if frame.sample[position] == 0 and not np.isnan(value):
-                first[frame.suite.name, p] = float(value)
+        passed = frame.table.passed[rows]
+        tested = (frame.sample[rows] == 0) & ~np.isnan(passed)
+        suite = frame.suite.name
+        first.update(  # in row order, so a later row of a problem wins, as before
+            zip(
+                ((suite, p) for p in problem[tested].tolist()),
+                passed[tested].tolist(),
+                strict=True,
+            )
+        )
         if frame.suite.by_hand:
             for p, mean in per_problem_means(frame.table.score[rows], problem).items():
                 scores[frame.suite.name, p] = mean
@@ -277,14 +283,15 @@ def _side(frames: Sequence[_Frame], name: str) -> tuple[dict, dict]:
 
 def _compare(
     suite: str,
-    frames: Sequence[_Frame],
+    sides: dict[str, tuple[dict, dict]],
     kind: str,
     a: StudyContenderInfo,
     b: StudyContenderInfo,
     seed: int,
 ) -> Comparison:
-    pass_a, score_a = _side(frames, a.name)
-    pass_b, score_b = _side(frames, b.name)
+    """``sides``: contender name -> its ``_side`` over the frames compared."""
+    pass_a, score_a = sides[a.name]
+    pass_b, score_b = sides[b.name]
     shared = sorted(set(pass_a) & set(pass_b))
     only_a = sum(1 for p in shared if pass_a[p] == 1 and pass_b[p] == 0)
     only_b = sum(1 for p in shared if pass_b[p] == 1 and pass_a[p] == 0)
@@ -351,12 +358,15 @@ def build_study_report(
             rows.extend(_rows(frame, contenders, ks, seed))
         comparisons: list[Comparison] = []
         pairs = comparison_pairs(contenders)
+        compared = list(dict.fromkeys(c.name for _, a, b in pairs for c in (a, b)))
         for frame in frames:
+            sides = {name: _side([frame], name) for name in compared}
             comparisons.extend(
-                _compare(frame.suite.name, [frame], kind, a, b, seed) for kind, a, b in pairs
+                _compare(frame.suite.name, sides, kind, a, b, seed) for kind, a, b in pairs
             )
         if len(frames) > 1:
-            comparisons.extend(_compare(ALL, frames, kind, a, b, seed) for kind, a, b in pairs)
+            sides = {name: _side(frames, name) for name in compared}
+            comparisons.extend(_compare(ALL, sides, kind, a, b, seed) for kind, a, b in pairs)
     return StudyReport(
         name=name,
         description=description,

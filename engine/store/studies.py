@@ -157,10 +157,10 @@ def sandbox_settings(
         return []
     rows = conn.execute(
         f"""
-        SELECT x.sandbox FROM generations g
+        SELECT DISTINCT x.sandbox FROM generations g
         JOIN execution_latest l ON l.generation_id = g.id
         JOIN executions x ON x.id = l.execution_id
-        WHERE g.superseded_at IS NULL
+        WHERE g.superseded_at IS NULL AND x.sandbox IS NOT NULL
           AND g.contender_id IN ({_marks(contender_ids)})
           AND g.problem_id IN ({_marks(problem_ids)})
         """,
