@@ -48,6 +48,12 @@ def add_app_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="NAME",
         help="with --diff of two runs that answered for several contenders: the one compared",
     )
+    parser.add_argument(
+        "--study",
+        metavar="FILE",
+        help="grade a study's answers: its contenders (the first four) on the problems of its"
+        " first hand-graded suite (--suite picks another of its suites)",
+    )
     parser.add_argument("--sample", type=int, metavar="N", help="N problems drawn at random")
     parser.add_argument("--seed", type=int, metavar="S", help="seed of --sample (default 0)")
     parser.add_argument(
@@ -74,6 +80,11 @@ def start_app(context: Context) -> int:
                 f"--contenders: give {low} to {high} names separated by commas"
             ) from None
     which, subset = app_problems(args)
+    suite = getattr(args, "suite", None)
+    if getattr(args, "study", None):
+        if contenders or getattr(args, "diff", None):
+            raise UserError("--study: give it without --contenders and --diff")
+        suite, contenders, subset = study_session(context, suite, subset)
     diff = getattr(args, "diff", None)
     if diff is not None:
         preset = diff_contenders(context, tuple(diff))
@@ -91,7 +102,7 @@ def start_app(context: Context) -> int:
     app = GradebenchApp(
         db_path=context.db_path,
         config=context.config,
-        suite=getattr(args, "suite", None),
+        suite=suite,
         contenders=contenders,
         reviewer=getattr(args, "reviewer", None),
         blind=bool(getattr(args, "blind", False)),
@@ -104,6 +115,39 @@ def start_app(context: Context) -> int:
     )
     app.run()
     return int(app.return_code or 0)
+
+
+def study_session(context: Context, suite: str | None, subset: str) -> tuple[str, list, str]:
+    """(suite, contenders, subset) of ``--study FILE``: the study's contenders as objects
+    (inline ones are in no config), the chosen suite (default: the first graded by hand)
+    and its problems as ids, after any ``--problems`` subset."""
+    from pathlib import Path
+
+    from gradebench.engine.errors import UserError
+    from gradebench.engine.generation.prompts import load_prompt_templates
+    from gradebench.engine.generation.registry import load_registry
+    from gradebench.engine.workflows.study import resolve_slices
+    from gradebench.engine.workflows.study_file import read_study
+
+    templates = load_prompt_templates(context.config)
+    registry = load_registry(context.config, styles=templates.styles)
+    study = read_study(Path(context.args.study).expanduser(), registry, templates.styles)
+    slices, _ = resolve_slices(study, context.suite_sources())
+    names = [s.suite for s in slices]
+    chosen = suite or next((n for n in names if n in study.grading.by_hand), names[0])
+    if chosen not in names:
+        raise UserError(
+            f"--suite: {chosen!r} is not one of the study's suites ({', '.join(names)})"
+        )
+    problems = next(s.problems for s in slices if s.suite == chosen)
+    low, high = CONTENDER_BOUNDS
+    contenders = [c.contender for c in study.contenders][:high]
+    if len(contenders) < low:
+        raise UserError(
+            f"--study: the app compares {low} to {high} contenders; the study has {len(contenders)}"
+        )
+    ids = " ".join(p.id for p in problems)
+    return chosen, contenders, f"{ids} {subset}".strip()
 
 
 def diff_contenders(context: Context, diff: tuple[str, str]) -> list[str]:

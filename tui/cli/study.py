@@ -94,7 +94,8 @@ def run_plan(context: Context) -> int:
     print(f"study {study.name} ({study.path}, sha256 {study.sha256[:12]})")
     print(
         f"{len(study.contenders)} contenders x {len(study.suites)} suites x"
-        f" {study.samples} samples; pass@{', '.join(str(k) for k in study.ks)}; seed {study.seed}"
+        f" {study.samples} sample{'s' if study.samples != 1 else ''} per pair;"
+        f" pass@{', '.join(str(k) for k in study.ks)}; seed {study.seed}"
     )
     width = max(len(r.contender) for r in plan.rows)
     for piece in plan.slices:
@@ -165,10 +166,10 @@ def run_run(context: Context) -> int:
         with lock:
             if force or now - last[0] >= 0.5:
                 last[0] = now
-                end = "" if tty else "\n"
-                print(
-                    ("\r" if tty else "") + progress.render(), end=end, file=sys.stderr, flush=True
-                )
+                line = progress.render()
+                # on a terminal: redraw in place, clearing what a longer line left behind
+                text = f"\r{line}\x1b[K" if tty else f"{line}\n"
+                print(text, end="", file=sys.stderr, flush=True)
 
     def on_outcome(outcome) -> None:
         progress.add(outcome)
