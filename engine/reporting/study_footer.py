@@ -106,7 +106,7 @@ def study_footer(
         contents = problem_contents(conn, ids)
         data.append(f"{suite}: {len(contents)} problems, sha256 {data_hash(contents)[:16]}")
     limits = sorted(
-        {_limits(_json(text)) for text in set(sandbox_settings(conn, contender_ids, problem_ids))}
+        {_limits(limits) for limits in sandbox_settings(conn, contender_ids, problem_ids)}
         - {NOT_RECORDED}  # answers whose code never ran (syntax, no code) record no limits
     )
     machines = sorted(

@@ -149,24 +149,44 @@ def problem_contents(conn: sqlite3.Connection, problem_ids: Sequence[str]) -> li
     ).fetchall()
 
 
+SANDBOX_LIMIT_KEYS = (
+    "RLIMIT_AS",
+    "RLIMIT_NPROC",
+    "RLIMIT_NOFILE",
+    "RLIMIT_FSIZE",
+    "network",
+    "wall_seconds",
+)
+"""The keys of ``executions.sandbox`` a report states (not the per-run load figures)."""
+
+
 def sandbox_settings(
     conn: sqlite3.Connection, contender_ids: Sequence[str], problem_ids: Sequence[str]
-) -> list[str]:
-    """The distinct ``executions.sandbox`` JSON of the latest test runs of these answers."""
+) -> list[dict[str, Any]]:
+    """The distinct limits (``SANDBOX_LIMIT_KEYS``) in the latest test runs of these
+    answers; picked out in SQL, so a run's load figures do not make every row distinct."""
     if not contender_ids or not problem_ids:
         return []
+    picked = ", ".join(f"json_extract(x.sandbox, '$.{key}')" for key in SANDBOX_LIMIT_KEYS)
     rows = conn.execute(
         f"""
-        SELECT DISTINCT x.sandbox FROM generations g
+        SELECT DISTINCT {picked} FROM generations g
         JOIN execution_latest l ON l.generation_id = g.id
         JOIN executions x ON x.id = l.execution_id
-        WHERE g.superseded_at IS NULL AND x.sandbox IS NOT NULL
+        WHERE g.superseded_at IS NULL AND json_valid(x.sandbox)
           AND g.contender_id IN ({_marks(contender_ids)})
           AND g.problem_id IN ({_marks(problem_ids)})
         """,
         [*contender_ids, *problem_ids],
     ).fetchall()
-    return [row[0] for row in rows if row[0]]
+    return [
+        {
+            key: value
+            for key, value in zip(SANDBOX_LIMIT_KEYS, row, strict=True)
+            if value is not None
+        }
+        for row in rows
+    ]
 
 
 def answer_run_hosts(
