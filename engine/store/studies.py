@@ -6,6 +6,7 @@ limits, the hosts the runs ran on).
 
 from __future__ import annotations
 
+import json
 import sqlite3
 from collections.abc import Sequence
 from typing import Any
@@ -167,10 +168,10 @@ def sandbox_settings(
     answers; picked out in SQL, so a run's load figures do not make every row distinct."""
     if not contender_ids or not problem_ids:
         return []
-    picked = ", ".join(f"json_extract(x.sandbox, '$.{key}')" for key in SANDBOX_LIMIT_KEYS)
-    rows = conn.execute(
+    paths = ", ".join(f"'$.{key}'" for key in SANDBOX_LIMIT_KEYS)
+    rows = conn.execute(  # one json_extract with every path: each document parsed once
         f"""
-        SELECT DISTINCT {picked} FROM generations g
+        SELECT DISTINCT json_extract(x.sandbox, {paths}) FROM generations g
         JOIN execution_latest l ON l.generation_id = g.id
         JOIN executions x ON x.id = l.execution_id
         WHERE g.superseded_at IS NULL AND json_valid(x.sandbox)
@@ -179,14 +180,13 @@ def sandbox_settings(
         """,
         [*contender_ids, *problem_ids],
     ).fetchall()
-    return [
-        {
-            key: value
-            for key, value in zip(SANDBOX_LIMIT_KEYS, row, strict=True)
-            if value is not None
-        }
-        for row in rows
-    ]
+    found = []
+    for (text,) in rows:
+        values = json.loads(text) if text else []
+        found.append(
+            {key: v for key, v in zip(SANDBOX_LIMIT_KEYS, values, strict=True) if v is not None}
+        )
+    return found
 
 
 def answer_run_hosts(
