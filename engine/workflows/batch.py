@@ -377,17 +377,18 @@ class ProgressLine:
             rate = self.tokens / elapsed
             if self.done:
                 eta = elapsed / self.done * (self.total - self.done)
-                eta_text = _duration(eta)
+                eta_text = format_duration(eta)
             else:
                 eta_text = "?"
             bar = "#" * filled + "." * (self.width - filled)
             return (
                 f"[{bar}] {self.done}/{self.total}  {rate:5.1f} tok/s  "
-                f"elapsed {_duration(elapsed)}  ETA {eta_text}"
+                f"elapsed {format_duration(elapsed)}  ETA {eta_text}"
             )
 
 
-def _duration(seconds: float) -> str:
+def format_duration(seconds: float) -> str:
+    """``42s``, ``3m05s``, ``1h02m``: a time for a progress line."""
     seconds = int(seconds)
     if seconds >= 3600:
         return f"{seconds // 3600}h{seconds % 3600 // 60:02d}m"

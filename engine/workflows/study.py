@@ -31,7 +31,7 @@ from gradebench.engine.store.studies import (
     record_study,
 )
 from gradebench.engine.workflows.batch import BatchSummary, JobOutcome, run_batch
-from gradebench.engine.workflows.batch_plan import check_model_files, plan_batch
+from gradebench.engine.workflows.batch_plan import BatchPlan, check_model_files, plan_batch
 
 if TYPE_CHECKING:
     from gradebench.engine.generation.backend import Backend
@@ -153,15 +153,7 @@ def plan_study(
     rows: list[PlanRow] = []
     ids: dict[str, str] = {}
     for piece in slices:
-        batch = plan_batch(
-            db,
-            piece.suite,
-            list(piece.problems),
-            contenders,
-            templates,
-            samples=study.samples,
-            reviewer=reviewer,
-        )
+        batch = _plan_piece(db, study, piece, contenders, templates, reviewer)
         missing: dict[str, int] = {}
         for job in batch.jobs:
             missing[job.seat.id] = missing.get(job.seat.id, 0) + 1
@@ -191,6 +183,26 @@ def plan_study(
         bytes_per_answer=bytes_per_answer(db.conn) or DEFAULT_BYTES_PER_ANSWER,
         to_grade=to_grade,
         graded=graded,
+    )
+
+
+def _plan_piece(
+    db: Database,
+    study: Study,
+    piece: StudySlice,
+    contenders: Sequence[Contender],
+    templates: PromptTemplates,
+    reviewer: str | None,
+) -> BatchPlan:
+    """The answers of ``contenders`` on one suite of the study, done or still to make."""
+    return plan_batch(
+        db,
+        piece.suite,
+        list(piece.problems),
+        contenders,
+        templates,
+        samples=study.samples,
+        reviewer=reviewer,
     )
 
 
@@ -308,15 +320,7 @@ def _run_groups(
         facts = {"models": {group[0].model.name: model_facts(group[0].model)}}
         pending = []
         for piece in slices:
-            batch = plan_batch(
-                db,
-                piece.suite,
-                list(piece.problems),
-                group,
-                templates,
-                samples=study.samples,
-                reviewer=reviewer,
-            )
+            batch = _plan_piece(db, study, piece, group, templates, reviewer)
             if batch.jobs:
                 pending.append((piece.suite, batch.jobs))
         if not pending:

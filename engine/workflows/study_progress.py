@@ -8,7 +8,7 @@ import threading
 import time
 from dataclasses import dataclass, field
 
-from gradebench.engine.workflows.batch import JobOutcome
+from gradebench.engine.workflows.batch import JobOutcome, format_duration
 
 
 @dataclass
@@ -55,15 +55,8 @@ class StudyProgress:
             parts = [f"{done}/{total}"]
             for name, count in self.counts.items():
                 eta = count.eta()
-                shown = "?" if eta is None else _duration(eta)
+                shown = "?" if eta is None else format_duration(eta)
                 parts.append(f"{name} {count.done}/{count.total} ETA {shown}")
-            return "  ".join(parts) + f"  elapsed {_duration(time.monotonic() - self.started)}"
-
-
-def _duration(seconds: float) -> str:
-    seconds = int(seconds)
-    if seconds >= 3600:
-        return f"{seconds // 3600}h{seconds % 3600 // 60:02d}m"
-    if seconds >= 60:
-        return f"{seconds // 60}m{seconds % 60:02d}s"
-    return f"{seconds}s"
+            return (
+                "  ".join(parts) + f"  elapsed {format_duration(time.monotonic() - self.started)}"
+            )

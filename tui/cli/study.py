@@ -75,9 +75,9 @@ def _size(value: float) -> str:
 
 
 def _duration(seconds: float) -> str:
-    from gradebench.engine.workflows.study_progress import _duration as duration
+    from gradebench.engine.workflows.batch import format_duration
 
-    return duration(seconds)
+    return format_duration(seconds)
 
 
 def run_plan(context: Context) -> int:
