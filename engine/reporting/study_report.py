@@ -152,7 +152,9 @@ def _frame(
 ) -> _Frame:
     ids = tuple(c.id for c in contenders)
     table = load_table(
-        conn, Selection(suite=suite.name, contenders=ids, problem_ids=suite.problem_ids, seed=seed)
+        # by the problems' ids alone: the suite's name is only a label here
+        conn,
+        Selection(contenders=ids, problem_ids=suite.problem_ids, seed=seed),
     )
     n = len(table.rowid)
     sample = np.zeros(n, dtype=np.int64)

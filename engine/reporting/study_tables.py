@@ -33,9 +33,13 @@ def _number(value: float | None, digits: int = 2) -> str:
     return DASH if value is None else f"{value:.{digits}f}"
 
 
-def _interval(mean: float | None, low: float | None, high: float | None, percent: bool) -> str:
+def _interval(
+    mean: float | None, low: float | None, high: float | None, percent: bool, problems: int = 2
+) -> str:
     if mean is None or low is None or high is None:
         return DASH
+    if problems < 2:  # one problem: resampling problems cannot say how far the mean may be
+        return f"{100 * mean:.0f}%" if percent else f"{mean:.2f}"
     if percent:
         return f"{100 * mean:.0f}% [{100 * low:.0f}, {100 * high:.0f}]"
     return f"{mean:.2f} [{low:.2f}, {high:.2f}]"
@@ -53,6 +57,7 @@ def _results_row(row: StudyRow, ks: tuple[int, ...]) -> tuple[str, ...]:
             row.pass_ci.low if row.pass_ci else None,
             row.pass_ci.high if row.pass_ci else None,
             percent=True,
+            problems=row.pass_ci.problems if row.pass_ci else 0,
         )
     )
     cells += [_share(row.pass_at_k(k)) for k in ks if k != 1]
@@ -64,6 +69,7 @@ def _results_row(row: StudyRow, ks: tuple[int, ...]) -> tuple[str, ...]:
             score.low if score else None,
             score.high if score else None,
             percent=False,
+            problems=score.problems if score else 0,
         ),
         "/".join(_share(v) for v in (row.correct, row.partial, row.incorrect))
         if row.graded

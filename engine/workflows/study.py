@@ -378,7 +378,12 @@ def report_study(
             )
         )
     suites = [
-        StudySuiteInfo(s.suite, tuple(p.id for p in s.problems), s.suite in study.grading.by_hand)
+        StudySuiteInfo(
+            # a suite given by its folder is named by its problems (as the database has it)
+            s.problems[0].suite if s.problems else s.suite,
+            tuple(p.id for p in s.problems),
+            s.suite in study.grading.by_hand,
+        )
         for s in slices
     ]
     return build_study_report(
