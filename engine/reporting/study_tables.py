@@ -23,6 +23,8 @@ class TextTable:
     headers: tuple[str, ...]
     rows: tuple[tuple[str, ...], ...]
     note: str = ""
+    empty: str = "Nothing to show."
+    """Printed instead of a table without rows."""
 
 
 def _share(value: float | None) -> str:
@@ -105,6 +107,7 @@ def results_table(report: StudyReport) -> TextTable:
         tuple(_results_row(row, report.ks) for row in report.rows),
         "Intervals: percentile bootstrap resampling problems (all samples of a problem"
         " together). pass@k only where every problem has k samples; T is the temperature.",
+        "No answer of the study's contenders to its problems yet (`gradebench study run`).",
     )
 
 
@@ -143,6 +146,7 @@ def comparisons_table(report: StudyReport) -> TextTable:
         "McNemar's exact test on the first sample's pass/fail of the problems both were"
         " tested on; score difference: mean over problems graded for both of A's mean human"
         " score minus B's, paired bootstrap over problems.",
+        "No two contenders differ only in prompt style or only in model (at one temperature).",
     )
 
 

@@ -34,7 +34,8 @@ def _markdown(report: StudyReport) -> str:
     out += [_heading(report), ""]
     footer = "\n".join(f"- {label}: {value}" for label, value in report.footer.facts)
     for table in study_tables(report):
-        out += [f"## {table.title}", "", _md_table(table.headers, table.rows), ""]
+        shown = _md_table(table.headers, table.rows) if table.rows else table.empty
+        out += [f"## {table.title}", "", shown, ""]
         out += [f"*{table.note}*", "", "Reproducibility:", "", footer, ""]
     return "\n".join(out)
 
@@ -46,8 +47,10 @@ def _latex(report: StudyReport) -> str:
         for label, value in report.footer.facts
     )
     for table in study_tables(report):
-        body = _latex_table(
-            table.headers, table.rows, table.title, f"tab:{report.name}-{table.key}"
+        body = (
+            _latex_table(table.headers, table.rows, table.title, f"tab:{report.name}-{table.key}")
+            if table.rows
+            else rf"\paragraph{{{latex_escape(table.title)}}} {latex_escape(table.empty)}"
         )
         out += [
             body,
@@ -79,7 +82,9 @@ def _html(report: StudyReport) -> str:
     for table in study_tables(report):
         parts += [
             f"<h2>{html.escape(table.title)}</h2>",
-            _html_table(table.headers, table.rows),
+            _html_table(table.headers, table.rows)
+            if table.rows
+            else f"<p>{html.escape(table.empty)}</p>",
             f'<p class="settings">{html.escape(table.note)}</p>',
             f'<ul class="footer">{footer}</ul>',
         ]
