@@ -10,6 +10,8 @@ from dataclasses import dataclass, field
 
 from gradebench.engine.workflows.batch import JobOutcome, format_duration
 
+BAR_WIDTH = 20
+
 
 @dataclass
 class _Count:
@@ -52,7 +54,8 @@ class StudyProgress:
         with self._lock:
             done = sum(c.done for c in self.counts.values())
             total = sum(c.total for c in self.counts.values())
-            parts = [f"{done}/{total}"]
+            filled = int(BAR_WIDTH * done / total) if total else BAR_WIDTH
+            parts = [f"[{'#' * filled}{'.' * (BAR_WIDTH - filled)}] {done}/{total}"]
             for name, count in self.counts.items():
                 eta = count.eta()
                 shown = "?" if eta is None else format_duration(eta)
