@@ -5,7 +5,8 @@ gradebench version (of the runs that made the answers), each model's sha256 with
 quantization, backend and backend version (recorded by ``gradebench study run``), the
 prompt templates' hashes, each suite's data hash (sha256 over the chosen problems' ids
 and content hashes: the same problems with the same tests give the same hash), the seed,
-the sandbox limits in force and the CPU model and core count of the hosts.
+the sandbox limits of the problems' test runs and the CPU model and core count of the
+hosts.
 """
 
 from __future__ import annotations
@@ -106,7 +107,7 @@ def study_footer(
         contents = problem_contents(conn, ids)
         data.append(f"{suite}: {len(contents)} problems, sha256 {data_hash(contents)[:16]}")
     limits = sorted(
-        {_limits(limits) for limits in sandbox_settings(conn, contender_ids, problem_ids)}
+        {_limits(limits) for limits in sandbox_settings(conn, problem_ids)}
         - {NOT_RECORDED}  # answers whose code never ran (syntax, no code) record no limits
     )
     machines = sorted(

@@ -140,6 +140,14 @@ def contender_facts(conn: sqlite3.Connection, contender_ids: Sequence[str]) -> l
     return cursor.fetchall()
 
 
+def suite_problem_ids(conn: sqlite3.Connection, suite: str) -> list[str]:
+    """The ids of the suite's problems the database has seen, by id."""
+    return [
+        row[0]
+        for row in conn.execute("SELECT id FROM problems WHERE suite = ? ORDER BY id", (suite,))
+    ]
+
+
 def problem_contents(conn: sqlite3.Connection, problem_ids: Sequence[str]) -> list[tuple[str, str]]:
     """(problem id, content sha256), by id."""
     if not problem_ids:
@@ -161,24 +169,20 @@ SANDBOX_LIMIT_KEYS = (
 """The keys of ``executions.sandbox`` a report states (not the per-run load figures)."""
 
 
-def sandbox_settings(
-    conn: sqlite3.Connection, contender_ids: Sequence[str], problem_ids: Sequence[str]
-) -> list[dict[str, Any]]:
-    """The distinct limits (``SANDBOX_LIMIT_KEYS``) in the latest test runs of these
-    answers; picked out in SQL, so a run's load figures do not make every row distinct."""
-    if not contender_ids or not problem_ids:
+def sandbox_settings(conn: sqlite3.Connection, problem_ids: Sequence[str]) -> list[dict[str, Any]]:
+    """The distinct limits (``SANDBOX_LIMIT_KEYS``) of the test runs of these problems
+    (every run of them: limits that changed between runs show as two sets). Picked out in
+    SQL, so a run's load figures do not make every row distinct; not joined to the answers,
+    which would cost a lookup per answer."""
+    if not problem_ids:
         return []
     paths = ", ".join(f"'$.{key}'" for key in SANDBOX_LIMIT_KEYS)
     rows = conn.execute(  # one json_extract with every path: each document parsed once
         f"""
-        SELECT DISTINCT json_extract(x.sandbox, {paths}) FROM generations g
-        JOIN execution_latest l ON l.generation_id = g.id
-        JOIN executions x ON x.id = l.execution_id
-        WHERE g.superseded_at IS NULL AND json_valid(x.sandbox)
-          AND g.contender_id IN ({_marks(contender_ids)})
-          AND g.problem_id IN ({_marks(problem_ids)})
+        SELECT DISTINCT json_extract(sandbox, {paths}) FROM executions
+        WHERE json_valid(sandbox) AND problem_id IN ({_marks(problem_ids)})
         """,
-        [*contender_ids, *problem_ids],
+        list(problem_ids),
     ).fetchall()
     found = []
     for (text,) in rows:

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import importlib.metadata
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -29,6 +29,7 @@ from gradebench.engine.store.studies import (
     measured_model_seconds,
     measured_seconds,
     record_study,
+    suite_problem_ids,
 )
 from gradebench.engine.workflows.batch import BatchSummary, JobOutcome, run_batch
 from gradebench.engine.workflows.batch_plan import BatchPlan, check_model_files, plan_batch
@@ -39,10 +40,10 @@ if TYPE_CHECKING:
     from gradebench.engine.generation.registry import Contender, ModelSpec
     from gradebench.engine.problems.model import Problem
     from gradebench.engine.problems.registry import SuiteSources
-    from gradebench.engine.reporting.study_report import StudyReport
+    from gradebench.engine.reporting.study_report import StudyReport, StudySuiteInfo
     from gradebench.engine.store.sqlite import Database
     from gradebench.engine.workflows.batch import Evaluate, Job
-    from gradebench.engine.workflows.study_file import Study
+    from gradebench.engine.workflows.study_file import Study, StudySuite
 
 
 @dataclass(frozen=True)
@@ -351,6 +352,26 @@ def _run_groups(
     return summaries
 
 
+def _report_suite(
+    db: Database, study: Study, suite: StudySuite, sources: SuiteSources
+) -> StudySuiteInfo:
+    """A suite of the study as its report sees it: its name in the database and the ids
+    of its chosen problems. A suite taken whole is the database's problems of that suite
+    (the report is about what the database holds; its files need not be read); a subset
+    is drawn from the suite's files, in their order, as ``run`` drew it."""
+    from gradebench.engine.reporting.study_report import StudySuiteInfo
+
+    by_hand = suite.name in study.grading.by_hand
+    if suite.subset.is_everything():
+        ids = suite_problem_ids(db.conn, suite.name)
+        if ids:
+            return StudySuiteInfo(suite.name, tuple(ids), by_hand)
+    (piece,), _ = resolve_slices(replace(study, suites=(suite,)), sources)
+    # a suite given by its folder is named by its problems (as the database has it)
+    name = piece.problems[0].suite if piece.problems else piece.suite
+    return StudySuiteInfo(name, tuple(p.id for p in piece.problems), by_hand)
+
+
 def report_study(
     db: Database, study: Study, sources: SuiteSources, templates: PromptTemplates
 ) -> StudyReport:
@@ -358,11 +379,9 @@ def report_study(
     from gradebench.engine.generation.contender_rows import register_contender
     from gradebench.engine.reporting.study_report import (
         StudyContenderInfo,
-        StudySuiteInfo,
         build_study_report,
     )
 
-    slices, _ = resolve_slices(study, sources)
     infos = []
     for entry in study.contenders:
         contender = entry.contender
@@ -377,15 +396,7 @@ def report_study(
                 temperature=entry.temperature,
             )
         )
-    suites = [
-        StudySuiteInfo(
-            # a suite given by its folder is named by its problems (as the database has it)
-            s.problems[0].suite if s.problems else s.suite,
-            tuple(p.id for p in s.problems),
-            s.suite in study.grading.by_hand,
-        )
-        for s in slices
-    ]
+    suites = [_report_suite(db, study, suite, sources) for suite in study.suites]
     return build_study_report(
         db.conn,
         name=study.name,
