@@ -22,7 +22,9 @@ The peer, measured in the same rounds (interleaved) on the same copy: the consol
 command ``gradebench export --format md`` (the leaderboard table with its bootstrap
 intervals), whose goal is the same 3 s. Each figure is the median over the rounds,
 with the CPU time of the child process; the study's time is printed with its ratio to
-the peer and to the goal. In process, the same run also splits one report into
+the peer and to the goal, and judged twice: as a console command, and in process (one
+``report_study`` plus the slowest rendering), which is how ``bench_export.py`` times the
+exports' 3 s goal. In process, the same run also splits one report into
 reading the study (config, models, suite files), ``report_study`` and rendering each
 format. ``--profile`` prints cProfile's top functions of one in-process report.
 """
@@ -210,7 +212,7 @@ def in_process(setup: Setup, profile: bool) -> dict[str, float]:
     parts["config and study file"] = time.perf_counter() - started
     started = time.perf_counter()
     resolve_slices(study, sources)
-    parts["  (loading the suite's 2,500 files, within report_study)"] = (
+    parts["  (loading the suite's 2,500 files: only for a sampled subset)"] = (
         time.perf_counter() - started
     )
     db = open_db(setup.db)
@@ -299,12 +301,18 @@ def main() -> None:
             f"  {wall / GOAL:5.2f}x of the {GOAL:g} s goal  (rounds: {spread})"
         )
     print("\nin process, one report:")
-    for label, seconds in in_process(setup, args.profile).items():
+    parts = in_process(setup, args.profile)
+    for label, seconds in parts.items():
         print(f"  {label:<58} {seconds:6.2f} s")
     verdict = "met" if worst <= GOAL else "missed"
+    inside = parts["report_study"] + max(
+        (v for k, v in parts.items() if k.startswith("render_study")), default=0.0
+    )
     print(
-        f"\nslowest study report {worst:.2f} s, {worst / peer:.2f}x the peer ({peer:.2f} s);"
-        f" goal <= {GOAL:g} s: {verdict}; load average now: {load()}"
+        f"\nslowest study report {worst:.2f} s as a console command, {worst / peer:.2f}x the"
+        f" peer ({peer:.2f} s): goal <= {GOAL:g} s {verdict}; in process (as bench_export"
+        f" times the exports) {inside:.2f} s: goal {'met' if inside <= GOAL else 'missed'};"
+        f" load average now: {load()}"
     )
     if not args.keep:
         setup.db.unlink()
