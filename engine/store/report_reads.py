@@ -178,19 +178,16 @@ def current_vote_rows(
     if reviewers:  # a vote's own condition (a settlement counts whoever voted)
         where += f" AND v.reviewer IN ({_marks(reviewers)})"
         params.extend(reviewers)
+    votes = f"""
+        SELECT ga.contender_id, gb.contender_id, v.outcome
+        FROM vote_current v
+        JOIN generations ga ON ga.id = v.generation_a
+        JOIN generations gb ON gb.id = v.generation_b
+        JOIN problems p ON p.id = ga.problem_id
+        WHERE ga.superseded_at IS NULL AND gb.superseded_at IS NULL
+          AND ga.contender_id != gb.contender_id{where}"""
     if not adjudicated:
-        return conn.execute(
-            f"""
-            SELECT ga.contender_id, gb.contender_id, v.outcome
-            FROM vote_current v
-            JOIN generations ga ON ga.id = v.generation_a
-            JOIN generations gb ON gb.id = v.generation_b
-            JOIN problems p ON p.id = ga.problem_id
-            WHERE ga.superseded_at IS NULL AND gb.superseded_at IS NULL
-              AND ga.contender_id != gb.contender_id{where}
-            """,
-            params,
-        ).fetchall()
+        return conn.execute(votes, params).fetchall()
     settled = """
         SELECT problem_id, generation_low, generation_high, side FROM (
             SELECT problem_id, generation_low, generation_high, side, ROW_NUMBER() OVER (
@@ -200,13 +197,7 @@ def current_vote_rows(
     return conn.execute(
         f"""
         WITH settled AS ({settled})
-        SELECT ga.contender_id, gb.contender_id, v.outcome
-        FROM vote_current v
-        JOIN generations ga ON ga.id = v.generation_a
-        JOIN generations gb ON gb.id = v.generation_b
-        JOIN problems p ON p.id = ga.problem_id
-        WHERE ga.superseded_at IS NULL AND gb.superseded_at IS NULL
-          AND ga.contender_id != gb.contender_id{where}
+        {votes}
           AND NOT EXISTS (SELECT 1 FROM settled s WHERE s.problem_id = v.problem_id
                           AND s.generation_low = v.generation_low
                           AND s.generation_high = v.generation_high)
