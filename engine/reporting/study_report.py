@@ -147,8 +147,34 @@ def _mean(values: np.ndarray) -> float | None:
     return float(known.mean()) if known.size else None
 
 
+@dataclass(frozen=True)
+class _Resources:
+    """Sample index, CPU seconds and peak memory of every current answer of the study's
+    contenders, by generation rowid (read once, shared by every suite's frame)."""
+
+    rowids: np.ndarray
+    samples: np.ndarray
+    cpus: np.ndarray
+    peaks: np.ndarray
+
+    @classmethod
+    def read(cls, conn, contender_ids: Sequence[str]) -> _Resources:
+        rows = resource_rows(conn, contender_ids)
+        rowids, samples, cpus, peaks = zip(*rows, strict=True) if rows else ((), (), (), ())
+        return cls(
+            np.array(rowids, dtype=np.int64),
+            np.array(samples, dtype=np.int64),
+            np.array(cpus, dtype=float),
+            np.array(peaks, dtype=float),
+        )
+
+
 def _frame(
-    conn, suite: StudySuiteInfo, contenders: Sequence[StudyContenderInfo], seed: int
+    conn,
+    suite: StudySuiteInfo,
+    contenders: Sequence[StudyContenderInfo],
+    seed: int,
+    resources: _Resources,
 ) -> _Frame:
     ids = tuple(c.id for c in contenders)
     table = load_table(
@@ -160,14 +186,11 @@ def _frame(
     sample = np.zeros(n, dtype=np.int64)
     cpu = np.full(n, np.nan)
     peak = np.full(n, np.nan)
-    rows = resource_rows(conn, ids)
-    if rows:
-        rowids, samples, cpus, peaks = zip(*rows, strict=True)
-        at = table.locate(rowids)
-        hit = at >= 0
-        sample[at[hit]] = np.array(samples, dtype=np.int64)[hit]
-        cpu[at[hit]] = np.array(cpus, dtype=float)[hit]
-        peak[at[hit]] = np.array(peaks, dtype=float)[hit]
+    at = table.locate(resources.rowids)
+    hit = at >= 0
+    sample[at[hit]] = resources.samples[hit]
+    cpu[at[hit]] = resources.cpus[hit]
+    peak[at[hit]] = resources.peaks[hit]
     by_id = {c.id: c.name for c in contenders}
     names = {i: by_id[c.id] for i, c in enumerate(table.contenders) if c.id in by_id}
     return _Frame(suite, table, sample, cpu, peak, names)
@@ -354,7 +377,8 @@ def build_study_report(
     ks = tuple(ks)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)
-        frames = [_frame(conn, suite, contenders, seed) for suite in suites]
+        resources = _Resources.read(conn, [c.id for c in contenders])
+        frames = [_frame(conn, suite, contenders, seed, resources) for suite in suites]
         rows: list[StudyRow] = []
         for frame in frames:
             rows.extend(_rows(frame, contenders, ks, seed))

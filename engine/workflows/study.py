@@ -258,24 +258,20 @@ def model_facts(model: ModelSpec) -> dict[str, Any]:
 
 def run_study(
     db_path: Path,
-    study: Study,
-    sources: SuiteSources,
+    plan: StudyPlan,
     templates: PromptTemplates,
     make_backend: Callable[[Sequence[Contender]], Backend],
     *,
     evaluate: Evaluate | None,
     reviewer: str | None = None,
-    on_start: Callable[[str, list[Job]], None] | None = None,
     on_outcome: Callable[[JobOutcome], None] | None = None,
     on_text: Callable[[Job, str], None] | None = None,
 ) -> list[BatchSummary]:
-    """Generate and test every missing answer of the study, one model at a time, one
-    answer at a time. ``on_start(suite, jobs)`` is called before each batch."""
+    """Generate and test every missing answer of the planned study (``plan_study`` loaded
+    its suites and checked its model files), one model at a time, one answer at a time."""
     from gradebench.engine.store.database import open_db
 
-    contenders = _contenders(study)
-    check_model_files(contenders)
-    slices, _ = resolve_slices(study, sources)
+    study = plan.study
     db = open_db(db_path)
     try:
         record_study(db.conn, study.sha256, study.name, str(study.path), study.text)
@@ -283,13 +279,12 @@ def run_study(
             db,
             db_path,
             study,
-            slices,
-            contenders,
+            plan.slices,
+            _contenders(study),
             templates,
             make_backend,
             evaluate=evaluate,
             reviewer=reviewer,
-            on_start=on_start,
             on_outcome=on_outcome,
             on_text=on_text,
         )
@@ -308,7 +303,6 @@ def _run_groups(
     *,
     evaluate: Evaluate | None,
     reviewer: str | None,
-    on_start: Callable[[str, list[Job]], None] | None,
     on_outcome: Callable[[JobOutcome], None] | None,
     on_text: Callable[[Job, str], None] | None,
 ) -> list[BatchSummary]:
@@ -329,8 +323,6 @@ def _run_groups(
         backend = make_backend(group)
         try:
             for suite, jobs in pending:
-                if on_start is not None:
-                    on_start(suite, jobs)
                 summaries.append(
                     run_batch(
                         db_path,

@@ -74,13 +74,8 @@ def _size(value: float) -> str:
     return f"{value:.1f} GiB"
 
 
-def _duration(seconds: float) -> str:
-    from gradebench.engine.workflows.batch import format_duration
-
-    return format_duration(seconds)
-
-
 def run_plan(context: Context) -> int:
+    from gradebench.engine.workflows.batch import format_duration
     from gradebench.engine.workflows.study import plan_study
 
     study, templates = _load(context)
@@ -106,7 +101,7 @@ def run_plan(context: Context) -> int:
                 if not row.missing
                 else "?"
                 if row.seconds_per_answer is None
-                else _duration(row.missing * row.seconds_per_answer)
+                else format_duration(row.missing * row.seconds_per_answer)
             )
             speed = (
                 f"{row.seconds_per_answer:.1f} s/answer ({row.measured_from})"
@@ -120,7 +115,7 @@ def run_plan(context: Context) -> int:
     seconds = plan.estimated_seconds
     print(
         f"\ntotal: {plan.planned} answers planned, {plan.present} present, {plan.missing} to make;"
-        f" estimated time {'unknown (a contender has no measured speed yet)' if seconds is None else _duration(seconds)}"
+        f" estimated time {'unknown (a contender has no measured speed yet)' if seconds is None else format_duration(seconds)}"
         f" one answer at a time; disk about {_size(plan.estimated_bytes or 0)}"
     )
     grading = study.grading
@@ -141,10 +136,9 @@ def run_run(context: Context) -> int:
 
     args = context.args
     study, templates = _load(context)
-    sources = context.suite_sources()
     db = context.open_db()
     try:
-        plan = plan_study(db, study, sources, templates, reviewer=args.reviewer)
+        plan = plan_study(db, study, context.suite_sources(), templates, reviewer=args.reviewer)
     finally:
         db.conn.close()
     print(
@@ -187,8 +181,7 @@ def run_run(context: Context) -> int:
     try:
         summaries = run_study(
             context.db_path,
-            study,
-            sources,
+            plan,
             templates,
             make_backend,
             evaluate=None if args.no_evaluate else default_evaluate,
