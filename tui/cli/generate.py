@@ -14,7 +14,7 @@ if TYPE_CHECKING:
     from gradebench.tui.cli.context import Context
 
 
-def _positive(text: str) -> int:
+def positive_int(text: str) -> int:
     try:
         value = int(text)
     except ValueError:
@@ -36,24 +36,27 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         metavar="NAME",
         help="contender to run (repeatable; default: all, see `gradebench models list`)",
     )
-    parser.add_argument("--limit", type=_positive, metavar="N", help="only the first N problems")
+    parser.add_argument("--limit", type=positive_int, metavar="N", help="only the first N problems")
     parser.add_argument(
         "--problems", dest="problems_ids", metavar="ID,...", help="only these problem ids (= --ids)"
     )
     add_subset_arguments(parser)
     parser.add_argument(
-        "--samples", type=_positive, default=1, metavar="N", help="answers per pair (pass@k)"
+        "--samples", type=positive_int, default=1, metavar="N", help="answers per pair (pass@k)"
     )
     parser.add_argument(
         "--parallel",
-        type=_positive,
+        type=positive_int,
         metavar="N",
         help="requests kept in flight to each server (openai contenders; overrides the "
         "endpoint's max_concurrent; takes no local threads). Local contenders always run one "
         "answer each at once, up to the thread budget",
     )
     parser.add_argument(
-        "--threads", type=_positive, metavar="N", help="cap on total ggml threads (default: cores)"
+        "--threads",
+        type=positive_int,
+        metavar="N",
+        help="cap on total ggml threads (default: cores)",
     )
     parser.add_argument(
         "--reviewer",

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from gradebench.engine.errors import UserError
+from gradebench.tui.cli.generate import positive_int
 
 if TYPE_CHECKING:
     from gradebench.engine.workflows.study_file import Study
@@ -38,7 +39,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     run.add_argument("--no-evaluate", action="store_true", help="only generate; no tests")
     run.add_argument(
         "--threads",
-        type=int,
+        type=positive_int,
         metavar="N",
         help="threads for the one model running at a time (default: cores)",
     )
